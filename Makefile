@@ -1,0 +1,67 @@
+# Every routine task of the footcare assistant. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RASA    := $(VENV)/bin/rasa
+MODEL   := models/footcare.tar.gz
+SPACY   := build/spacy_footcare
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_PORT ?= 5005
+export ACTION_PORT ?= 5055
+
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
+
+.PHONY: help install train shell run test test-unit validate test-conversations test-holdout evaluate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed  ## create .venv on Python 3.10 with the pinned dependencies
+
+$(VENV)/.installed: requirements.txt requirements.lock
+	@bash scripts/make_venv.sh $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt -c requirements.lock
+	@touch $@
+
+$(SPACY)/meta.json: $(VENV)/.installed content/lexicon.yml $(wildcard footnlp/*.py)
+	$(PY) -m footnlp.build --out $(SPACY)
+
+$(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(TRAIN_INPUTS)
+	$(RASA) train --fixed-model-name footcare --out models
+	@touch $@
+
+train: $(MODEL)  ## build the spaCy pipeline and train the Rasa model (only when inputs changed)
+
+shell: $(MODEL)  ## chat in the terminal (starts and stops the action server)
+	@bash scripts/shell.sh
+
+run: $(MODEL)  ## run the action server and the Rasa server (REST) on ports 5055 / 5005
+	@bash scripts/run.sh
+
+test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
+	$(PY) -m pytest -q -s -m "not model" tests
+
+validate: $(VENV)/.installed  ## rasa data validate, warnings are errors
+	$(RASA) data validate --fail-on-warnings
+
+test-conversations: $(MODEL)  ## rasa test on the conversation tests in tests/
+	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out results/core
+
+test-holdout: $(MODEL)  ## intent accuracy on the held-out messages (at least 90%)
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_holdout.yml --out results/holdout
+	$(PY) scripts/holdout_report.py results/holdout --min-accuracy 0.90
+
+test-model: $(MODEL)  ## pytest suites that use the trained model and running servers
+	$(PY) -m pytest -q -s -m model tests
+
+test: validate test-unit train test-conversations test-holdout test-model  ## everything CI runs
+
+evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
+	$(PY) scripts/evaluate.py
+
+clean:  ## remove trained models, build output and test results
+	rm -rf models build results .pytest_cache

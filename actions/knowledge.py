@@ -1,0 +1,154 @@
+"""The answers: content/knowledge.yml (topic x optional condition), checked on load."""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping, Optional
+
+from actions.content import CONTENT_DIR, ContentError, load_yaml, require_mapping, require_text
+
+KNOWLEDGE_FILE = CONTENT_DIR / "knowledge.yml"
+
+CONDITIONS = ("plantar_fasciitis", "metatarsalgia", "heel_spur", "achilles_tendonitis")
+TOPICS = (
+    "what_is_fascia_massage",
+    "benefits",
+    "preparation",
+    "procedure",
+    "side_effects",
+    "long_term_results",
+    "condition_info",
+    "self_massage",
+    "safety",
+    "symptoms",
+)
+MESSAGES = (
+    "greet",
+    "goodbye",
+    "thank",
+    "bot_challenge",
+    "out_of_scope",
+    "fallback",
+    "booking",
+    "offer",
+    "declined_offer",
+    "nothing_offered",
+    "withheld",
+)
+PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    intent: str
+    title: str
+    answer: str
+    by_condition: Mapping[str, str]
+    next: tuple[str, ...]
+    withhold_on_red_flag: bool
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    doctor_recommendation: str
+    condition_names: Mapping[str, str]
+    topics: Mapping[str, Topic]
+    messages: Mapping[str, str]
+
+    def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
+        return next((t for t in self.topics.values() if t.intent == intent), None)
+
+    def answer(self, topic_id: str, condition: Optional[str] = None) -> str:
+        """The topic's general answer, followed by the condition's paragraph if there is one."""
+        topic = self.topics[topic_id]
+        specific = topic.by_condition.get(condition or "")
+        return f"{topic.answer}\n\n{specific}" if specific else topic.answer
+
+
+def _placeholders_in(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _check_placeholders(path, key: str, text: str, allowed: set[str]) -> None:
+    try:
+        names = _placeholders_in(text)
+    except ValueError as exc:
+        raise ContentError(path, key, f"has a broken {{placeholder}} ({exc})") from None
+    unknown = names - allowed
+    if unknown:
+        raise ContentError(path, key, f"uses unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _load_topic(path, topic_id: str, raw) -> Topic:
+    prefix = f"topics.{topic_id}."
+    if not isinstance(raw, Mapping):
+        raise ContentError(path, f"topics.{topic_id}", "must be a mapping")
+    by_condition = raw.get("by_condition") or {}
+    if not isinstance(by_condition, Mapping):
+        raise ContentError(path, f"{prefix}by_condition", "must be a mapping of condition to text")
+    for condition in by_condition:
+        if condition not in CONDITIONS:
+            raise ContentError(path, f"{prefix}by_condition.{condition}", f"is not a condition; use one of {', '.join(CONDITIONS)}")
+        require_text(path, by_condition, condition, f"{prefix}by_condition.")
+    nxt = raw.get("next") or []
+    if not isinstance(nxt, list) or not all(n in TOPICS and n != topic_id for n in nxt):
+        raise ContentError(path, f"{prefix}next", f"must be a list of other topic ids from {', '.join(TOPICS)}")
+    withhold = raw.get("withhold_on_red_flag", False)
+    if not isinstance(withhold, bool):
+        raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
+    texts = {key: require_text(path, raw, key, prefix) for key in ("intent", "title", "answer")}
+    for key in ("answer",):
+        _check_placeholders(path, prefix + key, texts[key], set())
+    return Topic(
+        id=topic_id,
+        intent=texts["intent"],
+        title=texts["title"],
+        answer=texts["answer"],
+        by_condition={c: t.strip() for c, t in by_condition.items()},
+        next=tuple(nxt),
+        withhold_on_red_flag=withhold,
+    )
+
+
+def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
+    data = load_yaml(path)
+    if data.get("version") != 1:
+        raise ContentError(path, "version", "must be 1")
+    doctor = require_text(path, data, "doctor_recommendation")
+    if "doctor" not in doctor.lower():
+        raise ContentError(path, "doctor_recommendation", "must recommend consulting a doctor")
+
+    raw_conditions = require_mapping(path, data, "conditions")
+    if set(raw_conditions) != set(CONDITIONS):
+        raise ContentError(path, "conditions", f"must list exactly {', '.join(CONDITIONS)}")
+    names = {c: require_text(path, raw_conditions[c] or {}, "name", f"conditions.{c}.") for c in CONDITIONS}
+
+    raw_topics = require_mapping(path, data, "topics")
+    missing = [t for t in TOPICS if t not in raw_topics]
+    if missing:
+        raise ContentError(path, f"topics.{missing[0]}", "is missing")
+    extra = [t for t in raw_topics if t not in TOPICS]
+    if extra:
+        raise ContentError(path, f"topics.{extra[0]}", f"is not a known topic; use one of {', '.join(TOPICS)}")
+    topics = {t: _load_topic(path, t, raw_topics[t]) for t in TOPICS}
+    intents = [t.intent for t in topics.values()]
+    duplicate = next((i for i in intents if intents.count(i) > 1), None)
+    if duplicate:
+        raise ContentError(path, "topics", f"intent {duplicate!r} is used by two topics")
+
+    raw_messages = require_mapping(path, data, "messages")
+    messages = {}
+    for key in MESSAGES:
+        text = require_text(path, raw_messages, key, "messages.")
+        _check_placeholders(path, f"messages.{key}", text, PLACEHOLDERS | ({"topic"} if key == "offer" else set()))
+        messages[key] = text
+    return Knowledge(doctor_recommendation=doctor, condition_names=names, topics=topics, messages=messages)
+
+
+@lru_cache(maxsize=1)
+def knowledge() -> Knowledge:
+    """The knowledge of this deployment, loaded once per process."""
+    return load_knowledge()
