@@ -36,6 +36,7 @@ MESSAGES = (
     "declined_offer",
     "nothing_offered",
     "withheld",
+    "unavailable",
 )
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
 

@@ -1,0 +1,1 @@
+"""The project's input channels (REST, website widget, Telegram) for `rasa run`."""

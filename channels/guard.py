@@ -1,0 +1,57 @@
+"""Makes sure a user never gets silence.
+
+If a turn produced no reply at all (the action server is down or too slow, so
+Rasa dropped the action's messages), the user gets a short apology with the
+doctor recommendation and the clinic's contact instead.
+"""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Dict, Text
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from actions.clinic import clinic
+from actions.knowledge import knowledge
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def unavailable_text() -> str:
+    kb = knowledge()
+    return kb.messages["unavailable"].format(**clinic().placeholders()) + "\n\n" + kb.doctor_recommendation
+
+
+class CountingOutputChannel(OutputChannel):
+    """Passes every reply on to the real output channel and counts them."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner, self.sent = inner, 0
+
+    @classmethod
+    def name(cls) -> Text:
+        return "counting"
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self.sent += 1
+        await self.inner.send_response(recipient_id, message)
+
+
+def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
+    """Wraps Rasa's message handler so that a turn without replies gets the fallback reply."""
+
+    async def handle(message: UserMessage) -> Any:
+        counter = CountingOutputChannel(message.output_channel)
+        message.output_channel = counter
+        result = await on_new_message(message)
+        if counter.sent == 0:
+            logger.warning("A turn produced no reply (is the action server up?); sent the fallback reply.")
+            await counter.inner.send_text_message(message.sender_id, unavailable_text())
+        return result
+
+    return handle

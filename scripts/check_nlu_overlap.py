@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Check that the held-out NLU set is really held out.
+
+Loads the training files (data/nlu/*.yml) and the held-out file
+(tests/nlu_holdout.yml), prints example counts per intent and exits non-zero if
+
+* a held-out message equals a training message after normalisation
+  (lowercase, entity markup and punctuation stripped, whitespace collapsed);
+* a topic intent has fewer than 30 training or 10 held-out examples;
+* a training message is listed under two different intents (Rasa refuses that);
+* an annotated `condition` entity has a value outside the canonical set;
+* the held-out file uses an intent that has no training data.
+
+Usage: python3 scripts/check_nlu_overlap.py [--root PATH]
+Needs only pyyaml.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import string
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+TOPIC_INTENTS = (
+    "ask_what_is_fascia_massage",
+    "ask_benefits",
+    "ask_preparation",
+    "ask_procedure",
+    "ask_side_effects",
+    "ask_long_term_results",
+    "ask_condition_info",
+    "ask_self_massage",
+    "ask_safety",
+)
+MIN_TRAIN = 30
+MIN_HOLDOUT = 10
+CANONICAL_CONDITIONS = {
+    "plantar_fasciitis",
+    "metatarsalgia",
+    "heel_spur",
+    "achilles_tendonitis",
+}
+
+# [text](entity) / [text](entity:value) / [text]{"entity": ..., "value": ...}
+ENTITY_RE = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]*)\)|(?P<json>\{[^}]*\}))")
+PUNCT_TABLE = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—…"})
+
+
+def strip_entities(text: str) -> str:
+    return ENTITY_RE.sub(lambda m: m.group("text"), text)
+
+
+def normalise(text: str) -> str:
+    text = strip_entities(text).lower()
+    # drop apostrophes inside words ("what's" == "whats"), other punctuation
+    # becomes a space
+    text = re.sub(r"(?<=\w)['’](?=\w)", "", text)
+    text = text.translate(PUNCT_TABLE)
+    return " ".join(text.split())
+
+
+def entity_values(text: str):
+    """Yield (entity, value) for every annotation in a raw example."""
+    for m in ENTITY_RE.finditer(text):
+        if m.group("json"):
+            try:
+                data = json.loads(m.group("json"))
+            except json.JSONDecodeError:
+                yield ("?", f"<bad json {m.group('json')}>")
+                continue
+            yield (data.get("entity", "?"), data.get("value", m.group("text")))
+        else:
+            entity, _, value = m.group("short").partition(":")
+            yield (entity, value or m.group("text"))
+
+
+def load_examples(path: Path) -> dict[str, list[str]]:
+    """Return {intent: [raw example, ...]} for one Rasa NLU yaml file."""
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh) or {}
+    out: dict[str, list[str]] = defaultdict(list)
+    for block in doc.get("nlu") or []:
+        if "intent" not in block:
+            continue  # synonym / regex / lookup blocks
+        for line in (block.get("examples") or "").splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                out[block["intent"]].append(line[2:].strip())
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="project root (default: the folder above scripts/)",
+    )
+    args = parser.parse_args(argv)
+    root: Path = args.root
+
+    train_files = sorted((root / "data" / "nlu").glob("*.yml"))
+    holdout_file = root / "tests" / "nlu_holdout.yml"
+    if not train_files:
+        print(f"no training files under {root / 'data' / 'nlu'}")
+        return 1
+    if not holdout_file.exists():
+        print(f"missing {holdout_file}")
+        return 1
+
+    errors: list[str] = []
+    train: dict[str, list[str]] = defaultdict(list)
+    for path in train_files:
+        for intent, examples in load_examples(path).items():
+            train[intent].extend(examples)
+    holdout = load_examples(holdout_file)
+
+    # normalised training text -> intents it appears under
+    seen: dict[str, set[str]] = defaultdict(set)
+    for intent, examples in train.items():
+        for ex in examples:
+            seen[normalise(ex)].add(intent)
+    for text, intents in sorted(seen.items()):
+        if len(intents) > 1:
+            errors.append(f"training message under several intents {sorted(intents)}: {text!r}")
+
+    for label, data in (("training", train), ("holdout", holdout)):
+        for intent, examples in data.items():
+            for ex in examples:
+                for entity, value in entity_values(ex):
+                    if entity == "condition" and value not in CANONICAL_CONDITIONS:
+                        errors.append(
+                            f"{label} {intent}: condition value {value!r} not canonical in {ex!r}"
+                        )
+
+    for intent, examples in sorted(holdout.items()):
+        if intent not in train:
+            errors.append(f"holdout intent {intent!r} has no training examples")
+        for ex in examples:
+            norm = normalise(ex)
+            if norm in seen:
+                errors.append(
+                    f"holdout {intent} message also in training {sorted(seen[norm])}: {ex!r}"
+                )
+
+    intents = sorted(set(train) | set(holdout))
+    width = max(len(i) for i in intents)
+    print(f"{'intent':<{width}}  train  holdout")
+    for intent in intents:
+        n_train, n_hold = len(train.get(intent, [])), len(holdout.get(intent, []))
+        flag = ""
+        if intent in TOPIC_INTENTS and (n_train < MIN_TRAIN or n_hold < MIN_HOLDOUT):
+            flag = "  <-- too few"
+            errors.append(
+                f"topic intent {intent}: {n_train} training / {n_hold} holdout "
+                f"(need {MIN_TRAIN} / {MIN_HOLDOUT})"
+            )
+        print(f"{intent:<{width}}  {n_train:5d}  {n_hold:7d}{flag}")
+    for intent in TOPIC_INTENTS:
+        if intent not in intents:
+            errors.append(f"topic intent {intent} has no examples at all")
+    total_train = sum(len(v) for v in train.values())
+    total_hold = sum(len(v) for v in holdout.values())
+    print(f"{'total':<{width}}  {total_train:5d}  {total_hold:7d}")
+
+    if errors:
+        print(f"\nFAILED: {len(errors)} problem(s)")
+        for err in errors:
+            print(f"  - {err}")
+        return 1
+    print("\nOK: no held-out message appears in the training data")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

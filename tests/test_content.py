@@ -1,0 +1,110 @@
+"""knowledge.yml and clinic.yml are checked on load, with errors naming file and key."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.clinic import CLINIC_FILE, load_clinic
+from actions.content import ContentError
+from actions.knowledge import CONDITIONS, KNOWLEDGE_FILE, TOPICS, load_knowledge
+
+FORBIDDEN = re.compile(r"\b(proven|cures?|cured|guarantee[sd]?|eliminates?|miracle|100 ?%)\b", re.I)
+
+
+def write(tmp_path: Path, name: str, data) -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def knowledge_data():
+    return yaml.safe_load(KNOWLEDGE_FILE.read_text())
+
+
+@pytest.fixture
+def clinic_data():
+    return yaml.safe_load(CLINIC_FILE.read_text())
+
+
+def test_shipped_knowledge_loads_with_every_topic():
+    kb = load_knowledge()
+    assert list(kb.topics) == list(TOPICS)
+    assert set(kb.condition_names) == set(CONDITIONS)
+
+
+def test_shipped_answers_never_overclaim():
+    kb = load_knowledge()
+    texts = [kb.doctor_recommendation, *kb.messages.values()]
+    for topic in kb.topics.values():
+        texts += [topic.answer, *topic.by_condition.values()]
+    for text in texts:
+        assert not FORBIDDEN.search(text), FORBIDDEN.search(text).group(0) + " in: " + text[:120]
+
+
+def test_no_answer_text_in_domain():
+    domain = yaml.safe_load((KNOWLEDGE_FILE.parent.parent / "domain.yml").read_text())
+    assert not domain.get("responses"), "answers belong in content/knowledge.yml"
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda d: d["topics"].pop("side_effects"), "topics.side_effects"),
+        (lambda d: d["topics"]["procedure"].update(answer=""), "topics.procedure.answer"),
+        (lambda d: d["topics"]["procedure"]["by_condition"].update(flat_feet="x"), "topics.procedure.by_condition.flat_feet"),
+        (lambda d: d["topics"]["benefits"].update(next=["nonsense"]), "topics.benefits.next"),
+        (lambda d: d["topics"]["benefits"].update(withhold_on_red_flag="yes"), "topics.benefits.withhold_on_red_flag"),
+        (lambda d: d["messages"].update(booking="Call {fax}"), "messages.booking"),
+        (lambda d: d["messages"].pop("greet"), "messages.greet"),
+        (lambda d: d.update(doctor_recommendation="Have a nice day."), "doctor_recommendation"),
+        (lambda d: d["conditions"].pop("heel_spur"), "conditions"),
+        (lambda d: d["topics"]["benefits"].update(intent="ask_procedure"), "topics"),
+    ],
+)
+def test_knowledge_errors_name_file_and_key(tmp_path, knowledge_data, mutate, key):
+    mutate(knowledge_data)
+    path = write(tmp_path, "knowledge.yml", knowledge_data)
+    with pytest.raises(ContentError) as error:
+        load_knowledge(path)
+    assert error.value.key == key
+    assert str(path) in str(error.value) and key in str(error.value)
+
+
+@pytest.mark.parametrize("text, problem", [("topics: [", "not valid YAML"), ("- a list", "mapping")])
+def test_broken_knowledge_file(tmp_path, text, problem):
+    with pytest.raises(ContentError, match=problem):
+        load_knowledge(write(tmp_path, "knowledge.yml", text))
+
+
+def test_missing_knowledge_file(tmp_path):
+    with pytest.raises(ContentError, match="file not found"):
+        load_knowledge(tmp_path / "nope.yml")
+
+
+def test_shipped_clinic_loads():
+    clinic = load_clinic()
+    assert clinic.name and clinic.phone and clinic.email and clinic.booking_url and clinic.emergency_number
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"phone": ""}, "phone"),
+        ({"phone": "call us"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"booking_url": "example.com/book"}, "booking_url"),
+        ({"emergency_number": "ask reception"}, "emergency_number"),
+        ({"fax": "123"}, "fax"),
+        ({"address": ["a", "b"]}, "address"),
+    ],
+)
+def test_clinic_errors_name_file_and_key(tmp_path, clinic_data, change, key):
+    clinic_data.update(change)
+    path = write(tmp_path, "clinic.yml", clinic_data)
+    with pytest.raises(ContentError) as error:
+        load_clinic(path)
+    assert error.value.key == key and str(path) in str(error.value)
