@@ -1,0 +1,109 @@
+"""Whole conversations through the REST channel of the running servers:
+topic answers, follow-ups, red-flag triage and contraindication screening, as a
+user sees them."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from actions.clinic import clinic
+from actions.knowledge import knowledge
+
+pytestmark = pytest.mark.model
+KB = knowledge()
+DOCTOR = KB.doctor_recommendation
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def texts(replies) -> str:
+    return "\n\n".join(r.get("text", "") for r in replies)
+
+
+def test_condition_is_remembered_across_topics(stack):
+    sender = new_sender()
+    first = texts(stack.say(sender, "I have metatarsalgia, how does a session go?"))
+    assert KB.topics["procedure"].by_condition["metatarsalgia"] in first
+    assert first.endswith(DOCTOR)
+    second = texts(stack.say(sender, "and the side effects?"))
+    assert KB.topics["side_effects"].answer in second
+    assert KB.topics["side_effects"].by_condition["metatarsalgia"] in second
+
+
+def test_follow_up_condition_keeps_the_topic(stack):
+    sender = new_sender()
+    stack.say(sender, "what are the side effects of fascia massage")
+    reply = texts(stack.say(sender, "what about for heel spurs?"))
+    assert KB.topics["side_effects"].by_condition["heel_spur"] in reply
+    assert reply.endswith(DOCTOR)
+
+
+def test_yes_takes_the_offered_topic_and_buttons_come_with_answers(stack):
+    sender = new_sender()
+    replies = stack.say(sender, "what is fascia massage?")
+    offered = KB.topics[KB.topics["what_is_fascia_massage"].next[0]]
+    assert replies[-1]["buttons"][0]["payload"] == f"/{offered.intent}"
+    reply = texts(stack.say(sender, "yes please"))
+    assert offered.answer in reply
+
+
+def test_button_payload_answers_its_topic(stack):
+    reply = texts(stack.say(new_sender(), "/ask_side_effects"))
+    assert KB.topics["side_effects"].answer in reply and reply.endswith(DOCTOR)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how should i prepare? also my foot went numb yesterday and still feels dead",
+        "hi, i heard a loud pop in my heel playing football and now i can't put any weight on it",
+        "my left calf is swollen hot and painful since my long flight, can i massage it",
+        "my toes have turned blue and cold",
+    ],
+)
+def test_red_flag_gets_urgent_advice_first(stack, message):
+    sender = new_sender()
+    replies = stack.say(sender, message)
+    text = texts(replies)
+    first_paragraph = text.split("\n\n")[0].lower()
+    assert "doctor" in first_paragraph or clinic().emergency_number in first_paragraph or "emergency" in first_paragraph
+    assert "massage" in text.lower()
+    assert text.endswith(DOCTOR)
+    assert stack.tracker(sender)["slots"]["red_flags"]
+
+
+def test_negated_warning_sign_is_answered_normally(stack):
+    sender = new_sender()
+    text = texts(stack.say(sender, "no numbness or tingling, just heel pain. what should i wear to a session?"))
+    assert text.startswith(KB.topics["preparation"].answer[:60])
+    assert not stack.tracker(sender)["slots"].get("red_flags")
+
+
+@pytest.mark.parametrize(
+    "message, contraindication",
+    [
+        ("is it safe if i'm on warfarin?", "anticoagulants"),
+        ("i'm pregnant, can i still have a foot massage", "pregnancy"),
+        ("im diabetic with some neuropathy, is fascia massage ok for me", "diabetes_neuropathy"),
+    ],
+)
+def test_contraindication_screening(stack, message, contraindication):
+    sender = new_sender()
+    text = texts(stack.say(sender, message))
+    assert "doctor" in text.lower()
+    assert text.endswith(DOCTOR)
+    assert contraindication in stack.tracker(sender)["slots"]["contraindications"]
+
+
+def test_booking_gives_the_clinic_contact(stack):
+    text = texts(stack.say(new_sender(), "can I book an appointment with a therapist?"))
+    for value in (clinic().name, clinic().phone, clinic().email, clinic().booking_url):
+        assert value in text
+
+
+def test_gibberish_gets_the_fallback_with_topics(stack):
+    replies = stack.say(new_sender(), "qwzx vbnm plok")
+    assert replies and replies[-1].get("buttons")
