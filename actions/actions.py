@@ -9,6 +9,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import dialogue
+from actions.clinic import clinic
+from actions.knowledge import knowledge
+
+# Load the content when the action server starts, so that a mistake in
+# content/*.yml stops it at once with the file and key, not at the first user.
+knowledge()
+clinic()
 
 
 def context(tracker: Tracker) -> dialogue.Context:

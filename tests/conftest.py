@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -54,3 +55,39 @@ def stack(tmp_path_factory):
     finally:
         rasa.stop()
         actions_server.stop()
+
+
+@pytest.fixture(scope="session")
+def channels_stack(tmp_path_factory):
+    """Action server + Rasa server with the channels of credentials.yml (REST, the widget's
+    socket.io, Telegram), Telegram pointed at a fake Bot API on 127.0.0.1, and the widget's
+    origin set to a port kept free for the demo page (tests/test_widget.py starts it)."""
+    from types import SimpleNamespace
+
+    from tests import fake_telegram
+    from tests.servers import MODEL, ROOT, ActionServer, RasaServer, free_port
+
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    workdir = tmp_path_factory.mktemp("channels")
+    telegram = fake_telegram.FakeTelegram().start()
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    env = {
+        "TELEGRAM_TOKEN": fake_telegram.TOKEN,
+        "TELEGRAM_SECRET_TOKEN": fake_telegram.SECRET,
+        "TELEGRAM_BOT_NAME": fake_telegram.BOT_NAME,
+        "TELEGRAM_API_URL": telegram.url,
+        "TELEGRAM_WEBHOOK_URL": "https://assistant.example-clinic.test/webhooks/telegram/webhook",
+        "WIDGET_ORIGINS": origin,
+    }
+    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text())
+    actions_server = ActionServer(workdir).start()
+    rasa = RasaServer(workdir, actions_server.url, credentials=credentials, env=env, extra_args=("--cors", origin))
+    try:
+        rasa.start()
+        yield SimpleNamespace(rasa=rasa, telegram=telegram, web_port=web_port, origin=origin, workdir=workdir)
+    finally:
+        rasa.stop()
+        actions_server.stop()
+        telegram.stop()

@@ -77,7 +77,7 @@ def test_yes_answers_the_offered_topic(make_tracker, dispatcher):
     first = actions.CollectingDispatcher()
     offered = slots(run(actions.ActionAnswer(), first, make_tracker("what is it", "ask_what_is_fascia_massage")))["offered_topic"]
     assert offered == KB.topics["what_is_fascia_massage"].next[0]
-    assert KB.topics[offered].title in last_text(first)
+    assert KB.topics[offered].title.lower() in last_text(first).lower()
 
     events = run(actions.ActionFollowUp(), dispatcher, make_tracker("yes please", "affirm", offered_topic=offered))
     assert slots(events)["topic"] == offered
@@ -126,7 +126,8 @@ def test_booking_gives_every_contact_detail(make_tracker, dispatcher):
 def test_greeting_offers_the_topics_and_a_disclaimer(make_tracker, dispatcher):
     run(actions.ActionGreet(), dispatcher, make_tracker("hi", "greet"))
     assert len(dispatcher.messages[-1]["buttons"]) >= 4
-    assert "medical advice" in last_text(dispatcher).lower()
+    text = last_text(dispatcher).lower()
+    assert "not replace" in text and "doctor" in text
 
 
 def test_red_flag_comes_first_and_massage_instructions_are_withheld(make_tracker, dispatcher):
