@@ -1,0 +1,387 @@
+"""The negation rule (NegEx-style), on a tokenised spaCy doc.
+
+A concept mention is *negated* when
+
+1. **a negation cue comes before it, within its scope.**  Cues: no, not, n't,
+   never, without, none, nor, neither, nothing, deny/denies/denied, free of /
+   free from, absence of, negative for, no longer, used to (no longer present).
+   A cue scopes forward over the following tokens and stops at
+
+   * a clause boundary: . ! ? ; : … a spaced dash, a line break, or one of
+     but, however, although, though, except, whereas, apart, aside;
+   * a comma or "and/so/then/plus" that starts a new clause, i.e. is followed
+     by a subject such as my, i, it, the, there, this, now ... ("no fever, my
+     foot is numb").  A comma only keeps the scope going inside a list of
+     findings that ends with or/nor ("no numbness, tingling or burning");
+     "no fever, numb toes" is read as two statements;
+   * a short window: ``window`` ordinary tokens.  Tokens of other concept
+     mentions and list words (or, nor, and, any, of, ",") do not use up the
+     window, so long lists stay negated;
+   * the next negation cue (which starts its own scope).
+
+2. **a negation answer follows it**: "numbness? no", "fever - none",
+   "swelling: nope", "tingling no," (the cue comes after ? : - = or stands alone
+   at the end of a clause).  It negates the mention before it and the mentions
+   listed with it ("fever, chills - none").
+
+3. **it is reported as gone**: "the tingling has gone", "the swelling went
+   down", "the numbness disappeared" (unless that is itself negated, as in
+   "hasn't gone away").
+
+Not cues:
+
+* words inside a matched term ("can't feel", "won't heal", "no feeling" are
+  lexicon terms for findings, so their negation belongs to the term);
+* pseudo-negations, where the cue does not deny a finding: "no idea", "not
+  sure", "no doubt", "not only", "don't know", "can't tell", "no change",
+  "no better", "not improving", "doesn't help", "won't go away", "never stops";
+* an answer "no" that opens a new clause: "no my foot is numb".
+
+Only :func:`negated_spans` and :func:`combination_clauses` are used by the
+pipeline; the rest is exposed for tests.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+DEFAULT_WINDOW = 6
+#: a scope never runs further than this many tokens, whatever the list
+MAX_SCOPE = 40
+
+_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+PRE_CUES = {
+    "no", "not", "never", "without", "w/o", "none", "nor", "neither", "nothing",
+    "deny", "denies", "denied", "denying", "nope", "nah", "zero", "nil", "cannot",
+}
+#: multi-word cues, as lower-case word tuples
+PRE_CUE_PHRASES: Tuple[Tuple[str, ...], ...] = (
+    ("free", "of"),
+    ("free", "from"),
+    ("absence", "of"),
+    ("negative", "for"),
+    ("used", "to"),
+    ("ruled", "out"),
+    ("rule", "out"),
+)
+#: answers that negate what came just before ("numbness? no")
+POST_CUES = {"no", "none", "nope", "nah", "never", "negative", "n", "non", "nil", "zero", "free"}
+POST_PHRASES: Tuple[Tuple[str, ...], ...] = (("not", "really"), ("not", "at", "all"), ("no", "never"))
+
+#: after a cue, these words make it a pseudo-negation (the finding is not denied)
+PSEUDO_NEXT = {
+    "idea", "sure", "doubt", "only", "just", "matter", "certain", "clue", "know", "knowing",
+    "knew", "understand", "tell", "change", "changed", "changing", "better", "improve",
+    "improved", "improving", "improvement", "worse", "stop", "stops", "stopped", "stopping",
+    "help", "helps", "helped", "helping", "heal", "healed", "healing", "ease", "eased",
+    "easing", "settle", "settled", "settling", "subside", "subsided", "shift", "shifted",
+    "budge", "wonder", "remember", "recall", "mind", "relief", "able",
+}
+#: two-word pseudo-negations ("won't go away", "isn't going down")
+PSEUDO_NEXT_PHRASES: Tuple[Tuple[str, ...], ...] = (
+    ("go", "away"), ("going", "away"), ("gone", "away"), ("went", "away"), ("goes", "away"),
+    ("go", "down"), ("going", "down"), ("gone", "down"), ("went", "down"), ("clear", "up"),
+)
+#: words skipped when looking for a pseudo-negation word right after a cue
+PSEUDO_SKIP = {"really", "quite", "totally", "entirely", "too", "so", "even", "very", "that", "been", "being", "seem", "seems", "seem", "to", "much", "any", "a", "the"}
+
+STRONG_BOUNDARIES = {
+    ".", "!", "?", ";", ":", "...", "\u2026", "but", "however", "although", "though",
+    "except", "whereas", "apart", "aside", "otherwise", "yet",
+}
+#: combination parts must share a clause: sentence ends and contrast words only
+COMBINATION_BOUNDARIES = {
+    ".", "!", "?", ";", "...", "\u2026", "but", "however", "although", "though",
+    "except", "whereas", "otherwise",
+}
+DASHES = {"-", "\u2013", "\u2014", "--"}
+SOFT_CONNECTORS = {",", "and", "so", "then", "plus", "&", "also"}
+CLAUSE_STARTERS = {
+    "i", "i'm", "im", "i've", "ive", "i'd", "my", "me", "it", "its", "it's", "you", "your",
+    "he", "she", "his", "her", "we", "our", "they", "their", "there", "theres", "there's",
+    "this", "that", "these", "those", "the", "now", "then", "just", "only", "still",
+    "yes", "yeah", "yep", "which", "when", "since", "because", "cos", "as", "recently",
+    "lately", "today", "yesterday", "tonight", "suddenly", "sometimes", "but",
+}
+LIST_WORDS = {",", "or", "nor", "and", "/", "&", "any", "of", "a", "an", "either", "no", "not", "even"}
+ANSWER_MARKS = {"?", ":", "=", "-", "\u2013", "\u2014", "--", "...", "\u2026"}
+ANSWER_FOLLOWERS = {"i", "i'm", "im", "my", "it", "its", "it's", "the", "that", "this", "there", "you", "we", "they", "he", "she", "but", "just", "not"}
+RESOLVED = (
+    ("gone", "away"), ("went", "away"), ("gone", "down"), ("went", "down"), ("gone",),
+    ("disappeared",), ("resolved",), ("cleared", "up"), ("cleared",), ("settled", "down"),
+    ("subsided",), ("stopped",), ("vanished",),
+)
+RESOLVED_AUX = {"has", "have", "had", "'s", "s", "'ve", "ve", "is", "are", "was", "were", "all", "completely", "totally", "mostly", "now", "since", "pretty", "much", "just", "finally", "already"}
+RESOLVED_END = {"now", "completely", "totally", "since", "after", "when", "and", ",", "thankfully", "though", "again"}
+BACKWARD_FILLERS = {"in", "on", "at", "of", "my", "the", "both", "around", "round", "under", "behind", "near", "your", "her", "his", "left", "right", "whole", "all", "any", "that", "this", "a"}
+
+
+def _low(token) -> str:
+    lows = token.doc.user_data.get("footnlp_lows")
+    if lows is not None and len(lows) == len(token.doc):
+        return lows[token.i]
+    return token.lower_.translate(_APOS)
+
+
+def _is_not(token) -> bool:
+    """n't / nt / not (spaCy's norm for these is "not")."""
+    return _low(token) in ("not", "n't", "nt") or token.norm_ == "not"
+
+
+def _boundary_strong(token) -> bool:
+    low = _low(token)
+    if low in STRONG_BOUNDARIES or token.is_space or "\n" in token.text:
+        return True
+    if low in DASHES and token.i > 0 and token.doc[token.i - 1].whitespace_:
+        return True  # " - " between clauses, not the hyphen inside pins-and-needles
+    return False
+
+
+def combination_clauses(doc) -> List[int]:
+    """A clause number for every token (combination parts must share one)."""
+    clause, out = 0, []
+    for token in doc:
+        low = _low(token)
+        if low in COMBINATION_BOUNDARIES or token.is_space or "\n" in token.text:
+            clause += 1
+            out.append(clause)
+            clause += 1
+            continue
+        out.append(clause)
+    return out
+
+
+_FIRST_WORDS: Dict[int, Set[str]] = {}
+
+
+def _lows(doc) -> List[str]:
+    """Lower-case forms of all tokens, computed once per doc."""
+    cached = doc.user_data.get("footnlp_lows")
+    if cached is None or len(cached) != len(doc):
+        cached = [_low(t) for t in doc]
+        doc.user_data["footnlp_lows"] = cached
+    return cached
+
+
+def _phrase_at(doc, i: int, phrases: Sequence[Tuple[str, ...]]) -> int:
+    """Length of the first phrase starting at token i, else 0."""
+    first = _FIRST_WORDS.get(id(phrases))
+    if first is None:
+        first = _FIRST_WORDS[id(phrases)] = {p[0] for p in phrases}
+    lows = _lows(doc)
+    if lows[i] not in first:
+        return 0
+    for phrase in phrases:
+        n = len(phrase)
+        if i + n <= len(lows) and all(lows[i + k] == phrase[k] for k in range(n)):
+            return n
+    return 0
+
+
+def _is_pseudo(doc, i: int, cue_len: int) -> bool:
+    j = i + cue_len
+    steps = 0
+    while j < len(doc) and steps < 3:
+        low = _low(doc[j])
+        if low in PSEUDO_NEXT or _phrase_at(doc, j, PSEUDO_NEXT_PHRASES):
+            return True
+        if low in PSEUDO_SKIP or doc[j].norm_ in ("get", "be"):
+            j += 1
+            steps += 1
+            continue
+        return False
+    return False
+
+
+def find_cues(doc, covered: Set[int]) -> List[Tuple[int, int]]:
+    """(start, end) token ranges of forward-scoping negation cues."""
+    cues = []
+    i = 0
+    while i < len(doc):
+        if i in covered:
+            i += 1
+            continue
+        n = _phrase_at(doc, i, PRE_CUE_PHRASES)
+        if not n and (_low(doc[i]) in PRE_CUES or _is_not(doc[i])):
+            n = 1
+        if n and not any(k in covered for k in range(i, i + n)):
+            low = _low(doc[i])
+            if _is_pseudo(doc, i, n):
+                pass
+            elif (
+                low in ("no", "nope", "nah")
+                and i + 1 < len(doc)
+                and _low(doc[i + 1]) in ANSWER_FOLLOWERS
+            ):
+                pass  # "no my foot is numb": an answer, then a new clause
+            else:
+                cues.append((i, i + n))
+            i += n
+            continue
+        i += 1
+    return cues
+
+
+def _or_ahead(doc, j: int, limit: int = 14) -> bool:
+    """Is there an "or"/"nor" later in the same clause (within ``limit`` tokens)?"""
+    for k in range(j + 1, min(len(doc), j + 1 + limit)):
+        if _boundary_strong(doc[k]):
+            return False
+        if _low(doc[k]) in ("or", "nor"):
+            return True
+    return False
+
+
+def _weak_boundary(doc, j: int, starts: Dict[int, List[int]]) -> bool:
+    """Does the comma / conjunction at j start a new clause?"""
+    low = _low(doc[j])
+    if low not in SOFT_CONNECTORS:
+        return False
+    k = j + 1
+    while k < len(doc) and k < j + 4 and _low(doc[k]) in SOFT_CONNECTORS | {"or", "nor"}:
+        k += 1
+    if k >= len(doc):
+        return True
+    nxt = _low(doc[k])
+    if nxt in CLAUSE_STARTERS:
+        return True
+    if low == ",":
+        # a comma only continues a list of findings that ends with or / nor:
+        # "no numbness, tingling or burning" (but "no fever, numb toes" is two statements)
+        if not _or_ahead(doc, j):
+            return True
+        m = k
+        while m < len(doc) and m < k + 4 and _low(doc[m]) in LIST_WORDS:
+            m += 1
+        if m in starts:
+            return False
+        # a single-word list item we do not know: "no fever, sweats, numbness"
+        if m < len(doc) and doc[m].is_alpha:
+            after = m + 1
+            if after >= len(doc) or _low(doc[after]) in {",", "or", "nor", "and", "/"} or _boundary_strong(doc[after]):
+                return False
+        return True
+    return False
+
+
+def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int]:
+    """Indexes (into ``spans``) of the negated mentions."""
+    covered: Set[int] = set()
+    starts: Dict[int, List[int]] = {}
+    ends: Dict[int, List[int]] = {}
+    for idx, span in enumerate(spans):
+        covered.update(range(span.start, span.end))
+        starts.setdefault(span.start, []).append(idx)
+        ends.setdefault(span.end, []).append(idx)
+
+    negated: Set[int] = set()
+    doc.user_data.pop("footnlp_lows", None)
+    _lows(doc)  # cache lower-case forms for this pass
+
+    # 1. forward scope of pre-negation cues (a scope ends where the next cue starts)
+    cues = find_cues(doc, covered)
+    for n, (cue_start, cue_end) in enumerate(cues):
+        stop = min(cues[n + 1][0] if n + 1 < len(cues) else len(doc), cue_end + MAX_SCOPE)
+        budget = window
+        j = cue_end
+        while j < stop:
+            token = doc[j]
+            if _boundary_strong(token) or _weak_boundary(doc, j, starts):
+                break
+            if j in starts:
+                negated.update(starts[j])
+                j = max(spans[k].end for k in starts[j])
+                continue
+            if j in covered:  # inside a longer mention that started earlier
+                j += 1
+                continue
+            if _low(token) in LIST_WORDS or token.is_punct:
+                j += 1
+                continue
+            budget -= 1
+            if budget < 0:
+                break
+            j += 1
+
+    # 2. answers after the mention: "numbness? no", "fever - none", "pain-free"
+    for i, token in enumerate(doc):
+        if i in covered:
+            continue
+        n = _phrase_at(doc, i, POST_PHRASES)
+        if not n and _low(token) not in POST_CUES:
+            continue
+        n = n or 1
+        prev = i - 1
+        marked = False
+        while prev >= 0 and _low(doc[prev]) in ANSWER_MARKS:
+            prev -= 1
+            marked = True
+        if prev < 0:
+            continue
+        after = i + n
+        at_end = after >= len(doc) or doc[after].is_punct or _low(doc[after]) in {"and", "but", "though"}
+        end = _skip_place_back(doc, prev + 1, spans, ends)
+        if _low(token) == "free" and (prev + 1) in ends:
+            negated |= _backward_list(doc, prev + 1, spans, ends)  # "pain free", "pain-free"
+        elif marked or at_end:
+            negated |= _backward_list(doc, end, spans, ends)
+
+    # 3. "the tingling has gone", "the swelling went down"
+    for i in range(len(doc)):
+        if i in covered:
+            continue
+        n = _phrase_at(doc, i, RESOLVED)
+        if not n:
+            continue
+        after = i + n
+        if after < len(doc) and not (doc[after].is_punct or _low(doc[after]) in RESOLVED_END):
+            continue  # "gone numb", "gone up my leg"
+        k = i - 1
+        while k >= 0 and (_low(doc[k]) in RESOLVED_AUX):
+            k -= 1
+        if k >= 0 and _is_not(doc[k]) or (k >= 0 and _low(doc[k]) in ("never", "not")):
+            continue  # "hasn't gone away"
+        negated |= _backward_list(doc, _skip_place_back(doc, k + 1, spans, ends), spans, ends)
+    doc.user_data.pop("footnlp_lows", None)
+    return negated
+
+
+def _skip_place_back(doc, end: int, spans, ends: Dict[int, List[int]]) -> int:
+    """Step back over a short place phrase ("in my toes") to the finding before it."""
+    steps = 0
+    while end > 0 and steps < 6:
+        here = ends.get(end, [])
+        if here and any(spans[x].label_ != "BODY_PART" for x in here):
+            break
+        if here:
+            end = min(spans[x].start for x in here)
+        elif _low(doc[end - 1]) in BACKWARD_FILLERS:
+            end -= 1
+        else:
+            break
+        steps += 1
+    return end if end in ends else end
+
+
+def _backward_list(doc, end: int, spans, ends: Dict[int, List[int]]) -> Set[int]:
+    """Mentions ending at ``end`` and the ones listed before them ("fever, chills")."""
+    out: Set[int] = set()
+    while end in ends:
+        idxs = ends[end]
+        out.update(idxs)
+        start = min(spans[k].start for k in idxs)
+        k = start - 1
+        while k >= 0 and k > start - 4 and _low(doc[k]) in {",", "or", "and", "/", "&", "nor"}:
+            k -= 1
+        if k == start - 1:
+            break
+        end = k + 1
+    return out
+
+
+def is_negated(doc, span, spans: Optional[Sequence] = None, window: int = DEFAULT_WINDOW) -> bool:
+    """Convenience for tests: is ``span`` negated among ``spans`` (default: just itself)?"""
+    spans = list(spans) if spans is not None else [span]
+    idx = next(i for i, s in enumerate(spans) if s.start == span.start and s.end == span.end)
+    return idx in negated_spans(doc, spans, window)

@@ -1,0 +1,768 @@
+"""The footcare spaCy pipeline: blank English + rules built from content/lexicon.yml.
+
+Components, in order (all registered when this module is imported):
+
+``footnlp_normalizer``
+    sets ``token.norm_`` to a light stem of the token (case-folded, plurals and
+    simple inflections removed, a few irregular forms mapped), see :func:`stem`.
+``footnlp_concepts``
+    corrects small misspellings of lexicon words, then matches every lexicon
+    term on ``NORM`` (the terms are stemmed with the same :func:`stem`), keeps the
+    longest match where terms overlap and puts the spans in
+    ``doc.spans["footnlp"]`` (label = category, e.g. ``RED_FLAG``; ``span.id_`` =
+    concept id).
+``footnlp_negation``
+    sets ``span._.negated`` (see :mod:`footnlp.negation`).
+``footnlp_combinations``
+    adds the concepts defined by ``combinations`` in the lexicon (e.g. calf +
+    swollen -> ``calf_clot``) from non-negated parts, then sets ``doc.ents``
+    (non-overlapping, red flags first).  Entities carry the concept id in
+    ``ent.ent_id_`` and ``ent._.negated``.
+
+Use :func:`build_pipeline` to build in memory and :func:`load_pipeline` to load
+the saved copy when it is up to date with the lexicon (or build otherwise).
+"""
+
+# no "from __future__ import annotations" here: spaCy reads the factory
+# signatures' type annotations at runtime
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spacy.util import ensure_path
+
+from footnlp import negation
+from footnlp.lexicon import (
+    CATEGORIES,
+    DEFAULT_LEXICON_PATH,
+    HELPER_CATEGORIES,
+    LABEL_TO_CATEGORY,
+    Lexicon,
+    LexiconError,
+    file_sha256,
+    load_lexicon,
+    parse_lexicon,
+)
+
+logger = logging.getLogger(__name__)
+
+SPAN_KEY = "footnlp"
+PIPELINE_FORMAT = 1
+PIPE_NAMES = ("footnlp_normalizer", "footnlp_concepts", "footnlp_negation", "footnlp_combinations")
+DEFAULT_MODEL_PATH = DEFAULT_LEXICON_PATH.parent.parent / "build" / "spacy_footcare"
+
+if not Span.has_extension("negated"):
+    Span.set_extension("negated", default=False)
+
+# --------------------------------------------------------------------- stemming
+
+#: Irregular forms (after lower-casing) mapped to the form their regular
+#: relatives stem to.  Keep entries to words that matter for symptoms.
+IRREGULAR: Dict[str, str] = {
+    "feet": "foot", "calves": "calf", "swollen": "swell", "swolen": "swell",
+    "broke": "break", "broken": "break", "tore": "tear", "torn": "tear",
+    "fell": "fall", "fallen": "fall", "felt": "feel", "heard": "hear",
+    "lost": "lose", "woke": "wake", "woken": "wake", "bled": "bleed",
+    "stood": "stand", "sat": "sit", "lying": "lie", "lain": "lie",
+    "thought": "think", "kept": "keep", "slept": "sleep", "caught": "catch",
+    "came": "come", "ran": "run", "began": "begin", "begun": "begin",
+    "gone": "go", "went": "go", "goes": "go", "going": "go",
+    "got": "get", "gotten": "get", "gets": "get", "getting": "get",
+    "is": "be", "are": "be", "was": "be", "were": "be", "been": "be", "being": "be",
+    "am": "be", "m": "be", "'m": "be", "re": "be", "'re": "be",
+    "has": "have", "had": "have", "having": "have", "ve": "have", "'ve": "have",
+    "does": "do", "did": "do", "done": "do", "doing": "do",
+    "spread": "spread", "spreading": "spread",
+}
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def _cons(w: str, i: int) -> bool:
+    c = w[i]
+    if c in "aeiou":
+        return False
+    if c == "y":
+        return i == 0 or not _cons(w, i - 1)
+    return True
+
+
+def _measure(w: str) -> int:
+    """Porter's m: the number of vowel-consonant sequences."""
+    m, i, n = 0, 0, len(w)
+    while i < n and _cons(w, i):
+        i += 1
+    while i < n:
+        while i < n and not _cons(w, i):
+            i += 1
+        if i >= n:
+            break
+        while i < n and _cons(w, i):
+            i += 1
+        m += 1
+    return m
+
+
+def _has_vowel(w: str) -> bool:
+    return any(not _cons(w, i) for i in range(len(w)))
+
+
+def _double_cons(w: str) -> bool:
+    return len(w) >= 2 and w[-1] == w[-2] and _cons(w, len(w) - 1)
+
+
+def _cvc(w: str) -> bool:
+    return (
+        len(w) >= 3
+        and _cons(w, len(w) - 3)
+        and not _cons(w, len(w) - 2)
+        and _cons(w, len(w) - 1)
+        and w[-1] not in "wxy"
+    )
+
+
+def stem(word: str) -> str:
+    """The one normalisation used for lexicon terms and message tokens alike.
+
+    Lower-cases, unifies apostrophes, maps a few irregular forms and applies a
+    light Porter-style stemmer (plural -s/-es/-ies, -ed, -ing, -ness, -ful, a
+    final -e), so "Toes/toe", "tingling/tingles/tingled", "swollen/swelling",
+    "numbness/numb" and "hurts/hurting" meet.  Short words (3 letters or fewer)
+    and words with digits or symbols are only lower-cased.
+    """
+    w = word.lower().translate(_APOSTROPHES)
+    if w in IRREGULAR:
+        return IRREGULAR[w]
+    if len(w) <= 3 or not w.isalpha() or not w.isascii():
+        return w
+    # step 1a: plurals
+    if w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("ies"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith("ss") and not w.endswith("us") and not w.endswith("is"):
+        w = w[:-1]
+    # step 1b: -eed, -ed, -ing
+    if w.endswith("eed"):
+        if _measure(w[:-3]) > 0:
+            w = w[:-1]
+    else:
+        for suffix in ("ed", "ing"):
+            if w.endswith(suffix) and _has_vowel(w[: -len(suffix)]) and len(w) - len(suffix) >= 3:
+                w = w[: -len(suffix)]
+                if w.endswith(("at", "bl", "iz")):
+                    w += "e"
+                elif _double_cons(w) and w[-1] not in "lsz":
+                    w = w[:-1]
+                elif _measure(w) == 1 and _cvc(w):
+                    w += "e"
+                break
+    # step 1c: y -> i
+    if w.endswith("y") and len(w) > 3 and _has_vowel(w[:-1]):
+        w = w[:-1] + "i"
+    # a small part of step 3
+    for suffix in ("ness", "ful"):
+        if w.endswith(suffix) and _measure(w[: -len(suffix)]) > 0:
+            w = w[: -len(suffix)]
+            break
+    # step 5
+    if w.endswith("e"):
+        m = _measure(w[:-1])
+        if m > 1 or (m == 1 and not _cvc(w[:-1])):
+            w = w[:-1]
+    if _measure(w) > 1 and w.endswith("ll"):
+        w = w[:-1]
+    return w
+
+
+def normalize_doc(doc: Doc) -> Doc:
+    """Set ``token.norm_`` to the stem of the token's default norm."""
+    for token in doc:
+        # the default norm already turns n't / nt into "not", 'm into "am" ...
+        token.norm_ = stem(token.norm_)
+    return doc
+
+
+@Language.component("footnlp_normalizer")
+def footnlp_normalizer(doc: Doc) -> Doc:
+    return normalize_doc(doc)
+
+
+# ------------------------------------------------------------- spelling fixes
+
+
+#: categories whose words are used as spelling-correction targets (technical
+#: words such as "numbness", "fasciitis", "warfarin"; not everyday words)
+SPELLING_CATEGORIES = ("condition", "red_flag", "contraindication")
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True if a and b differ by one insertion, deletion, substitution or swap."""
+    if a == b:
+        return False
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+class _Speller:
+    """Maps a word one typo away from a technical lexicon word onto that word.
+
+    "numbess" -> numbness, "metatersalgia" -> metatarsalgia.  To stay away from
+    everyday words the word and its target must both have ``min_length``
+    letters or more and start with the same letter, the word's own stem must
+    not be a lexicon word, and exactly one target stem may fit.
+    """
+
+    def __init__(self, targets: Dict[str, Set[str]], known: Iterable[str], min_length: int) -> None:
+        self.min_length = min_length
+        # target word -> ids of the concepts whose terms use it
+        self.targets = {w: ids for w, ids in targets.items() if len(w) >= min_length and w.isalpha()}
+        self.words = set(self.targets)
+        self.known = set(known)
+        self.stems = {stem(w) for w in self.known}
+        self.deletes: Dict[str, Set[str]] = {}
+        for w in self.words:
+            for d in self._deletions(w):
+                self.deletes.setdefault(d, set()).add(w)
+        self._cache: Dict[str, Optional[str]] = {}
+
+    @staticmethod
+    def _deletions(w: str) -> Set[str]:
+        return {w[:i] + w[i + 1 :] for i in range(len(w))}
+
+    def correct(self, word: str) -> Optional[str]:
+        if word in self._cache:
+            return self._cache[word]
+        result = None
+        if (
+            len(word) >= self.min_length
+            and word.isalpha()
+            and word not in self.known
+            and stem(word) not in self.stems
+        ):
+            candidates: Set[str] = set(self.deletes.get(word, set()))
+            for d in self._deletions(word):
+                if d in self.words:
+                    candidates.add(d)
+                candidates |= self.deletes.get(d, set())
+            fits = sorted(
+                (c for c in candidates if c[0] == word[0] and _within_one_edit(word, c)),
+                key=lambda c: (len(c) != len(word), c),
+            )
+            concepts = set().union(*(self.targets[c] for c in fits)) if fits else set()
+            # several close words are fine when they all belong to one concept
+            # ("fasciitus": fasciitis / fasciits); otherwise it is a guess
+            if len({stem(c) for c in fits}) == 1 or len(concepts) == 1:
+                result = stem(fits[0])
+        if len(self._cache) < 50000:
+            self._cache[word] = result
+        return result
+
+
+# ------------------------------------------------------------------- concepts
+
+
+class ConceptMatcher:
+    """Finds lexicon concepts in a doc (see module docstring)."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.lexicon: Optional[Lexicon] = None
+        self.matcher = Matcher(nlp.vocab)
+        self.keys: Dict[int, str] = {}
+        self.speller: Optional[_Speller] = None
+        self.term_count = 0
+
+    # -- building
+    def set_lexicon(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.matcher = Matcher(self.nlp.vocab)
+        self.keys = {}
+        words: Set[str] = set()
+        targets: Dict[str, Set[str]] = {}
+        count = 0
+        for concept in lexicon.concepts.values():
+            patterns = []
+            for term in concept.terms:
+                pattern, term_words = self._term_pattern(term)
+                if pattern:
+                    patterns.append(pattern)
+                    words.update(term_words)
+                    if concept.category in SPELLING_CATEGORIES:
+                        for w in term_words:
+                            targets.setdefault(w, set()).add(concept.id)
+            if patterns:
+                key = f"{concept.category}|{concept.id}"
+                self.matcher.add(key, patterns)
+                self.keys[self.nlp.vocab.strings[key]] = concept.id
+                count += len(patterns)
+        self.term_count = count
+        settings = lexicon.settings
+        self.speller = (
+            _Speller(targets, words, int(settings.get("spelling_min_length", 8)))
+            if settings.get("spelling_correction", True)
+            else None
+        )
+
+    def _term_pattern(self, term: str) -> Tuple[List[Dict[str, Any]], List[str]]:
+        doc = self.nlp.make_doc(term)
+        pattern: List[Dict[str, Any]] = []
+        words: List[str] = []
+        tokens = [t for t in doc if not t.is_space]
+        for i, token in enumerate(tokens):
+            text = token.text.translate(_APOSTROPHES)
+            if text in ("-", "\u2013"):
+                continue  # hyphens are optional everywhere (below)
+            if text == "'s":
+                pattern.append({"NORM": "'s", "OP": "?"})  # athlete's foot / athletes foot
+                continue
+            if pattern and pattern[-1].get("OP") != "?":
+                pattern.append({"ORTH": {"IN": ["-", "\u2013", "/"]}, "OP": "?"})
+            pattern.append({"NORM": stem(token.norm_)})
+            if token.is_alpha:
+                words.append(token.lower_)
+        if not any("NORM" in p and p.get("OP") != "?" for p in pattern):
+            return [], []
+        return pattern, words
+
+    # -- running
+    def __call__(self, doc: Doc) -> Doc:
+        if self.lexicon is None:
+            raise ValueError(
+                "footnlp_concepts has no lexicon; build the pipeline with "
+                "footnlp.pipeline.build_pipeline() or load a saved one"
+            )
+        if self.speller is not None:
+            for token in doc:
+                if token.is_alpha and len(token) >= self.speller.min_length:
+                    fixed = self.speller.correct(token.lower_)
+                    if fixed is not None:
+                        token.norm_ = fixed
+        found: Dict[Tuple[int, int, str], Span] = {}
+        for match_id, start, end in self.matcher(doc):
+            cid = self.keys.get(match_id)
+            if cid is None:
+                continue
+            concept = self.lexicon.concepts[cid]
+            # optional tokens can make a match start/end on a hyphen: trim it
+            while end - start > 1 and doc[end - 1].text in ("-", "\u2013", "/"):
+                end -= 1
+            while end - start > 1 and doc[start].text in ("-", "\u2013", "/"):
+                start += 1
+            key = (start, end, cid)
+            if key not in found:
+                found[key] = Span(doc, start, end, label=concept.label, span_id=cid)
+        spans = _keep_longest(list(found.values()))
+        spans.sort(key=lambda s: (s.start, -len(s), s.label_, s.id_))
+        doc.spans[SPAN_KEY] = spans
+        return doc
+
+    # -- saving
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        data = self.lexicon.to_dict() if self.lexicon is not None else None
+        meta = {
+            "source": self.lexicon.source if self.lexicon else None,
+            "sha256": self.lexicon.sha256 if self.lexicon else None,
+        }
+        with (path / "lexicon.json").open("w", encoding="utf8") as f:
+            json.dump({"meta": meta, "lexicon": data}, f, ensure_ascii=False, indent=1)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "ConceptMatcher":
+        path = ensure_path(path)
+        with (path / "lexicon.json").open(encoding="utf8") as f:
+            saved = json.load(f)
+        if saved.get("lexicon") is not None:
+            meta = saved.get("meta") or {}
+            lexicon = parse_lexicon(
+                saved["lexicon"], meta.get("source") or str(path), meta.get("sha256") or ""
+            )
+            self.set_lexicon(lexicon)
+        return self
+
+
+def _hides(outer: Span, inner: Span) -> bool:
+    """Does the longer match ``outer`` hide ``inner`` ("the longest term wins")?
+
+    * ``ignore`` phrases (look-alikes such as "hot weather") hide anything;
+    * a match hides shorter ones of its own category;
+    * helper matches (body part, symptom, tool, context) also hide each other;
+    * a condition, red flag or contraindication is never hidden by another
+      category, and never hides a helper (so "metatarsal pain" still gives the
+      "pain" that combinations need, "diabetic ulcer" still names diabetes).
+    """
+    if not (outer.start <= inner.start and inner.end <= outer.end and len(outer) > len(inner)):
+        return False
+    outer_cat, inner_cat = LABEL_TO_CATEGORY[outer.label_], LABEL_TO_CATEGORY[inner.label_]
+    if outer_cat == "ignore" or outer_cat == inner_cat:
+        return True
+    return outer_cat in HELPER_CATEGORIES and inner_cat in HELPER_CATEGORIES
+
+
+def _keep_longest(spans: List[Span]) -> List[Span]:
+    """Drop hidden matches (see :func:`_hides`) and the ``ignore`` matches themselves.
+
+    Matches with exactly the same tokens (one term listed under two categories,
+    e.g. an ulcer is a red flag and a contraindication) are all kept.
+    """
+    by_start: Dict[int, List[Span]] = {}
+    for span in spans:
+        by_start.setdefault(span.start, []).append(span)
+    longest = max((len(s) for s in spans), default=0)
+    kept = []
+    for span in spans:
+        hidden = False
+        for start in range(max(0, span.end - longest), span.start + 1):
+            if any(_hides(o, span) for o in by_start.get(start, ())):
+                hidden = True
+                break
+        if not hidden:
+            kept.append(span)
+    return [s for s in kept if s.label_ != CATEGORIES["ignore"]]
+
+
+@Language.factory("footnlp_concepts")
+def make_concepts(nlp: Language, name: str) -> ConceptMatcher:
+    return ConceptMatcher(nlp, name)
+
+
+# ---------------------------------------------------------------- negation
+
+
+class NegationTagger:
+    def __init__(self, nlp: Language, name: str, window: int) -> None:
+        self.name = name
+        self.window = window
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = list(doc.spans[SPAN_KEY]) if SPAN_KEY in doc.spans else []
+        negated = negation.negated_spans(doc, spans, window=self.window)
+        for i, span in enumerate(spans):
+            span._.negated = i in negated
+        return doc
+
+
+@Language.factory("footnlp_negation", default_config={"window": negation.DEFAULT_WINDOW})
+def make_negation(nlp: Language, name: str, window: int) -> NegationTagger:
+    return NegationTagger(nlp, name, window)
+
+
+# ------------------------------------------------------------ combinations
+
+_PRIORITY = {
+    "RED_FLAG": 0,
+    "CONTRAINDICATION": 1,
+    "CONDITION": 2,
+    "SYMPTOM": 3,
+    "TOOL": 4,
+    "BODY_PART": 5,
+    "CONTEXT": 6,
+    "IGNORE": 7,
+}
+
+
+class CombinationResolver:
+    """Adds combination concepts, then sets ``doc.ents``."""
+
+    def __init__(self, nlp: Language, name: str, concepts_pipe: str) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.concepts_pipe = concepts_pipe
+
+    def _lexicon(self) -> Lexicon:
+        pipe = self.nlp.get_pipe(self.concepts_pipe)
+        if pipe.lexicon is None:
+            raise ValueError(f"{self.concepts_pipe} has no lexicon")
+        return pipe.lexicon
+
+    def __call__(self, doc: Doc) -> Doc:
+        lexicon = self._lexicon()
+        spans: List[Span] = list(doc.spans[SPAN_KEY]) if SPAN_KEY in doc.spans else []
+        combos = [c for c in lexicon.concepts.values() if c.combinations]
+        if combos:
+            clause = negation.combination_clauses(doc)
+            default_window = int(lexicon.settings.get("combination_window", 10))
+            # combinations may build on other combinations: repeat until stable
+            for _ in range(len(combos) + 1):
+                added = False
+                present = {(s.id_, s.start, s.end) for s in spans}
+                for concept in combos:
+                    for combo in concept.combinations:
+                        span = self._find(doc, spans, lexicon, concept, combo, clause, default_window)
+                        if span is not None and (span.id_, span.start, span.end) not in present:
+                            spans.append(span)
+                            present.add((span.id_, span.start, span.end))
+                            added = True
+                if not added:
+                    break
+        spans = _merge_same_concept(_apply_overrides(spans, lexicon))
+        spans.sort(key=lambda s: (s.start, -len(s), s.label_, s.id_))
+        doc.spans[SPAN_KEY] = spans
+        doc.ents = _choose_ents(spans)
+        return doc
+
+    @staticmethod
+    def _find(doc, spans, lexicon, concept, combo, clause, default_window) -> Optional[Span]:
+        """The closest group of non-negated parts, as one span (or None)."""
+        candidates: List[List[Span]] = []
+        for part in combo.all_of:
+            if part in CATEGORIES:
+                label = CATEGORIES[part]
+                options = [s for s in spans if s.label_ == label]
+            else:
+                options = [s for s in spans if s.id_ == part]
+            # a body part is a place, not a finding: "no pain in my calf" still names the calf
+            options = [s for s in options if s.label_ == "BODY_PART" or not s._.negated]
+            if not options:
+                return None
+            candidates.append(options)
+
+        if combo.scope == "message":
+            # whole message: report it where the last-listed part is first mentioned
+            anchor = min(candidates[-1], key=lambda s: s.start)
+            start, end = anchor.start, anchor.end
+        else:
+            window = combo.window if combo.window is not None else default_window
+            by_clause: List[Dict[int, List[Span]]] = []
+            for options in candidates:
+                grouped: Dict[int, List[Span]] = {}
+                for s in options:
+                    grouped.setdefault(clause[s.start], []).append(s)
+                by_clause.append(grouped)
+            best: Optional[Tuple[int, int]] = None
+            for anchor in candidates[0]:
+                c = clause[anchor.start]
+                group = [anchor]
+                for grouped in by_clause[1:]:
+                    options = grouped.get(c)
+                    if not options:
+                        break
+                    mid = (anchor.start + anchor.end) / 2
+                    group.append(min(options, key=lambda s: abs((s.start + s.end) / 2 - mid)))
+                else:
+                    lo = min(s.start for s in group)
+                    hi = max(s.end for s in group)
+                    covered: Set[int] = set()
+                    for s in group:
+                        covered.update(range(s.start, s.end))
+                    if (hi - lo) - len(covered) > window:
+                        continue
+                    if best is None or (hi - lo, lo) < (best[1] - best[0], best[0]):
+                        best = (lo, hi)
+            if best is None:
+                return None
+            start, end = best
+        for s in spans:
+            if s.id_ == concept.id and not s._.negated and s.start <= start and end <= s.end:
+                return None  # already there
+        return Span(doc, start, end, label=concept.label, span_id=concept.id)
+
+
+def _apply_overrides(spans: List[Span], lexicon: Lexicon) -> List[Span]:
+    """Drop a mention where a concept listed in its ``overridden_by`` covers the same words."""
+    out = []
+    for span in spans:
+        concept = lexicon.concepts.get(span.id_)
+        if concept is not None and concept.overridden_by and not span._.negated:
+            if any(
+                o.id_ in concept.overridden_by
+                and not o._.negated
+                and o.start < span.end
+                and span.start < o.end
+                for o in spans
+            ):
+                continue
+        out.append(span)
+    return out
+
+
+def _merge_same_concept(spans: List[Span]) -> List[Span]:
+    """Of overlapping mentions of one concept with the same negation, keep the widest."""
+    groups: Dict[Tuple[str, str, bool], List[Span]] = {}
+    for span in spans:
+        groups.setdefault((span.label_, span.id_, bool(span._.negated)), []).append(span)
+    drop: Set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        # sorted by start, widest first: a span is inside an earlier one exactly
+        # when an earlier one reaches at least as far
+        max_end = -1
+        for span in sorted(members, key=lambda s: (s.start, -len(s))):
+            if span.end <= max_end:
+                drop.add(id(span))
+            else:
+                max_end = span.end
+    return [s for s in spans if id(s) not in drop]
+
+
+def _choose_ents(spans: Sequence[Span]) -> List[Span]:
+    ordered = sorted(
+        spans, key=lambda s: (_PRIORITY.get(s.label_, 9), s._.negated, -len(s), s.start)
+    )
+    taken: Set[int] = set()
+    ents: List[Span] = []
+    for span in ordered:
+        tokens = set(range(span.start, span.end))
+        if tokens & taken:
+            continue
+        taken |= tokens
+        ents.append(span)
+    ents.sort(key=lambda s: s.start)
+    return ents
+
+
+@Language.factory("footnlp_combinations", default_config={"concepts_pipe": "footnlp_concepts"})
+def make_combinations(nlp: Language, name: str, concepts_pipe: str) -> CombinationResolver:
+    return CombinationResolver(nlp, name, concepts_pipe)
+
+
+# -------------------------------------------------------------- build / load
+
+
+def build_pipeline(lexicon: Union[Lexicon, str, Path, None] = None) -> Language:
+    """A new pipeline built in memory from a lexicon (default: content/lexicon.yml)."""
+    if not isinstance(lexicon, Lexicon):
+        lexicon = load_lexicon(lexicon)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("footnlp_normalizer")
+    concepts = nlp.add_pipe("footnlp_concepts")
+    nlp.add_pipe("footnlp_negation")
+    nlp.add_pipe("footnlp_combinations")
+    concepts.set_lexicon(lexicon)
+    nlp.meta["name"] = "spacy_footcare"
+    nlp.meta["version"] = "1.0.0"
+    nlp.meta["description"] = (
+        "Footcare assistant language layer: blank English with rule-based concept "
+        "matching, negation and red-flag combinations built from content/lexicon.yml"
+    )
+    nlp.meta["labels"] = {"footnlp_concepts": sorted(CATEGORIES.values())}
+    nlp.meta["footnlp"] = {
+        "format": PIPELINE_FORMAT,
+        "lexicon_source": lexicon.source,
+        "lexicon_sha256": lexicon.sha256,
+        "concepts": len(lexicon.concepts),
+        "patterns": concepts.term_count,
+    }
+    return nlp
+
+
+def save_pipeline(nlp: Language, out: Union[str, Path]) -> Path:
+    """Save with ``nlp.to_disk``, replacing ``out`` only once the new copy is complete."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        nlp.to_disk(tmp)
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def saved_pipeline_status(
+    model_path: Union[str, Path, None] = None, lexicon_path: Union[str, Path, None] = None
+) -> str:
+    """'fresh', 'missing', 'stale' or 'unreadable' for a saved pipeline directory."""
+    model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH
+    lexicon_path = Path(lexicon_path) if lexicon_path is not None else DEFAULT_LEXICON_PATH
+    meta_file = model_path / "meta.json"
+    if not meta_file.is_file():
+        return "missing"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf8"))
+        info = meta.get("footnlp") or {}
+    except (OSError, ValueError):
+        return "unreadable"
+    if info.get("format") != PIPELINE_FORMAT:
+        return "stale"
+    try:
+        current = file_sha256(lexicon_path)
+    except OSError:
+        return "fresh"  # no lexicon to compare with: the saved copy is all there is
+    return "fresh" if info.get("lexicon_sha256") == current else "stale"
+
+
+def load_pipeline(
+    model_path: Union[str, Path, None] = None,
+    lexicon_path: Union[str, Path, None] = None,
+    prefer_saved: bool = True,
+) -> Language:
+    """The saved pipeline when it matches the lexicon, else one built in memory.
+
+    Lexicon errors are raised (a broken lexicon must not go unnoticed); a
+    missing, stale or unreadable saved copy only means building in memory.
+    """
+    model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH
+    if prefer_saved:
+        status = saved_pipeline_status(model_path, lexicon_path)
+        if status == "fresh":
+            try:
+                return spacy.load(model_path)
+            except Exception as exc:  # noqa: BLE001 - fall back to building
+                logger.warning("Could not load %s (%s); building from the lexicon", model_path, exc)
+        elif status != "missing":
+            logger.info("%s is %s; building the pipeline from the lexicon", model_path, status)
+    return build_pipeline(load_lexicon(lexicon_path))
+
+
+def concept_spans(doc: Doc, include_negated: bool = False) -> List[Span]:
+    """All concept spans of a processed doc (overlaps included), in text order."""
+    spans = list(doc.spans[SPAN_KEY]) if SPAN_KEY in doc.spans else []
+    if not include_negated:
+        spans = [s for s in spans if not s._.negated]
+    return spans
+
+
+def category_of(span: Span) -> str:
+    return LABEL_TO_CATEGORY.get(span.label_, span.label_.lower())
+
+
+__all__ = [
+    "SPAN_KEY",
+    "build_pipeline",
+    "load_pipeline",
+    "save_pipeline",
+    "saved_pipeline_status",
+    "concept_spans",
+    "category_of",
+    "stem",
+    "normalize_doc",
+    "LexiconError",
+]

@@ -1,0 +1,597 @@
+"""footnlp: matching, negation, combinations, lexicon validation, saving/loading, Rasa."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from footnlp.lexicon import LexiconError, load_content, load_lexicon, load_safety
+
+ROOT = Path(__file__).resolve().parent.parent
+LEXICON = ROOT / "content" / "lexicon.yml"
+SAFETY = ROOT / "content" / "safety.yml"
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from footnlp.pipeline import build_pipeline
+
+    return build_pipeline(LEXICON)
+
+
+def mentions(nlp, text, label=None, include_negated=True):
+    """[(concept id, negated)] of the concept spans in text."""
+    doc = nlp(text)
+    return [
+        (s.id_, bool(s._.negated))
+        for s in doc.spans["footnlp"]
+        if (label is None or s.label_ == label) and (include_negated or not s._.negated)
+    ]
+
+
+def flags(nlp, text):
+    """Red-flag ids that are present (not negated)."""
+    return sorted({cid for cid, neg in mentions(nlp, text, "RED_FLAG") if not neg})
+
+
+def ids(nlp, text, label=None):
+    return {cid for cid, _ in mentions(nlp, text, label)}
+
+
+# ------------------------------------------------------------------ stemming
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("toe", "toes", "Toes", "TOE"),
+        ("tingling", "tingles", "tingled", "tingle", "Tingling"),
+        ("swollen", "swelling", "swells", "swelled", "swell"),
+        ("numb", "numbness", "Numbness"),
+        ("hurt", "hurts", "hurting"),
+        ("foot", "feet"),
+        ("calf", "calves"),
+        ("heel", "heels"),
+        ("pop", "popped", "popping", "pops"),
+        ("can't", "can\u2019t"),
+    ],
+)
+def test_stem_joins_inflections(forms):
+    from footnlp.pipeline import stem
+
+    stems = {stem(f) for f in forms}
+    assert len(stems) == 1, dict((f, stem(f)) for f in forms)
+
+
+def test_stem_keeps_different_words_apart():
+    from footnlp.pipeline import stem
+
+    assert stem("heel") != stem("heal")
+    assert stem("tendonitis") != stem("tendon")
+    assert stem("red") == "red" and stem("bed") == "bed"
+
+
+# ------------------------------------------------------------------- matcher
+
+
+def test_matching_ignores_case(nlp):
+    assert ("numbness", False) in mentions(nlp, "NUMBNESS in my TOES")
+    assert ("numbness", False) in mentions(nlp, "Numbness in my toes")
+    assert "toe" in ids(nlp, "NUMBNESS in my TOES", "BODY_PART")
+
+
+@pytest.mark.parametrize("text", ["my toe hurts", "my toes hurt", "both big toes"])
+def test_plural_and_singular(nlp, text):
+    assert "toe" in ids(nlp, text, "BODY_PART")
+
+
+@pytest.mark.parametrize("text", ["my heel is tingling", "heel tingles", "it tingled all day", "a tingle"])
+def test_simple_inflections(nlp, text):
+    assert flags(nlp, text) == ["tingling"]
+
+
+@pytest.mark.parametrize("text", ["my ankle is swollen", "swelling round the ankle", "it swells up"])
+def test_swollen_and_swelling(nlp, text):
+    assert "swelling" in ids(nlp, text, "SYMPTOM")
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("constant pins and needles", "tingling"),
+        ("pins-and-needles in my toes", "tingling"),
+        ("Pins & needles", "tingling"),
+        ("short of breath", "breathless_chest_pain"),
+        ("I've lost feeling under my heel", "numbness"),
+    ],
+)
+def test_multiword_terms(nlp, text, concept):
+    assert concept in flags(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, condition",
+    [
+        ("I have plantar fasciitis", "plantar_fasciitis"),
+        ("my planter fasciitis is back", "plantar_fasciitis"),
+        ("fascitis again", "plantar_fasciitis"),
+        ("PF in both feet", "plantar_fasciitis"),
+        ("ball of foot pain", "metatarsalgia"),
+        ("metatersalgia", "metatarsalgia"),  # a typo not in the lexicon
+        ("heel spurs", "heel_spur"),
+        ("calcaneal spur", "heel_spur"),
+        ("achillies tendonitis", "achilles_tendonitis"),
+        ("Achilles tendinopathy", "achilles_tendonitis"),
+    ],
+)
+def test_conditions_and_misspellings(nlp, text, condition):
+    assert ids(nlp, text, "CONDITION") == {condition}
+
+
+def test_typo_fixing_leaves_everyday_words_alone(nlp):
+    assert "suspected_clot" not in ids(nlp, "what clothing should i wear")
+    assert flags(nlp, "numbess in my heel") == ["numbness"]  # listed misspelling
+    assert flags(nlp, "numbneess in my heel") == ["numbness"]  # typo fixed automatically
+
+
+def test_entities_carry_category_and_id(nlp):
+    doc = nlp("I have numbness but no fever, and plantar fasciitis")
+    ents = {(e.label_, e.ent_id_, e._.negated) for e in doc.ents}
+    assert ("RED_FLAG", "numbness", False) in ents
+    assert ("RED_FLAG", "fever", True) in ents
+    assert ("CONDITION", "plantar_fasciitis", False) in ents
+
+
+def test_lookalike_phrases_hide_symptom_words(nlp):
+    assert "warmth" not in ids(nlp, "my feet swell on hot days", "SYMPTOM")
+    assert flags(nlp, "I soak my feet in warm water when they're swollen") == []
+    assert flags(nlp, "can i pop in to book a massage") == []
+
+
+# -------------------------------------------------------------- combinations
+
+
+def test_a_pop_alone_is_harmless(nlp):
+    assert flags(nlp, "heard a pop in my ankle") == []
+    assert flags(nlp, "my ankle pops when i stretch, no pain") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "heard a pop and can't walk",
+        "heard a pop and now i cant put weight on it",
+        "felt a snap in my heel and I'm unable to bear weight",
+    ],
+)
+def test_pop_with_inability_to_bear_weight(nlp, text):
+    assert "sudden_injury" in flags(nlp, text)
+
+
+def test_calf_alone_is_harmless(nlp):
+    assert flags(nlp, "my calf is tight after running") == []
+    assert flags(nlp, "i stretch my calves every night") == []
+
+
+@pytest.mark.parametrize(
+    "text", ["calf swollen and painful", "my left calf is swollen", "swelling in my right calf"]
+)
+def test_swollen_calf_is_a_flag(nlp, text):
+    assert "calf_clot" in flags(nlp, text)
+
+
+def test_combination_needs_non_negated_parts(nlp):
+    assert flags(nlp, "my calf isn't swollen") == []
+    assert flags(nlp, "heard a pop but i can walk fine") == []
+
+
+def test_combination_parts_must_share_a_sentence(nlp):
+    assert flags(nlp, "My calf is tight. My ankle is a bit swollen.") == []
+
+
+def test_message_wide_combination(nlp):
+    assert "diabetic_foot_warning" in flags(nlp, "I'm diabetic. There's a small cut on my big toe.")
+    assert "diabetic_foot_warning" not in flags(nlp, "I'm not diabetic. There's a small cut on my big toe.")
+
+
+def test_overridden_concept(nlp):
+    found = flags(nlp, "my calf is swollen and warm")
+    assert "calf_clot" in found and "hot_red_swollen_foot" not in found
+    assert "hot_red_swollen_foot" in flags(nlp, "my foot is swollen and warm")
+
+
+# ------------------------------------------------------------------ negation
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("no numbness", "numbness"),
+        ("I don't have diabetes", "diabetes_neuropathy"),
+        ("I dont have diabetes", "diabetes_neuropathy"),
+        ("never had a fever", "fever"),
+        ("not pregnant", "pregnancy"),
+        ("without any tingling", "tingling"),
+        ("I deny any numbness", "numbness"),
+        ("free of pins and needles", "tingling"),
+        ("neither numbness nor tingling", "tingling"),
+        ("I haven\u2019t had any numbness", "numbness"),
+    ],
+)
+def test_negated(nlp, text, concept):
+    found = [neg for cid, neg in mentions(nlp, text) if cid == concept]
+    assert found and all(found), mentions(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no idea why but my foot is numb",
+        "not sure, my foot went numb",
+        "no my foot is numb",
+        "No, my foot is numb",
+        "i don't know why my foot is numb",
+        "the numbness won't go away",
+        "nothing helps the numbness",
+        "there's no change in the numbness",
+        "I can't feel my toes",
+        "no feeling in my toes",
+    ],
+)
+def test_not_negated(nlp, text):
+    assert ("numbness", False) in mentions(nlp, text), mentions(nlp, text)
+
+
+def test_scope_stops_at_but(nlp):
+    found = mentions(nlp, "I have numbness but no fever", "RED_FLAG")
+    assert ("numbness", False) in found and ("fever", True) in found
+    found = mentions(nlp, "no fever but my foot is numb", "RED_FLAG")
+    assert ("fever", True) in found and ("numbness", False) in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no fever, my foot is numb",
+        "no fever and my toes are numb",
+        "not diabetic; my foot is numb",
+        "no fever - my foot is numb",
+        "no fever, numb toes",
+    ],
+)
+def test_scope_stops_at_a_new_clause(nlp, text):
+    found = mentions(nlp, text, "RED_FLAG")
+    assert ("fever", True) in found or ("fever", False) not in found
+    assert ("numbness", False) in found, found
+
+
+def test_scope_covers_a_list(nlp):
+    found = mentions(nlp, "no fever, chills, numbness or pins and needles", "RED_FLAG")
+    assert found and all(neg for _, neg in found), found
+    found = mentions(nlp, "i haven't had any kind of numbness or tingling in my toes", "RED_FLAG")
+    assert found and all(neg for _, neg in found), found
+
+
+def test_scope_has_a_window(nlp):
+    text = "never thought much about my feet until last month when the numbness started"
+    assert ("numbness", False) in mentions(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["numbness? no", "Numbness? No.", "fever - none", "fever: nope", "any numbness in my toes? no"],
+)
+def test_negation_after_the_mention(nlp, text):
+    found = mentions(nlp, text, "RED_FLAG")
+    assert found and all(neg for _, neg in found), found
+
+
+def test_negation_after_a_list(nlp):
+    found = mentions(nlp, "fever, chills - none", "RED_FLAG")
+    assert found and all(neg for _, neg in found), found
+    assert ("numbness", False) in mentions(nlp, "numbness in my toes?? yes")
+
+
+def test_symptom_reported_as_gone(nlp):
+    assert ("tingling", True) in mentions(nlp, "the tingling in my toes has gone")
+    assert ("tingling", True) in mentions(nlp, "the tingling went away after i changed shoes")
+    assert ("tingling", False) in mentions(nlp, "the tingling hasn't gone away")
+
+
+def test_negation_rule_directly(nlp):
+    """negated_spans works on any spans, e.g. a hand-made one."""
+    from spacy.tokens import Span
+
+    from footnlp.negation import is_negated
+
+    doc = nlp.make_doc("there is no swelling today")
+    span = Span(doc, 3, 4, label="SYMPTOM")
+    assert is_negated(doc, span)
+    doc = nlp.make_doc("there is swelling today")
+    assert not is_negated(doc, Span(doc, 2, 3, label="SYMPTOM"))
+
+
+# ----------------------------------------------------------- lexicon files
+
+
+def test_the_content_files_are_valid():
+    lexicon, safety = load_content(LEXICON, SAFETY)
+    assert set(lexicon.ids("condition")) == {
+        "plantar_fasciitis",
+        "metatarsalgia",
+        "heel_spur",
+        "achilles_tendonitis",
+    }
+    assert set(lexicon.ids("red_flag")) == set(safety.red_flags)
+    assert set(lexicon.ids("contraindication")) == set(safety.contraindications)
+    assert {
+        "diabetes_neuropathy",
+        "anticoagulants",
+        "pregnancy",
+        "open_wound_or_infection",
+        "recent_fracture_or_surgery",
+        "suspected_clot",
+        "steroid_injection",
+        "cancer",
+        "osteoporosis",
+    } <= set(lexicon.ids("contraindication"))
+
+
+MINIMAL_LEXICON = {
+    "condition": {
+        "plantar_fasciitis": {"terms": ["plantar fasciitis"]},
+        "metatarsalgia": {"terms": ["metatarsalgia"]},
+        "heel_spur": {"terms": ["heel spur"]},
+        "achilles_tendonitis": {"terms": ["achilles tendonitis"]},
+    },
+    "body_part": {"calf": {"terms": ["calf"]}},
+    "symptom": {"swelling": {"terms": ["swollen"]}},
+    "red_flag": {
+        "calf_clot": {"terms": ["dvt"], "combinations": [{"all_of": ["calf", "swelling"]}]}
+    },
+    "contraindication": {"pregnancy": {"terms": ["pregnant"]}},
+}
+MINIMAL_SAFETY = {
+    "emergency_intro": "Call {emergency_number} now.",
+    "urgent_intro": "See a doctor today.",
+    "precaution_intro": "Check with your doctor first:",
+    "precaution_outro": "Then tell your therapist.",
+    "red_flags": {"calf_clot": {"level": "urgent", "reason": "Could be a clot."}},
+    "contraindications": {"pregnancy": {"precaution": "Pregnancy: ask first."}},
+}
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False) if not isinstance(data, str) else data)
+    return path
+
+
+def lexicon_with(**changes):
+    import copy
+
+    data = copy.deepcopy(MINIMAL_LEXICON)
+    for dotted, value in changes.items():
+        keys = dotted.split("__")
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        if value is None:
+            target.pop(keys[-1], None)
+        else:
+            target[keys[-1]] = value
+    return data
+
+
+def test_minimal_files_are_valid(tmp_path):
+    lexicon = load_lexicon(write(tmp_path, "lexicon.yml", MINIMAL_LEXICON))
+    load_safety(write(tmp_path, "safety.yml", MINIMAL_SAFETY), lexicon)
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {"red_flag__calf_clot__terms": []},
+            "lexicon.yml: red_flag.calf_clot.terms must be a non-empty list of strings",
+        ),
+        (
+            {"red_flag__calf_clot__terms": ["dvt", 3]},
+            "lexicon.yml: red_flag.calf_clot.terms must be a non-empty list of strings",
+        ),
+        ({"red_flag__calf_clot__terms": ["dvt", "DVT"]}, "red_flag.calf_clot.terms[1]"),
+        ({"red_flags": {}}, "lexicon.yml: red_flags is not a known category"),
+        ({"condition__heel_spur": None}, "lexicon.yml: condition.heel_spur is missing"),
+        ({"condition__bunion": {"terms": ["bunion"]}}, "lexicon.yml: condition.bunion is not one of the fixed"),
+        ({"symptom__calf": {"terms": ["calf muscle"]}}, "lexicon.yml: symptom.calf duplicates the id"),
+        ({"symptom__Swelling2": {"terms": ["puffy"]}}, "lexicon.yml: symptom.Swelling2 is not a valid id"),
+        ({"symptom__puffy": {"terms": ["swollen"]}}, "lexicon.yml: symptom.puffy.terms[0] ('swollen') is also a term of symptom.swelling"),
+        ({"symptom__swelling__synonyms": ["puffy"]}, "lexicon.yml: symptom.swelling.synonyms is not a known key"),
+        (
+            {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swollen_thing"]}]},
+            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of refers to unknown concept 'swollen_thing'",
+        ),
+        (
+            {"red_flag__calf_clot__combinations": [{"all_of": ["calf"]}]},
+            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of must be a list of at least two",
+        ),
+        (
+            {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "scope": "page"}]},
+            "lexicon.yml: red_flag.calf_clot.combinations[0].scope must be one of",
+        ),
+        ({"settings": {"combination_window": "ten"}}, "lexicon.yml: settings.combination_window must be a positive whole number"),
+    ],
+)
+def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
+    path = write(tmp_path, "lexicon.yml", lexicon_with(**changes))
+    with pytest.raises(LexiconError) as err:
+        load_lexicon(path)
+    assert expected in str(err.value)
+    assert str(err.value).startswith(str(path)) or "lexicon.yml:" in str(err.value)
+
+
+def test_lexicon_yaml_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, "lexicon.yml", "condition:\n  plantar_fasciitis: [oops\n")
+    with pytest.raises(LexiconError, match=r"lexicon\.yml: invalid YAML at line \d+"):
+        load_lexicon(path)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(LexiconError, match=r"nope\.yml: file not found"):
+        load_lexicon(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    "safety_changes, lexicon_changes, expected",
+    [
+        ({"red_flags": {}}, {}, "safety.yml: red_flags must be a non-empty mapping"),
+        (
+            {"red_flags": {"calf_clot": {"level": "urgent", "reason": "x"}, "fever": {"level": "urgent", "reason": "y"}}},
+            {},
+            "lexicon.yml: red_flag.fever is missing (red_flags.fever is defined in",
+        ),
+        (
+            {},
+            {"red_flag__fever": {"terms": ["fever"]}},
+            "safety.yml: red_flags.fever is missing (red_flag.fever is defined in",
+        ),
+        (
+            {},
+            {"contraindication__cancer": {"terms": ["cancer"]}},
+            "safety.yml: contraindications.cancer is missing",
+        ),
+        (
+            {"red_flags": {"calf_clot": {"level": "soon", "reason": "x"}}},
+            {},
+            "safety.yml: red_flags.calf_clot.level must be one of: emergency, urgent",
+        ),
+        (
+            {"red_flags": {"calf_clot": {"level": "urgent", "reason": ""}}},
+            {},
+            "safety.yml: red_flags.calf_clot.reason must be a non-empty string",
+        ),
+        ({"emergency_intro": "Call the doctor."}, {}, "safety.yml: emergency_intro must contain the placeholder {emergency_number}"),
+        ({"urgent_intro": "Call {clinic_phone}."}, {}, "safety.yml: urgent_intro uses unknown placeholder {clinic_phone}"),
+        (
+            {"contraindications": {"pregnancy": {"precaution": "call {emergency_number}"}}},
+            {},
+            "safety.yml: contraindications.pregnancy.precaution uses unknown placeholder",
+        ),
+    ],
+)
+def test_safety_errors_name_file_and_key(tmp_path, safety_changes, lexicon_changes, expected):
+    lexicon = load_lexicon(write(tmp_path, "lexicon.yml", lexicon_with(**lexicon_changes)))
+    data = {**MINIMAL_SAFETY, **safety_changes}
+    with pytest.raises(LexiconError) as err:
+        load_safety(write(tmp_path, "safety.yml", data), lexicon)
+    assert expected in str(err.value)
+
+
+def test_build_cli_reports_errors(tmp_path, capsys):
+    from footnlp.build import main
+
+    bad = write(tmp_path, "lexicon.yml", lexicon_with(red_flag__calf_clot__terms=[]))
+    code = main(["--check", "--lexicon", str(bad), "--safety", str(SAFETY)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("LexiconError: ") and "red_flag.calf_clot.terms" in err
+
+
+def test_build_cli_check_passes_on_the_content_files(capsys):
+    from footnlp.build import main
+
+    assert main(["--check"]) == 0
+
+
+# ------------------------------------------------------------ save and load
+
+
+def test_saved_pipeline_round_trip(tmp_path):
+    import spacy
+
+    from footnlp.pipeline import build_pipeline, save_pipeline, saved_pipeline_status
+
+    out = save_pipeline(build_pipeline(LEXICON), tmp_path / "spacy_footcare")
+    loaded = spacy.load(out)
+    assert loaded.pipe_names == [
+        "footnlp_normalizer",
+        "footnlp_concepts",
+        "footnlp_negation",
+        "footnlp_combinations",
+    ]
+    assert flags(loaded, "I have numbness but no fever") == ["numbness"]
+    assert flags(loaded, "left calf is swollen and warm") == ["calf_clot"]
+    assert saved_pipeline_status(out, LEXICON) == "fresh"
+    other = write(tmp_path, "lexicon.yml", MINIMAL_LEXICON)
+    assert saved_pipeline_status(out, other) == "stale"
+    assert saved_pipeline_status(tmp_path / "missing", LEXICON) == "missing"
+
+
+def test_load_pipeline_builds_when_saved_copy_is_missing(tmp_path):
+    from footnlp.pipeline import load_pipeline
+
+    nlp = load_pipeline(model_path=tmp_path / "missing", lexicon_path=LEXICON)
+    assert flags(nlp, "my foot went numb") == ["numbness"]
+
+
+def test_import_is_cheap_and_registers_on_spacy_import(tmp_path):
+    from footnlp.pipeline import build_pipeline, save_pipeline
+
+    out = save_pipeline(build_pipeline(LEXICON), tmp_path / "model")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import footnlp
+        assert "spacy" not in sys.modules, "importing footnlp must not import spacy"
+        import spacy
+        nlp = spacy.load({str(out)!r}, disable=["parser"])
+        doc = nlp("no fever but my foot is numb")
+        print(sorted((e.ent_id_, e._.negated) for e in doc.ents if e.label_ == "RED_FLAG"))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[('fever', True), ('numbness', False)]" in result.stdout
+
+
+# ---------------------------------------------------------------------- Rasa
+
+
+def test_rasa_component_adds_non_negated_entities(nlp):
+    from rasa.nlu.constants import SPACY_DOCS
+    from rasa.shared.nlu.constants import ENTITIES, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from footnlp.rasa_component import FootcareEntityExtractor
+
+    extractor = FootcareEntityExtractor(FootcareEntityExtractor.get_default_config())
+    text = "I have plantar fasciitis and numbness but no fever, and I'm on warfarin"
+    already = {"entity": "condition", "value": "plantar_fasciitis", "start": 7, "end": 24, "extractor": "RegexEntityExtractor"}
+    message = Message(data={TEXT: text, SPACY_DOCS[TEXT]: nlp(text.lower()), ENTITIES: [already]})
+    extractor.process([message])
+    entities = message.get(ENTITIES)
+    found = {(e["entity"], e["value"]) for e in entities if e["extractor"] == "FootcareEntityExtractor"}
+    assert found == {("red_flag", "numbness"), ("contraindication", "anticoagulants")}
+    numb = next(e for e in entities if e["value"] == "numbness")
+    assert text[numb["start"] : numb["end"]] == "numbness" and numb["confidence"] == 1.0
+    assert len([e for e in entities if e["entity"] == "condition"]) == 1  # not added twice
+
+
+def test_rasa_component_without_footnlp_doc():
+    """A doc from another spaCy model (or none): footnlp runs its own pipeline."""
+    from rasa.shared.nlu.constants import ENTITIES, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from footnlp.rasa_component import FootcareEntityExtractor
+
+    extractor = FootcareEntityExtractor({})
+    message = Message(data={TEXT: "heel spur, and my calf is swollen"})
+    extractor.process([message])
+    found = {(e["entity"], e["value"]) for e in message.get(ENTITIES)}
+    assert found == {("condition", "heel_spur"), ("red_flag", "calf_clot")}
