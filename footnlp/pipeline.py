@@ -184,10 +184,12 @@ def stem(word: str) -> str:
 
 
 def normalize_doc(doc: Doc) -> Doc:
-    """Set ``token.norm_`` to the stem of the token's default norm."""
+    """Set ``token.norm_`` (and ``lemma_``, which Rasa's featurizers read) to the
+    stem of the token's default norm, so that "toes", "Toe" and "toe" look alike."""
     for token in doc:
         # the default norm already turns n't / nt into "not", 'm into "am" ...
         token.norm_ = stem(token.norm_)
+        token.lemma_ = token.norm_
     return doc
 
 
