@@ -1,5 +1,6 @@
 """Writes docs/evaluation.md: NLU cross-validation per intent, hold-out accuracy
-of the shipped pipeline and of a pipeline without the spaCy layer.
+of the shipped pipeline and of a pipeline without the spaCy layer, and the
+fallback threshold sweep.
 
     python scripts/evaluate.py [--folds 5]
 """
@@ -21,6 +22,7 @@ BASELINE = ROOT / "tests" / "configs" / "whitespace_baseline.yml"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from holdout_report import read_report, summary  # noqa: E402
+from tune_fallback import sweep_table  # noqa: E402
 
 
 def rasa(*args: str) -> None:
@@ -65,6 +67,9 @@ def main() -> int:
          "--fixed-model-name", "baseline")
     base_acc, base_n, _ = holdout_accuracy(RESULTS / "models" / "baseline.tar.gz", RESULTS / "holdout-baseline")
 
+    print("Fallback threshold sweep ...", flush=True)
+    sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
+
     today = dt.date.today().isoformat()
     doc = f"""# NLU evaluation
 
@@ -83,6 +88,14 @@ Written by `make evaluate` on {today} at commit `{commit()}`.
 Per intent, shipped pipeline:
 
 {table(rows)}
+
+## Fallback threshold
+
+The model's best intent confidence on the hold-out messages and on
+`tests/nlu_unclear.yml` (vague or garbled messages that should fall back), for
+each candidate threshold of the `FallbackClassifier`:
+
+{sweep}
 
 ## Cross-validation
 

@@ -40,11 +40,9 @@ def sweep(holdout: list[tuple[str, str, float]], unclear: list[float]) -> list[t
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=str(ROOT / "models" / "footcare.tar.gz"))
-    args = parser.parse_args()
-    agent = Agent.load(args.model)
+def sweep_table(model: str) -> str:
+    """The sweep as a Markdown table."""
+    agent = Agent.load(model)
     holdout = load_data(str(ROOT / "tests" / "nlu_holdout.yml")).intent_examples
     unclear = load_data(str(ROOT / "tests" / "nlu_unclear.yml")).intent_examples
     predicted = asyncio.run(parse_all(agent, [m.get("text") for m in holdout]))
@@ -52,10 +50,16 @@ def main() -> int:
         [(m.get("intent"), p, c) for m, (p, c) in zip(holdout, predicted)],
         [c for _, c in asyncio.run(parse_all(agent, [m.get("text") for m in unclear]))],
     )
-    print("| threshold | hold-out answered | accuracy of answered | unclear messages caught |")
-    print("| ---: | ---: | ---: | ---: |")
-    for threshold, coverage, accuracy, caught in rows:
-        print(f"| {threshold:.1f} | {coverage:.1%} | {accuracy:.1%} | {caught:.1%} |")
+    lines = ["| threshold | hold-out answered | accuracy of answered | unclear messages caught |",
+             "| ---: | ---: | ---: | ---: |"]
+    lines += [f"| {t:.1f} | {cov:.1%} | {acc:.1%} | {caught:.1%} |" for t, cov, acc, caught in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default=str(ROOT / "models" / "footcare.tar.gz"))
+    print(sweep_table(parser.parse_args().model))
     return 0
 
 
