@@ -5,4 +5,9 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 trap stop_action_server EXIT INT TERM
 start_action_server
-"$RASA" shell --model models/footcare.tar.gz --endpoints "$(endpoints_file)" --port "$RASA_PORT" "$@"
+if [ "${VERBOSE:-0}" != 0 ]; then
+  # `make shell-debug` / `make shell VERBOSE=1`: also prints what the bot understood (workbench/debug_shell.py).
+  .venv/bin/python -m workbench.debug_shell --model models/footcare.tar.gz --endpoints "$(endpoints_file)" "$@"
+else
+  "$RASA" shell --model models/footcare.tar.gz --endpoints "$(endpoints_file)" --port "$RASA_PORT" "$@"
+fi

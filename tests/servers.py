@@ -49,6 +49,13 @@ def tail(path: Path, lines: int = 40) -> str:
         return ""
 
 
+def default_tracker_store(workdir: Path) -> dict[str, Any]:
+    """endpoints.yml's tracker store (the SQLite one `make run` uses), on a file in `workdir`."""
+    store = dict(yaml.safe_load((ROOT / "endpoints.yml").read_text())["tracker_store"])
+    store["db"] = str(workdir / "conversations.db")
+    return store
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -107,13 +114,13 @@ class RasaServer:
         endpoints: dict[str, Any] = {}
         if action_url:
             endpoints["action_endpoint"] = {"url": f"{action_url}/webhook"}
-        endpoints["tracker_store"] = tracker_store or {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "conversations.db")}
+        endpoints["tracker_store"] = tracker_store or default_tracker_store(workdir)
         if lock_store:
             endpoints["lock_store"] = lock_store
         self.endpoints = workdir / f"endpoints-{self.port}.yml"
         self.endpoints.write_text(yaml.safe_dump(endpoints))
         self.credentials = workdir / f"credentials-{self.port}.yml"
-        self.credentials.write_text(yaml.safe_dump(credentials if credentials is not None else {"rest": None}))
+        self.credentials.write_text(yaml.safe_dump(credentials if credentials is not None else {"channels.rest.RestInput": None}))
         self.process: Optional[subprocess.Popen] = None
 
     @property
@@ -143,6 +150,31 @@ class RasaServer:
         request = urllib.request.Request(f"{self.url}/conversations/{sender}/tracker?token={self.api_token}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
+
+
+class DemoPage:
+    """web/serve.py: the demo clinic page with the chat widget, pointed at a Rasa server."""
+
+    def __init__(self, workdir: Path, rasa_url: str, port: Optional[int] = None) -> None:
+        self.workdir, self.rasa_url, self.port = workdir, rasa_url, port or free_port()
+        self.log = workdir / f"web-{self.port}.log"
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "DemoPage":
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "web" / "serve.py"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--rasa-url", self.rasa_url],
+            cwd=ROOT, env=base_env(), stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(f"{self.url}/", self.process, self.log, timeout=30)
+        return self
+
+    def stop(self) -> None:
+        stop_process(self.process)
 
 
 def post_json(url: str, payload: Any, timeout: float = 30) -> Any:

@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""`make purge`: deletes conversations older than the retention period. Safe to run from cron.
+
+Deletes, in one transaction, every conversation session whose last event is
+older than --days (default: $FOOTCARE_RETENTION_DAYS, else 30) from the tracker
+store in the endpoints file, compacts a SQLite file so the text is gone from
+disk, and removes review reports in reports/ older than that. Running it again
+does nothing more; it never asks questions. Prints one line (nothing with
+--quiet unless something was deleted); exit status 0 on success, 2 when the
+tracker store cannot be read.
+
+Example crontab line (every night at 03:15):
+  15 3 * * *  cd /srv/footcare && .venv/bin/python scripts/purge.py --quiet
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from workbench.cli import quiet  # noqa: E402
+
+quiet()
+
+DEFAULT_DAYS = 30
+
+
+def main(argv=None) -> int:
+    from workbench.retention import purge
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workbench.cli import database_problem
+    from workbench.store import DEFAULT_ENDPOINTS, StoreError, connect
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser.add_argument("--days", type=float, default=float(os.environ.get("FOOTCARE_RETENTION_DAYS") or DEFAULT_DAYS),
+                        help="keep this many days (default: $FOOTCARE_RETENTION_DAYS or 30)")
+    parser.add_argument("--endpoints", default=str(DEFAULT_ENDPOINTS), help="endpoints file naming the tracker store")
+    parser.add_argument("--reports", default=str(ROOT / "reports"), help="folder of review reports to clean too")
+    parser.add_argument("--quiet", action="store_true", help="print only when something was deleted (for cron)")
+    args = parser.parse_args(argv)
+    if args.days < 1:
+        parser.error("--days must be at least 1")
+    try:
+        deleted = purge(connect(args.endpoints), args.days, reports_dir=Path(args.reports))
+    except StoreError as exc:
+        print(f"purge: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"purge: {database_problem(exc)}", file=sys.stderr)
+        return 2
+    if not args.quiet or deleted.events or deleted.reports:
+        print(f"purge: kept the last {args.days:g} days; {deleted.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
