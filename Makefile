@@ -12,26 +12,38 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
+export WEB_PORT ?= 8080
+# Browser tests use Debian's /usr/bin/chromium; Playwright never downloads one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
 
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
 
 .PHONY: help install train shell run test test-unit validate test-conversations test-holdout evaluate clean
+.PHONY: shell-debug review answers purge erase
+.PHONY: bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed  ## create .venv on Python 3.10 with the pinned dependencies
+install: $(VENV)/.installed $(WEBCHAT)  ## create .venv on Python 3.10 with the pinned dependencies, and the widget's npm packages
 
 $(VENV)/.installed: requirements.txt requirements.lock
 	@bash scripts/make_venv.sh $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -c requirements.lock
 	@touch $@
 
+$(WEBCHAT): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 $(SPACY)/meta.json: $(VENV)/.installed content/lexicon.yml $(wildcard footnlp/*.py)
-	$(PY) -m footnlp.build --out $(SPACY)
+	@mkdir -p build
+	flock build/spacy.lock $(PY) -m footnlp.build --out $(SPACY)
 
 $(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(TRAIN_INPUTS)
-	$(RASA) train --fixed-model-name footcare --out models
+	@mkdir -p build
+	flock build/train.lock $(RASA) train --fixed-model-name footcare --out models
 	@touch $@
 
 train: $(MODEL)  ## build the spaCy pipeline and train the Rasa model (only when inputs changed)
@@ -39,8 +51,23 @@ train: $(MODEL)  ## build the spaCy pipeline and train the Rasa model (only when
 shell: $(MODEL)  ## chat in the terminal (starts and stops the action server)
 	@bash scripts/shell.sh
 
-run: $(MODEL)  ## run the action server and the Rasa server (REST) on ports 5055 / 5005
+run: $(MODEL) $(WEBCHAT)  ## run the action server, the Rasa server (REST, widget, Telegram) and the demo page: 5055 / 5005 / 8080
 	@bash scripts/run.sh
+
+shell-debug: $(MODEL)  ## like shell, and shows intent, confidence, entities and red flags of each message (= make shell VERBOSE=1)
+	@VERBOSE=1 bash scripts/shell.sh
+
+review: $(VENV)/.installed  ## therapists' review of the stored conversations: figures here, report in reports/review.html
+	@source scripts/common.sh && $(PY) scripts/review.py
+
+answers: $(VENV)/.installed  ## every answer (topic x condition) as users see it, to sign off: docs/answers.html
+	$(PY) scripts/answers.py
+
+purge: $(VENV)/.installed  ## delete conversations older than RETENTION_DAYS (default 30); safe to run from cron
+	@source scripts/common.sh && $(PY) scripts/purge.py $(if $(RETENTION_DAYS),--days $(RETENTION_DAYS))
+
+erase: $(VENV)/.installed  ## delete one person's conversation: make erase SENDER=<id> (find the id: make erase FIND=<text>)
+	@source scripts/common.sh && $(PY) scripts/erase.py $(if $(FIND),--find '$(FIND)','$(SENDER)')
 
 test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
 	$(PY) -m pytest -q -s -m "not model" tests
@@ -55,13 +82,16 @@ test-holdout: $(MODEL)  ## intent accuracy on the held-out messages (at least 90
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_holdout.yml --out results/holdout
 	$(PY) scripts/holdout_report.py results/holdout --min-accuracy 0.90
 
-test-model: $(MODEL)  ## pytest suites that use the trained model and running servers
+test-model: $(MODEL) $(WEBCHAT)  ## pytest suites that use the trained model and running servers
 	$(PY) -m pytest -q -s -m model tests
 
 test: validate test-unit train test-conversations test-holdout test-model  ## everything CI runs
 
 evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
 	$(PY) scripts/evaluate.py
+
+bench: $(MODEL)  ## latency, throughput, memory and training time (about 10 min): docs/benchmarks.md, docs/latency.png
+	$(PY) -m bench.run
 
 clean:  ## remove trained models, build output and test results
 	rm -rf models build results .pytest_cache

@@ -2,7 +2,8 @@
 
 If a turn produced no reply at all (the action server is down or too slow, so
 Rasa dropped the action's messages), the user gets a short apology with the
-doctor recommendation and the clinic's contact instead.
+doctor recommendation and the clinic's contact instead. "Too slow" means more
+than ACTION_SERVER_TIMEOUT seconds (default 10; see footcare_server.action_timeout).
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from actions.clinic import clinic
 from actions.knowledge import knowledge
+from footcare_server import action_timeout
 
 logger = logging.getLogger(__name__)
+action_timeout.apply()  # also applies footcare_server's action fallback (see footcare_server/__init__.py)
 
 
 @lru_cache(maxsize=1)

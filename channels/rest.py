@@ -2,8 +2,9 @@
 
 POST /webhooks/rest/webhook {"sender": "<id>", "message": "<text>"}
 - 400 for a body that is not a JSON object, a missing or malformed sender, or a
-  message that is not text;
+  message that is not text or is empty (Rasa would read "" as an answer);
 - long messages are cut to MAX_MESSAGE_CHARS before the assistant reads them;
+- 429 when the same sender already has several messages waiting for an answer;
 - a turn without replies gets the fallback reply (see channels.guard).
 """
 from __future__ import annotations
@@ -19,17 +20,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
+from channels.inputs import MAX_MESSAGE_CHARS, SenderGate, clean_text, notice
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
+__all__ = ["MAX_MESSAGE_CHARS", "SENDER_ID", "RestInput", "clean_text", "parse_body"]
+
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
-
-
-def clean_text(text: str) -> str:
-    """Drops control characters and cuts overlong messages."""
-    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-    return text[:MAX_MESSAGE_CHARS]
 
 
 def parse_body(request: Request) -> tuple[Optional[dict], Optional[str]]:
@@ -45,6 +42,8 @@ def parse_body(request: Request) -> tuple[Optional[dict], Optional[str]]:
         return None, "'sender' must be 1 to 128 letters, digits or _.:@-"
     if not isinstance(body.get("message", ""), str):
         return None, "'message' must be text"
+    if not clean_text(body.get("message") or "").strip():
+        return None, "'message' must not be empty"
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return None, "'metadata' must be an object"
@@ -58,6 +57,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = never_silent(on_new_message)
+        gate = SenderGate()
         webhook = Blueprint("footcare_rest", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -77,7 +77,10 @@ class RestInput(RasaRestInput):
                 input_channel=self.name(),
                 metadata=body.get("metadata"),
             )
-            await handle(message)
+            with gate.admit(message.sender_id) as admitted:
+                if not admitted:
+                    return response.json({"error": notice("busy")}, status=429)
+                await handle(message)
             return response.json(collector.messages)
 
         return webhook

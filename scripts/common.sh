@@ -27,8 +27,33 @@ stop_action_server() {
   return 0
 }
 
-# endpoints_file: endpoints.yml, with the action server URL pointed at $ACTION_PORT when it is not 5055.
+# The widget: the demo clinic page on $WEB_PORT, and the sites whose pages may open the widget
+# (the Rasa server's CORS origins too). A clinic sets WIDGET_ORIGINS to its own site(s).
+WEB_PORT=${WEB_PORT:-8080}
+export WIDGET_ORIGINS=${WIDGET_ORIGINS:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
+
+start_web_page() {
+  mkdir -p logs
+  .venv/bin/python web/serve.py --port "$WEB_PORT" --rasa-url "http://localhost:$RASA_PORT" >logs/web.log 2>&1 &
+  WEB_PID=$!
+}
+
+stop_web_page() {
+  [ -n "${WEB_PID:-}" ] && kill "$WEB_PID" 2>/dev/null && wait "$WEB_PID" 2>/dev/null
+  return 0
+}
+
+# The endpoints profile: endpoints.yml (SQLite, one machine) unless FOOTCARE_ENDPOINTS names another,
+# e.g. endpoints.production.yml (PostgreSQL + Redis). Defaults for the variables that file reads;
+# DB_HOST and REDIS_HOST have none (Rasa names any variable that is still unset).
+FOOTCARE_ENDPOINTS=${FOOTCARE_ENDPOINTS:-endpoints.yml}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://localhost:$ACTION_PORT/webhook}
+export DB_PORT=${DB_PORT:-5432} DB_NAME=${DB_NAME:-footcare} DB_USER=${DB_USER:-footcare} DB_PASSWORD=${DB_PASSWORD:-}
+export REDIS_PORT=${REDIS_PORT:-6379} REDIS_DB=${REDIS_DB:-1} REDIS_PASSWORD=${REDIS_PASSWORD:-}
+
+# endpoints_file: the profile; endpoints.yml gets the action server URL pointed at $ACTION_PORT when it is not 5055.
 endpoints_file() {
+  if [ "$FOOTCARE_ENDPOINTS" != endpoints.yml ]; then echo "$FOOTCARE_ENDPOINTS"; return; fi
   if [ "$ACTION_PORT" = 5055 ]; then echo endpoints.yml; return; fi
   mkdir -p build
   sed "s#http://localhost:5055/webhook#http://localhost:$ACTION_PORT/webhook#" endpoints.yml >build/endpoints.local.yml

@@ -80,6 +80,7 @@ def channels_stack(tmp_path_factory):
         "TELEGRAM_API_URL": telegram.url,
         "TELEGRAM_WEBHOOK_URL": "https://assistant.example-clinic.test/webhooks/telegram/webhook",
         "WIDGET_ORIGINS": origin,
+        "SANIC_GRACEFUL_SHUTDOWN_TIMEOUT": "3",  # widget sockets would hold the shutdown for 15 s
     }
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text())
     actions_server = ActionServer(workdir).start()

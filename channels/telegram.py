@@ -1,0 +1,426 @@
+"""Telegram channel: Rasa's TelegramInput, made safe to run and to leave off.
+
+Differences from Rasa's own connector:
+- configured only through environment variables (no secrets in credentials.yml):
+    TELEGRAM_TOKEN         the bot token from BotFather; without it the channel is off
+    TELEGRAM_SECRET_TOKEN  required with a token: Telegram sends it back in the
+                           X-Telegram-Bot-Api-Secret-Token header of every update
+    TELEGRAM_WEBHOOK_URL   the public HTTPS URL of /webhooks/telegram/webhook
+    TELEGRAM_BOT_NAME      the bot's username (commands like /start@name)
+    TELEGRAM_API_URL       the Bot API server (default https://api.telegram.org)
+- when off, it touches no network and answers 404 on its webhook;
+- when on, it sets the webhook (with the secret token) once the server is up,
+  and does not call Telegram for anything else but sending replies;
+- an update without the right secret token gets a 403 and no reply;
+- every other update gets a 200, so Telegram never retries it: text goes to the
+  assistant, /start and /help greet, button presses are answered, and stickers,
+  photos, edited messages, unknown commands and empty text get a short notice;
+  group chats and malformed updates get nothing;
+- replies are plain text (never parsed as HTML/Markdown), one message per
+  answer, buttons as an inline keyboard.
+
+Nothing here logs message text or the bot token.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.telegram import TelegramInput as RasaTelegramInput
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.guard import never_silent, unavailable_text
+from channels.inputs import SenderGate, clean_text, notice
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_API_URL = "https://api.telegram.org"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+GREETING_PAYLOAD = "/greet"
+GREETING_COMMANDS = {"start", "help"}
+MAX_TEXT = 4000  # Telegram's limit is 4096 characters per message
+MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
+BUTTONS_PER_ROW = 2
+TOKEN_FORMAT = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
+SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# A button payload: "/intent" or "/intent{...entities...}"
+PAYLOAD_FORMAT = re.compile(r"^/[A-Za-z0-9_]+(\{.*\})?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: Optional[str] = None
+    secret_token: Optional[str] = None
+    webhook_url: Optional[str] = None
+    bot_name: Optional[str] = None
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "TelegramSettings":
+        def get(name: str) -> Optional[str]:
+            value = (env.get(name) or "").strip()
+            return value or None
+
+        return cls(
+            token=get("TELEGRAM_TOKEN"),
+            secret_token=get("TELEGRAM_SECRET_TOKEN"),
+            webhook_url=get("TELEGRAM_WEBHOOK_URL"),
+            bot_name=(get("TELEGRAM_BOT_NAME") or "").lstrip("@") or None,
+            api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+    def problems(self) -> List[str]:
+        """What stops the channel from running safely (empty when it is off)."""
+        if not self.enabled:
+            return []
+        found = []
+        if not TOKEN_FORMAT.match(self.token or ""):
+            found.append("TELEGRAM_TOKEN does not look like a bot token from BotFather (digits:letters)")
+        if not self.secret_token:
+            found.append("TELEGRAM_SECRET_TOKEN is not set (1 to 256 letters, digits, _ or -)")
+        elif not SECRET_FORMAT.match(self.secret_token):
+            found.append("TELEGRAM_SECRET_TOKEN may only hold 1 to 256 letters, digits, _ or -")
+        if not self.api_url.startswith(("https://", "http://")):
+            found.append("TELEGRAM_API_URL must start with https:// or http://")
+        return found
+
+
+class TelegramError(Exception):
+    """A Bot API call that failed; its message never holds the token or the text sent."""
+
+
+class BotAPI:
+    """The few Bot API methods the channel uses, over aiohttp."""
+
+    def __init__(self, settings: TelegramSettings, timeout: float = 10.0) -> None:
+        self._base = f"{settings.api_url}/bot{settings.token}/"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def call(self, method: str, **params: Any) -> Any:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        for attempt in range(2):
+            try:
+                async with self._session.post(self._base + method, json=params) as reply:
+                    status = reply.status
+                    try:
+                        data = await reply.json(content_type=None)
+                    except ValueError:
+                        data = None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                raise TelegramError(f"{method}: {type(error).__name__}") from None
+            if isinstance(data, dict) and data.get("ok"):
+                return data.get("result")
+            data = data if isinstance(data, dict) else {}
+            retry_after = (data.get("parameters") or {}).get("retry_after")
+            if status == 429 and attempt == 0 and isinstance(retry_after, int) and retry_after <= 5:
+                await asyncio.sleep(retry_after)
+                continue
+            description = str(data.get("description") or "no description")[:200]
+            raise TelegramError(f"{method}: HTTP {status}: {description}")
+        raise TelegramError(f"{method}: too many requests")
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
+    """Cuts a long reply into messages Telegram accepts, at paragraph breaks where possible."""
+    text = text.strip()
+    chunks: List[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].strip())
+        text = text[cut:].strip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def inline_keyboard(buttons: List[Dict[Text, Any]], per_row: int = BUTTONS_PER_ROW) -> Optional[dict]:
+    keys = []
+    for button in buttons:
+        title = str(button.get("title") or "").strip()
+        if not title:
+            continue
+        if button.get("url"):
+            keys.append({"text": title, "url": str(button["url"])})
+            continue
+        payload = str(button.get("payload") or title)
+        if len(payload.encode("utf-8")) > MAX_CALLBACK_DATA:
+            logger.warning("Left out a Telegram button whose payload is longer than %d bytes.", MAX_CALLBACK_DATA)
+            continue
+        keys.append({"text": title, "callback_data": payload})
+    if not keys:
+        return None
+    return {"inline_keyboard": [keys[i : i + per_row] for i in range(0, len(keys), per_row)]}
+
+
+def chat_id_for(recipient_id: Text) -> Any:
+    return int(recipient_id) if re.fullmatch(r"-?[0-9]+", str(recipient_id)) else recipient_id
+
+
+class TelegramOutput(OutputChannel):
+    """Sends the assistant's replies through the Bot API; failures are logged, never raised."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "telegram"
+
+    def __init__(self, api: BotAPI) -> None:
+        self.api = api
+
+    async def _send(self, recipient_id: Text, text: Text, reply_markup: Optional[dict] = None) -> None:
+        chunks = split_text(text or "")
+        for index, chunk in enumerate(chunks):
+            params: Dict[str, Any] = {"chat_id": chat_id_for(recipient_id), "text": chunk}
+            if reply_markup and index == len(chunks) - 1:
+                params["reply_markup"] = reply_markup
+            try:
+                await self.api.call("sendMessage", **params)
+            except TelegramError as error:
+                logger.warning("Telegram did not take a reply: %s", error)
+                return
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, inline_keyboard(buttons))
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        try:
+            await self.api.call("sendPhoto", chat_id=chat_id_for(recipient_id), photo=image)
+        except TelegramError as error:
+            logger.warning("Telegram did not take a photo: %s", error)
+
+    async def answer_callback(self, callback_id: str) -> None:
+        try:
+            await self.api.call("answerCallbackQuery", callback_query_id=callback_id)
+        except TelegramError as error:
+            logger.warning("Telegram did not take a button answer: %s", error)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What to do with one update."""
+
+    chat_id: Optional[int] = None
+    text: Optional[str] = None  # for the assistant
+    notice: Optional[str] = None  # key of a notice sent straight back
+    callback_id: Optional[str] = None  # a button press to acknowledge
+
+
+def _private_chat_id(message: Any) -> Optional[int]:
+    if not isinstance(message, dict):
+        return None
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != "private":
+        return None
+    chat_id = chat.get("id")
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+        return None
+    return chat_id
+
+
+def read_update(update: Any, bot_name: Optional[str] = None) -> Optional[Incoming]:
+    """Decides what an update asks for; None when it needs nothing at all."""
+    if not isinstance(update, dict):
+        return None
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        callback_id = query.get("id") if isinstance(query.get("id"), str) else None
+        chat_id = _private_chat_id(query.get("message"))
+        data = query.get("data")
+        if chat_id is None or not isinstance(data, str) or not PAYLOAD_FORMAT.match(data):
+            return Incoming(callback_id=callback_id) if callback_id else None
+        return Incoming(chat_id=chat_id, text=data, callback_id=callback_id)
+    if "edited_message" in update:
+        chat_id = _private_chat_id(update["edited_message"])
+        return Incoming(chat_id=chat_id, notice="edited") if chat_id is not None else None
+    message = update.get("message")
+    chat_id = _private_chat_id(message)
+    if chat_id is None:
+        return None
+    text = message.get("text")
+    if not isinstance(text, str):
+        return Incoming(chat_id=chat_id, notice="text_only")
+    text = text.strip()
+    if not text:
+        return Incoming(chat_id=chat_id, notice="empty")
+    if text.startswith("/"):
+        command, _, addressee = text.split()[0][1:].partition("@")
+        if addressee and bot_name and addressee.lower() != bot_name.lower():
+            return None  # a command for another bot
+        if command.lower() in GREETING_COMMANDS:
+            return Incoming(chat_id=chat_id, text=GREETING_PAYLOAD)
+        return Incoming(chat_id=chat_id, notice="unknown_command")
+    return Incoming(chat_id=chat_id, text=text)
+
+
+class RecentUpdates:
+    """Remembers the last update ids, so an update Telegram sends again is not answered twice."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size, self._seen = size, OrderedDict()  # type: ignore[var-annotated]
+
+    def seen(self, update_id: Any) -> bool:
+        if isinstance(update_id, bool) or not isinstance(update_id, int):
+            return False
+        if update_id in self._seen:
+            return True
+        self._seen[update_id] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return False
+
+
+class TelegramInput(RasaTelegramInput):
+    """Telegram input channel (see the module's docstring)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        if credentials and any(credentials.get(key) for key in ("access_token", "verify", "webhook_url")):
+            logger.warning("The Telegram channel ignores values in credentials.yml; set TELEGRAM_* environment variables.")
+        return cls(TelegramSettings.from_env())
+
+    def __init__(self, settings: Optional[TelegramSettings] = None) -> None:
+        settings = settings or TelegramSettings()
+        problems = settings.problems()
+        if problems:
+            raise RasaException("The Telegram channel cannot start: " + "; ".join(problems) + ".")
+        super().__init__(settings.token, settings.bot_name, settings.webhook_url, debug_mode=False)
+        self.settings = settings
+        self.api = BotAPI(settings) if settings.enabled else None
+        self.output = TelegramOutput(self.api) if self.api else None
+        self.gate = SenderGate()
+        self.recent = RecentUpdates()
+
+    def get_output_channel(self) -> Optional[TelegramOutput]:  # type: ignore[override]
+        """The channel's output, or None when it is off (Rasa's version calls Telegram here)."""
+        return self.output
+
+    def secret_matches(self, request: Request) -> bool:
+        given = request.headers.get(SECRET_HEADER)
+        expected = self.settings.secret_token
+        if not given or not expected:
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+    async def set_webhook(self) -> bool:
+        if self.api is None:
+            return False
+        url = self.settings.webhook_url
+        if not url:
+            logger.warning("TELEGRAM_WEBHOOK_URL is not set: the Telegram webhook was not set.")
+            return False
+        if not url.startswith("https://"):
+            logger.warning("TELEGRAM_WEBHOOK_URL should be an https:// URL; Telegram only calls HTTPS webhooks.")
+        try:
+            await self.api.call(
+                "setWebhook", url=url, secret_token=self.settings.secret_token, allowed_updates=ALLOWED_UPDATES
+            )
+        except TelegramError as error:
+            logger.error("Could not set the Telegram webhook: %s", error)
+            return False
+        logger.info("The Telegram webhook is set.")
+        return True
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        handle = never_silent(on_new_message)
+        webhook = Blueprint("footcare_telegram", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.settings.enabled else "off"})
+
+        if self.settings.enabled:
+
+            @webhook.listener("after_server_start")
+            async def start(*_: Any) -> None:
+                await self.set_webhook()
+
+            @webhook.listener("before_server_stop")
+            async def stop(*_: Any) -> None:
+                if self.api is not None:
+                    await self.api.close()
+
+        else:
+            logger.info("The Telegram channel is off (TELEGRAM_TOKEN is not set).")
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.settings.enabled:
+                return response.json({"error": "the Telegram channel is off"}, status=404)
+            if not self.secret_matches(request):
+                logger.warning("Refused a Telegram webhook call without the right secret token.")
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                update = json.loads(request.body or b"")
+            except ValueError:
+                logger.warning("Ignored a Telegram update that is not JSON.")
+                return response.json({"ok": True})
+            if isinstance(update, dict) and self.recent.seen(update.get("update_id")):
+                return response.json({"ok": True})
+            try:
+                await self.dispatch(read_update(update, self.settings.bot_name), handle)
+            except Exception as error:  # never a 500: Telegram would send the update again and again
+                logger.error("Handling a Telegram update failed: %s", type(error).__name__)
+                logger.debug("Telegram update failure", exc_info=True)
+            return response.json({"ok": True})
+
+        return webhook
+
+    async def dispatch(self, incoming: Optional[Incoming], handle: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = self.output
+        if incoming is None or output is None:
+            return
+        if incoming.callback_id:
+            await output.answer_callback(incoming.callback_id)
+        if incoming.chat_id is None:
+            return
+        sender = str(incoming.chat_id)
+        if incoming.notice:
+            await output.send_text_message(sender, notice(incoming.notice))
+            return
+        if not incoming.text:
+            return
+        with self.gate.admit(sender) as admitted:
+            if not admitted:
+                await output.send_text_message(sender, notice("busy"))
+                return
+            message = UserMessage(clean_text(incoming.text), output, sender, input_channel=self.name())
+            try:
+                await handle(message)
+            except Exception:
+                await output.send_text_message(sender, unavailable_text())
+                raise

@@ -1,0 +1,242 @@
+"""The website widget in a real browser: Debian's Chromium driven by Playwright.
+
+The demo clinic page (web/serve.py, with the embed snippet a clinic copies) is
+served on 127.0.0.1 next to the Rasa server, and the test chats like a
+patient: open the widget, read the greeting, ask, click a button, reload.
+
+WIDGET_SCREENSHOT=docs/widget.png also saves the picture shown in the README.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from actions.clinic import clinic
+from actions.knowledge import knowledge
+from tests.servers import ROOT, DemoPage
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+KB = knowledge()
+DOCTOR = KB.doctor_recommendation
+TIMEOUT = 60_000  # ms, for a reply on a busy machine
+expect.set_options(timeout=TIMEOUT)
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+
+
+GREETING = paragraphs(KB.messages["greet"].format(**clinic().placeholders()))
+
+
+@pytest.fixture(scope="module")
+def site(channels_stack):
+    page = DemoPage(channels_stack.workdir, channels_stack.rasa.url, port=channels_stack.web_port).start()
+    yield page
+    page.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_packages.sh (Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def chat(browser, site):
+    """One patient's browser tab, kept across the tests of this module (they run in order)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(site.url + "/")
+    yield page
+    context.close()
+
+
+def bot_bubbles(page):
+    return page.locator(".rw-messages-container .rw-message:not(.rw-typing-indication) .rw-response")
+
+
+def settle(page, quiet_ms: int = 1500) -> None:
+    """Waits until the bot stops typing and no bubble has been added for `quiet_ms`."""
+    deadline = time.monotonic() + TIMEOUT / 1000
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = bot_bubbles(page).count()
+        if now != count or page.locator(".rw-typing-indication").count():
+            count, since = now, time.monotonic()
+        elif (time.monotonic() - since) * 1000 >= quiet_ms:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the widget kept changing")
+
+
+def doctor_bubbles(page):
+    return bot_bubbles(page).filter(has_text=DOCTOR)
+
+
+def send(page, text: str) -> None:
+    box = page.locator("textarea.rw-new-message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def ask(page, text: str) -> int:
+    """Sends a question and waits for an answer that ends with the doctor recommendation; returns
+    the index of the first bot bubble of the answer."""
+    first_new, doctors = bot_bubbles(page).count(), doctor_bubbles(page).count()
+    send(page, text)
+    expect(doctor_bubbles(page)).to_have_count(doctors + 1, timeout=TIMEOUT)
+    settle(page)
+    return first_new
+
+
+def open_widget(page) -> None:
+    """Opens the widget once it is connected (it stays hidden until then, and remembers being open)."""
+    expect(page.locator(".rw-launcher").first).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    if not page.locator(".rw-conversation-container").is_visible():
+        page.locator(".rw-launcher").first.click()
+    expect(page.locator(".rw-conversation-container")).to_be_visible(timeout=TIMEOUT)
+
+
+@pytest.mark.model
+def test_the_page_loads_the_pinned_widget_from_the_snippet(chat, site):
+    assert chat.evaluate("typeof window.WebChat && typeof window.WebChat.default") == "function"
+    html = urllib.request.urlopen(site.url + "/", timeout=10).read().decode()
+    snippet = (ROOT / "web" / "embed-snippet.html").read_text()
+    integrity = re.search(r'integrity="([^"]+)"', snippet).group(1)
+    assert f'integrity="{integrity}"' in html  # the browser checked the script against the snippet's hash
+    assert "rasa-webchat@1.0.1" in snippet
+    lock = json.loads((ROOT / "web" / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/rasa-webchat"]["version"] == "1.0.1"
+
+
+@pytest.mark.model
+def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(chat):
+    open_widget(chat)
+    settle(chat)
+    for paragraph in GREETING:
+        expect(bot_bubbles(chat).filter(has_text=paragraph)).to_have_count(1, timeout=TIMEOUT)
+    buttons = chat.locator(".rw-replies .rw-reply")
+    expect(buttons.first).to_be_visible()
+    titles = buttons.all_inner_texts()
+    assert KB.topics["preparation"].title in titles and "Book / contact" in titles
+
+
+@pytest.mark.model
+def test_a_preparation_question_gets_readable_paragraphs_and_the_doctor_recommendation(chat):
+    first = ask(chat, "How should I prepare for my first fascia massage session?")
+    answer = bot_bubbles(chat).all_inner_texts()[first:]
+    for paragraph in paragraphs(KB.topics["preparation"].answer):
+        # one bubble per paragraph; a list's lines stay on their own lines
+        assert any(" ".join(paragraph.split()) == " ".join(bubble.split()) for bubble in answer), paragraph
+    assert answer[-1].strip() == DOCTOR
+    for paragraph in (p for p in paragraphs(KB.topics["preparation"].answer) if "\n" in p):  # a list
+        lines = [line.strip() for line in paragraph.splitlines()]
+        bubble = next(b for b in answer if lines[-1] in b)
+        assert [line.strip() for line in bubble.splitlines() if line.strip()] == lines
+    # the picture for the README: the question at the top of the widget, the answer below it
+    chat.locator(".rw-messages-container .rw-client").last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    chat.wait_for_timeout(300)
+    target = Path(os.environ.get("WIDGET_SCREENSHOT") or ROOT / "results" / "widget.png")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chat.screenshot(path=str(target))
+
+
+@pytest.mark.model
+def test_clicking_a_button_asks_its_topic(chat):
+    topic = KB.topics["side_effects"]  # offered after the preparation answer
+    doctors = doctor_bubbles(chat).count()
+    chat.locator(".rw-replies").last.locator(".rw-reply", has_text=topic.title).click()
+    expect(doctor_bubbles(chat)).to_have_count(doctors + 1, timeout=TIMEOUT)
+    settle(chat)
+    expect(chat.locator(".rw-messages-container .rw-client").last).to_have_text(topic.title)
+    first_paragraph = paragraphs(topic.answer)[0]
+    expect(bot_bubbles(chat).filter(has_text=first_paragraph).last).to_be_visible()
+
+
+@pytest.mark.model
+def test_a_red_flag_question_gets_urgent_advice_first(chat):
+    first = ask(chat, "My foot went numb and my toes look blue. Can I still massage it?")
+    urgent = bot_bubbles(chat).nth(first).inner_text()
+    assert clinic().emergency_number in urgent or "doctor" in urgent.lower()
+    assert bot_bubbles(chat).all_inner_texts()[-1].strip() == DOCTOR
+
+
+@pytest.mark.model
+def test_html_and_script_are_shown_as_text_never_run(chat):
+    text = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script> heel pain'
+    replies = bot_bubbles(chat).count()
+    send(chat, text)
+    expect(bot_bubbles(chat)).not_to_have_count(replies, timeout=TIMEOUT)
+    settle(chat)
+    expect(chat.locator(".rw-messages-container .rw-client").last).to_contain_text("<b>bold</b>")
+    assert chat.evaluate("window.__pwned") is None
+    container = chat.locator(".rw-messages-container")
+    assert container.locator("img[src='x'], b, script").count() == 0
+    assert not chat.errors
+
+
+@pytest.mark.model
+def test_reloading_keeps_the_conversation(chat, channels_stack):
+    session_before = chat.evaluate("JSON.stringify(sessionStorage)")
+    bubbles_before = bot_bubbles(chat).all_inner_texts()
+    chat.reload()
+    open_widget(chat)
+    settle(chat)
+    assert bot_bubbles(chat).all_inner_texts() == bubbles_before
+    assert bot_bubbles(chat).filter(has_text=GREETING[0]).count() == 1  # no second greeting
+    ask(chat, "What results can I expect in the long term?")
+    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)
+    user_texts = [e["text"] for e in channels_stack.rasa.tracker(session_id)["events"] if e["event"] == "user"]
+    assert "How should I prepare for my first fascia massage session?" in user_texts
+    assert user_texts[-1] == "What results can I expect in the long term?"
+
+
+@pytest.mark.model
+def test_cors_allows_only_the_configured_origin(channels_stack):
+    def allowed(origin: str) -> str:
+        request = urllib.request.Request(f"{channels_stack.rasa.url}/webhooks/rest/", headers={"Origin": origin})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers.get("Access-Control-Allow-Origin", "")
+
+    assert allowed(channels_stack.origin) == channels_stack.origin
+    assert allowed("https://evil.example.test") == ""
+
+
+def load_serve():
+    spec = importlib.util.spec_from_file_location("web_serve", ROOT / "web" / "serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_demo_page_embeds_the_snippet_clinics_copy():
+    serve = load_serve()
+    page = serve.demo_page("http://127.0.0.1:5005/")
+    snippet = (ROOT / "web" / "embed-snippet.html").read_text()
+    expected = snippet.replace(serve.SNIPPET_URL, "http://127.0.0.1:5005").replace(serve.SNIPPET_SCRIPT, serve.LOCAL_SCRIPT)
+    assert expected in page and serve.SNIPPET_SCRIPT in snippet and serve.SNIPPET_URL in snippet
+    assert "initPayload: \"/greet\"" in snippet and "storage: \"session\"" in snippet
+    policy = serve.content_security_policy(page, "http://127.0.0.1:5005")
+    assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;" in policy
+    assert policy.count("'sha256-") == 1 and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
