@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import dialogue
+from actions import dialogue, safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
 
@@ -16,6 +16,9 @@ from actions.knowledge import knowledge
 # content/*.yml stops it at once with the file and key, not at the first user.
 knowledge()
 clinic()
+# And the language pipeline of the safety checks: loaded at the first message it took
+# seconds, longer than the Rasa server waits for an action (ACTION_SERVER_TIMEOUT).
+safety.preload()
 
 
 def context(tracker: Tracker) -> dialogue.Context:

@@ -1,0 +1,161 @@
+"""An asyncio load generator: real conversations through the REST channel.
+
+Each simulated visitor runs one scripted conversation after another (a new
+sender id for each), sending the next message as soon as the previous reply
+arrives, until the measuring time is over. A turn counts as an error when the
+request fails, the status is not 200, the reply is empty, or the reply is the
+never-silent fallback (the action server did not answer).
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import aiohttp
+
+# What visitors say: greetings, each topic, follow-ups, conditions, thanks. Every
+# conversation walks one script; visitor n starts at script n.
+SCRIPTS: tuple[tuple[str, ...], ...] = (
+    ("hello", "what is fascia massage?", "yes", "what side effects can it have?", "thanks, bye"),
+    ("hi there", "I have plantar fasciitis, can fascia massage help?", "how should I prepare for a session?",
+     "what happens during a session?", "thank you"),
+    ("good morning", "how do I massage my own foot?", "no thanks", "is it safe for me?", "goodbye"),
+    ("hey", "my heel hurts every morning", "what results can I expect in the long run?",
+     "how can I book an appointment?", "thanks a lot"),
+)
+
+# Messages for the NLU-only /model/parse measurement.
+PARSE_TEXTS: tuple[str, ...] = tuple(dict.fromkeys(text for script in SCRIPTS for text in script))
+
+
+@dataclass
+class Turn:
+    latency_s: float
+    ok: bool
+    problem: str = ""
+
+
+@dataclass
+class LevelResult:
+    concurrency: int
+    seconds: float
+    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [turn.latency_s * 1000 for turn in self.turns if turn.ok]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for turn in self.turns if not turn.ok)
+
+    @property
+    def turns_per_second(self) -> float:
+        return sum(1 for turn in self.turns if turn.ok) / self.seconds if self.seconds else 0.0
+
+    def problems(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if not turn.ok:
+                counts[turn.problem] = counts.get(turn.problem, 0) + 1
+        return counts
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (share in 0..100); nan when there are no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, int(-(-share * len(ordered) // 100)))  # ceil
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summary(latencies_ms: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(latencies_ms, 50),
+        "p95": percentile(latencies_ms, 95),
+        "p99": percentile(latencies_ms, 99),
+        "mean": statistics.fmean(latencies_ms) if latencies_ms else float("nan"),
+    }
+
+
+async def _visitor(
+    session: aiohttp.ClientSession,
+    url: str,
+    number: int,
+    label: str,
+    deadline: float,
+    is_fallback: Callable[[list[dict[str, Any]]], bool],
+    turns: list[Turn],
+) -> None:
+    conversation = 0
+    while time.monotonic() < deadline:
+        script = SCRIPTS[(number + conversation) % len(SCRIPTS)]
+        sender = f"bench-{label}-{number}-{conversation}"
+        conversation += 1
+        for text in script:
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            problem = ""
+            try:
+                async with session.post(url, json={"sender": sender, "message": text}) as response:
+                    body = await response.json(content_type=None)
+                    if response.status != 200:
+                        problem = f"HTTP {response.status}"
+                    elif not body:
+                        problem = "empty reply"
+                    elif is_fallback(body):
+                        problem = "fallback reply"
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                problem = type(error).__name__
+            turns.append(Turn(time.perf_counter() - started, not problem, problem))
+
+
+async def run_level(
+    base_url: str,
+    concurrency: int,
+    seconds: float,
+    *,
+    warmup_seconds: float = 3.0,
+    is_fallback: Callable[[list[dict[str, Any]]], bool] = lambda body: False,
+    label: Optional[str] = None,
+) -> LevelResult:
+    """`concurrency` visitors for `seconds` (after a warm-up whose turns are not counted)."""
+    url = f"{base_url}/webhooks/rest/webhook"
+    label = label or f"c{concurrency}-{int(time.time())}"
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+        if warmup_seconds > 0:
+            warmup: list[Turn] = []
+            deadline = time.monotonic() + warmup_seconds
+            await asyncio.gather(*(
+                _visitor(session, url, n, f"{label}-warmup", deadline, is_fallback, warmup) for n in range(concurrency)))
+        turns: list[Turn] = []
+        started = time.monotonic()
+        deadline = started + seconds
+        await asyncio.gather(*(_visitor(session, url, n, label, deadline, is_fallback, turns) for n in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return LevelResult(concurrency, elapsed, turns)
+
+
+async def parse_latencies(base_url: str, token: str, rounds: int) -> list[float]:
+    """Milliseconds per sequential POST /model/parse (NLU only), `rounds` times over PARSE_TEXTS."""
+    url = f"{base_url}/model/parse"
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for text in PARSE_TEXTS[:3]:  # warm-up
+            async with session.post(url, params={"token": token}, json={"text": text}) as response:
+                await response.read()
+        for _ in range(rounds):
+            for text in PARSE_TEXTS:
+                started = time.perf_counter()
+                async with session.post(url, params={"token": token}, json={"text": text}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"/model/parse answered {response.status}")
+                latencies.append((time.perf_counter() - started) * 1000)
+    return latencies

@@ -1,0 +1,329 @@
+"""`make bench`: turn latency, throughput, memory and training time, written to docs/benchmarks.md.
+
+For each setup (by default both):
+- `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts);
+- `production`: endpoints.production.yml, PostgreSQL + Redis from Debian's packages on
+  loopback, SANIC_WORKERS Rasa workers (default 2),
+the action server and the Rasa server are started on free loopback ports (tests/servers.py),
+then:
+1. NLU only: sequential POST /model/parse, the lower bound of a turn;
+2. real conversations through the REST channel at 1, 10 and 50 concurrent conversations
+   (bench/loadgen.py): p50/p95/p99 turn latency, turns per second, errors, CPU per turn;
+3. the peak memory (VmHWM) of every process of the stack.
+Before that, a cold `rasa train` (empty cache, into a temporary folder, taking the same lock
+as `make train`) gives the training time. The report, the plot (docs/latency.png) and the raw
+figures (results/bench.json) are written at the end.
+
+Nothing here asserts a target: the report says whether each was reached.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import loadgen, report  # noqa: E402
+from tests.servers import MODEL, RASA, ActionServer, RasaServer, base_env  # noqa: E402
+
+TOKEN = "bench-token"
+PROJECT_REST = {"channels.rest.RestInput": None}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- processes: CPU time and peak memory from /proc ------------------------------------------
+
+def process_tree(root: int) -> list[int]:
+    """The live process `root` and all its descendants (Sanic workers, PostgreSQL backends)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))  # fields[1] is the parent pid
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if Path(f"/proc/{pid}").exists():
+            found.append(pid)
+        todo.extend(children.get(pid, []))
+    return sorted(found)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on the machine have used (user, nice, system, irq, softirq, steal)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def peak_memory_mb(pid: int) -> Optional[float]:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+# --- the machine and the code --------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemTotal:"))
+    os_name = platform.platform()
+    with contextlib.suppress(OSError):
+        os_name = re.search(r'PRETTY_NAME="([^"]+)"', Path("/etc/os-release").read_text()).group(1)
+    import rasa
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1), "os": os_name,
+        "kernel": platform.release(), "python": platform.python_version(), "rasa": rasa.__version__,
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{sha} (with uncommitted changes)" if git("status", "--porcelain") else sha
+
+
+# --- training time ------------------------------------------------------------------------
+
+COMPONENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .*(Starting to train|Finished training) component '([^']+)'")
+
+
+def time_training() -> dict[str, Any]:
+    """A cold `rasa train` (empty graph cache) into a temporary folder, under make train's lock."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="footcare-bench-train-") as folder:
+        env = base_env(RASA_CACHE_DIRECTORY=str(Path(folder) / "cache"))
+        log = Path(folder) / "train.log"
+        started = time.monotonic()
+        spacy = subprocess.run([sys.executable, "-m", "footnlp.build", "--out", str(Path(folder) / "spacy")],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+        spacy_seconds = time.monotonic() - started
+        print("  training (cold cache, this takes a few minutes)...", flush=True)
+        # make train's lock, taken before the clock starts: waiting for someone else's training is not ours.
+        with (ROOT / "build" / "train.lock").open("a") as lock, log.open("w") as out:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            started = time.monotonic()
+            result = subprocess.run([RASA, "train", "--fixed-model-name", "bench", "--out", folder],
+                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            total = time.monotonic() - started
+        text = log.read_text(errors="replace")
+        if result.returncode != 0:
+            raise RuntimeError(f"rasa train failed:\n{text[-3000:]}")
+        components: dict[str, float] = {}
+        starts: dict[str, datetime] = {}
+        for line in text.splitlines():
+            match = COMPONENT_LINE.match(line)
+            if not match:
+                continue
+            stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+            if match.group(2).startswith("Starting"):
+                starts[match.group(3)] = stamp
+            elif match.group(3) in starts:
+                name = match.group(3)
+                components[name] = components.get(name, 0) + (stamp - starts.pop(name)).total_seconds()
+        model = next(Path(folder).glob("bench*.tar.gz"), None)
+        return {
+            "rasa_train_seconds": round(total, 1),
+            "spacy_build_seconds": round(spacy_seconds, 1) if spacy.returncode == 0 else None,
+            "components_seconds": components,
+            "model_mb": round(model.stat().st_size / 1e6, 1) if model else None,
+        }
+
+
+# --- stacks -------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, Any]]:
+    """The action server and the Rasa server (plus PostgreSQL and Redis for `production`)."""
+    from tests.datastores import PostgreSQL, Redis, production_endpoints
+
+    servers: list[Any] = []
+    try:
+        rasa_kwargs: dict[str, Any] = {"credentials": PROJECT_REST, "api_token": TOKEN}
+        processes: dict[str, Any] = {}
+        if setup == "production":
+            pg, redis = PostgreSQL(durable=True).start(), Redis().start()
+            servers += [pg, redis]
+            tracker_store, lock_store, env = production_endpoints(pg, redis)
+            rasa_kwargs.update(tracker_store=tracker_store, lock_store=lock_store,
+                               env={**env, "SANIC_WORKERS": str(sanic_workers)})
+            processes.update(postgresql=pg.process, redis=redis.process)
+        actions = ActionServer(workdir)
+        servers.append(actions)
+        actions.start()
+        rasa = RasaServer(workdir, actions.url, **rasa_kwargs)
+        servers.append(rasa)
+        rasa.start()
+        processes.update(rasa=rasa.process, action_server=actions.process)
+        yield {"rasa": rasa, "processes": processes}
+    finally:
+        for server in reversed(servers):
+            with contextlib.suppress(Exception):
+                server.remove() if hasattr(server, "remove") else server.stop()
+
+
+def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, parse_rounds: int,
+                  sanic_workers: int) -> dict[str, Any]:
+    from channels.guard import unavailable_text
+
+    fallback = unavailable_text()
+
+    def is_fallback(body: list[dict[str, Any]]) -> bool:
+        return "\n\n".join(message.get("text", "") for message in body) == fallback
+
+    with tempfile.TemporaryDirectory(prefix=f"footcare-bench-{setup}-") as folder, \
+            stack(setup, Path(folder), sanic_workers) as running:
+        rasa = running["rasa"]
+        groups = {name: process.pid for name, process in running["processes"].items()}  # tree roots
+        print(f"  {setup}: /model/parse x {parse_rounds * len(loadgen.PARSE_TEXTS)}", flush=True)
+        parse = loadgen.parse_latencies(rasa.url, TOKEN, parse_rounds)
+        parse_ms = asyncio.run(parse)
+        results = []
+        for concurrency in levels:
+            print(f"  {setup}: {concurrency} concurrent conversations for {seconds:.0f} s", flush=True)
+            label = f"{setup}-c{concurrency}"
+            if warmup > 0:  # not counted: new connections, first conversations
+                asyncio.run(loadgen.run_level(rasa.url, concurrency, warmup, warmup_seconds=0,
+                                              is_fallback=is_fallback, label=f"{label}-warmup"))
+            before = {name: cpu_seconds(process_tree(pid)) for name, pid in groups.items()}
+            before_machine, before_self = machine_busy_seconds(), sum(os.times()[:2])
+            level = asyncio.run(loadgen.run_level(rasa.url, concurrency, seconds, warmup_seconds=0,
+                                                  is_fallback=is_fallback, label=label))
+            after = {name: cpu_seconds(process_tree(pid)) for name, pid in groups.items()}
+            ours = sum(after.values()) - sum(before.values()) + sum(os.times()[:2]) - before_self
+            others = max(0.0, machine_busy_seconds() - before_machine - ours)
+            ok_turns = max(1, len(level.latencies_ms))
+            results.append({
+                "concurrency": concurrency,
+                "seconds": round(level.seconds, 1),
+                "turns": len(level.turns),
+                "turns_per_second": round(level.turns_per_second, 1),
+                "errors": level.errors,
+                "problems": level.problems(),
+                "latency_ms": {key: round(value, 1) for key, value in loadgen.summary(level.latencies_ms).items()},
+                "cpu_ms_per_turn": {name: round((after[name] - before[name]) * 1000 / ok_turns, 1) for name in groups},
+                "other_processes_cores": round(others / level.seconds, 2),
+                "samples_ms": [round(value, 1) for value in level.latencies_ms],
+            })
+        memory: list[dict[str, Any]] = []
+        for name, pid in groups.items():
+            for member in process_tree(pid):
+                peak = peak_memory_mb(member)
+                if peak is None or peak <= 5:  # runuser and other tiny wrappers
+                    continue
+                command = process_name(member)
+                row = next((r for r in memory if r["process"] == name and r["command"] == command), None)
+                if row is None:
+                    memory.append({"process": name, "command": command, "processes": 1, "peak_mb": round(peak),
+                                   "sum_mb": round(peak)})
+                else:
+                    row.update(processes=row["processes"] + 1, peak_mb=max(row["peak_mb"], round(peak)),
+                               sum_mb=row["sum_mb"] + round(peak))
+    return {
+        "setup": setup,
+        "sanic_workers": sanic_workers if setup == "production" else 1,
+        "parse_ms": {key: round(value, 1) for key, value in loadgen.summary(parse_ms).items()},
+        "parse_requests": len(parse_ms),
+        "levels": results,
+        "memory": memory,
+    }
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setups", default="default,production", help="comma-separated: default, production")
+    parser.add_argument("--levels", default="1,10,50", help="concurrent conversations, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30, help="measuring time per level")
+    parser.add_argument("--warmup", type=float, default=5, help="warm-up per level, not counted")
+    parser.add_argument("--parse-rounds", type=int, default=10, help="rounds over the parse texts")
+    parser.add_argument("--sanic-workers", type=int, default=2, help="Rasa workers in the production setup")
+    parser.add_argument("--skip-training", action="store_true", help="keep the training figures of the last run")
+    parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "latency.png")
+    parser.add_argument("--raw", type=Path, default=ROOT / "results" / "bench.json")
+    args = parser.parse_args(argv)
+
+    if not MODEL.exists():
+        print(f"{MODEL} is missing: run `make train` first", file=sys.stderr)
+        return 2
+    setups = [setup.strip() for setup in args.setups.split(",") if setup.strip()]
+    unknown = set(setups) - {"default", "production"}
+    if unknown:
+        parser.error(f"unknown setup(s): {', '.join(sorted(unknown))}")
+    levels = [int(level) for level in args.levels.split(",")]
+
+    figures: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
+        "machine": machine(),
+        "model_mb": round(MODEL.stat().st_size / 1e6, 1),
+        "settings": {"seconds": args.seconds, "warmup": args.warmup, "levels": levels,
+                     "action_server_timeout": os.environ.get("ACTION_SERVER_TIMEOUT", "10 (default)")},
+    }
+    print(f"Benchmark on {figures['machine']['cpu']} x {figures['machine']['cores']}, commit {figures['commit']}")
+    if args.skip_training and args.raw.exists():
+        figures["training"] = json.loads(args.raw.read_text()).get("training")
+    elif not args.skip_training:
+        figures["training"] = time_training()
+    figures["setups"] = [
+        measure_setup(setup, levels, args.seconds, args.warmup, args.parse_rounds, args.sanic_workers)
+        for setup in setups
+    ]
+    args.raw.parent.mkdir(parents=True, exist_ok=True)
+    args.raw.write_text(json.dumps(figures, indent=1))
+    report.plot(figures, args.plot)
+    args.report.write_text(report.markdown(figures, plot=os.path.relpath(args.plot, args.report.parent)))
+    print(report.console(figures))
+    print(f"Wrote {args.report}, {args.plot} and {args.raw}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

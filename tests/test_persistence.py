@@ -1,0 +1,131 @@
+"""endpoints.yml keeps conversations in a SQLite file: a restart loses nothing.
+
+Talk to the Rasa server, stop it, start a new one on the same file and go on:
+the whole conversation (messages, replies and slots) is still there, and the
+assistant continues it: a "yes" after the restart gets the topic the assistant
+offered before it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from actions.knowledge import knowledge
+from tests.servers import MODEL, ROOT, ActionServer, RasaServer
+
+PROJECT_REST = {"channels.rest.RestInput": None}
+SENDER = "persistent-visitor"
+
+
+def said_and_answered(tracker: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(event["event"], event.get("text") or "") for event in tracker["events"] if event["event"] in ("user", "bot")]
+
+
+def test_endpoints_yml_stores_conversations_in_sqlite():
+    store = yaml.safe_load((ROOT / "endpoints.yml").read_text())["tracker_store"]
+    assert store["dialect"] == "sqlite" and store["db"]
+    assert store["type"] == "footcare_server.stores.StrictSQLTrackerStore"  # Rasa's SQLTrackerStore, failing clearly
+
+
+@pytest.mark.model
+def test_a_restart_keeps_the_whole_conversation(tmp_path):
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    actions = ActionServer(tmp_path).start()
+    try:
+        first = RasaServer(tmp_path, actions.url, credentials=PROJECT_REST)
+        try:
+            first.start()
+            for text in ("hello", "what is fascia massage?"):
+                assert first.say(SENDER, text)
+            before = first.tracker(SENDER)
+        finally:
+            first.stop()
+        assert first.process.poll() is not None
+
+        second = RasaServer(tmp_path, actions.url, credentials=PROJECT_REST)  # same SQLite file, new process
+        try:
+            second.start()
+            restored = second.tracker(SENDER)
+            assert said_and_answered(restored) == said_and_answered(before)
+            assert restored["slots"] == before["slots"]
+
+            offered = restored["slots"].get("offered_topic")
+            assert offered, "the answer before the restart offered a next topic"
+            replies = second.say(SENDER, "yes")
+            after = second.tracker(SENDER)
+        finally:
+            second.stop()
+    finally:
+        actions.stop()
+
+    history = said_and_answered(after)
+    assert [text for kind, text in history if kind == "user"] == ["hello", "what is fascia massage?", "yes"]
+    assert knowledge().answer(offered) in "\n\n".join(reply.get("text", "") for reply in replies)
+    assert history[: len(said_and_answered(before))] == said_and_answered(before)
+    assert history[-1][0] == "bot"
+    assert (tmp_path / "conversations.db").stat().st_size > 0
+
+
+def test_the_strict_store_writes_and_reads_exactly_what_rasas_sql_store_does(tmp_path):
+    """footcare_server.stores runs Rasa's queries as prepared SQLAlchemy Core statements: same rows, same trackers."""
+    import asyncio
+    import sqlite3
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from footcare_server.stores import StrictSQLTrackerStore
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    start = 1_700_000_000.0
+
+    def session(at: float, number: int) -> list:
+        return [
+            ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at + 0.1),
+            ActionExecuted("action_listen", timestamp=at + 0.2),
+            UserUttered(f"hello {number}", {"name": "greet", "confidence": 0.9}, timestamp=at + 1),
+            ActionExecuted("action_greet", timestamp=at + 1.1), BotUttered(f"hi {number}", timestamp=at + 1.2),
+            SlotSet("topic", "procedure", timestamp=at + 1.3), ActionExecuted("action_listen", timestamp=at + 1.4),
+        ]
+
+    # Two sessions (the second starts 2 hours later), saved in several steps as Rasa's processor
+    # does: read the latest session, add the turn's events, save.
+    events = session(start, 1) + session(start + 7200, 2)
+    save_after = (3, 8, 11, 16)
+
+    async def write_and_read(store) -> tuple:
+        done = 0
+        for upto in save_after:
+            tracker = await store.retrieve("visitor") or DialogueStateTracker("visitor", domain.slots)
+            for event in events[done:upto]:
+                tracker.update(event)
+            await store.save(tracker)
+            await store.save(await store.retrieve("visitor"))  # saving what is stored adds nothing
+            done = upto
+        return await store.retrieve("visitor"), await store.retrieve_full_tracker("visitor")
+
+    rasa_db, ours_db = tmp_path / "rasa.db", tmp_path / "ours.db"
+    rasa_store = SQLTrackerStore(domain, dialect="sqlite", db=str(rasa_db))
+    ours = StrictSQLTrackerStore(domain, dialect="sqlite", db=str(ours_db))
+    rasa_latest, rasa_full = asyncio.run(write_and_read(rasa_store))
+    ours_latest, ours_full = asyncio.run(write_and_read(ours))
+
+    def rows(path):
+        with sqlite3.connect(path) as connection:
+            return connection.execute(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+
+    assert rows(ours_db) == rows(rasa_db) and len(rows(ours_db)) == len(events)
+    # The latest session: from its session_started event on (Rasa's rule, kept).
+    assert ours_latest.events == rasa_latest.events and list(ours_latest.events) == events[9:]
+    assert ours_full.events == rasa_full.events and list(ours_full.events) == events
+    # Each reads what the other wrote.
+    assert asyncio.run(rasa_store.retrieve("visitor")).events == asyncio.run(ours.retrieve("visitor")).events
+    other = SQLTrackerStore(domain, dialect="sqlite", db=str(ours_db))
+    assert asyncio.run(other.retrieve_full_tracker("visitor")).events == ours_full.events
+    assert asyncio.run(ours.retrieve("nobody")) is None
