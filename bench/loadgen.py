@@ -27,10 +27,6 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
      "how can I book an appointment?", "thanks a lot"),
 )
 
-# Messages for the NLU-only /model/parse measurement.
-PARSE_TEXTS: tuple[str, ...] = tuple(dict.fromkeys(text for script in SCRIPTS for text in script))
-
-
 @dataclass
 class Turn:
     latency_s: float
@@ -142,20 +138,29 @@ async def run_level(
     return LevelResult(concurrency, elapsed, turns)
 
 
-async def parse_latencies(base_url: str, token: str, rounds: int) -> list[float]:
-    """Milliseconds per sequential POST /model/parse (NLU only), `rounds` times over PARSE_TEXTS."""
-    url = f"{base_url}/model/parse"
-    latencies: list[float] = []
+async def paired_latencies(base_url: str, token: str, conversations: int, label: str = "paired") -> tuple[list[float], list[float]]:
+    """One visitor's turns, each followed by POST /model/parse of the same text (NLU only).
+
+    Returns (turn ms, parse ms). Taking them alternately, from one client, puts both under the
+    same conditions, so the ratio holds even when something else on the machine slows both down.
+    """
+    turn_url, parse_url = f"{base_url}/webhooks/rest/webhook", f"{base_url}/model/parse"
+    turns: list[float] = []
+    parses: list[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        for text in PARSE_TEXTS[:3]:  # warm-up
-            async with session.post(url, params={"token": token}, json={"text": text}) as response:
-                await response.read()
-        for _ in range(rounds):
-            for text in PARSE_TEXTS:
+        for conversation in range(conversations):
+            for text in SCRIPTS[conversation % len(SCRIPTS)]:
                 started = time.perf_counter()
-                async with session.post(url, params={"token": token}, json={"text": text}) as response:
+                async with session.post(turn_url, json={"sender": f"bench-{label}-{conversation}", "message": text}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"the REST channel answered {response.status}")
+                middle = time.perf_counter()
+                async with session.post(parse_url, params={"token": token}, json={"text": text}) as response:
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"/model/parse answered {response.status}")
-                latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+                if conversation > 0:  # the first conversation warms both paths up
+                    turns.append((middle - started) * 1000)
+                    parses.append((time.perf_counter() - middle) * 1000)
+    return turns, parses

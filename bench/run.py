@@ -6,7 +6,8 @@ For each setup (by default both):
   loopback, SANIC_WORKERS Rasa workers (default 2),
 the action server and the Rasa server are started on free loopback ports (tests/servers.py),
 then:
-1. NLU only: sequential POST /model/parse, the lower bound of a turn;
+1. one visitor's conversations, each turn followed by POST /model/parse of the same text (NLU
+   only, the lower bound of a turn): turn and parse latency measured side by side;
 2. real conversations through the REST channel at 1, 10 and 50 concurrent conversations
    (bench/loadgen.py): p50/p95/p99 turn latency, turns per second, errors, CPU per turn;
 3. the peak memory (VmHWM) of every process of the stack.
@@ -101,6 +102,23 @@ def process_name(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return "?"
+
+
+class OthersMeter:
+    """CPU of the stack's parts, and of everything else on the machine, from now until `cores()`."""
+
+    def __init__(self, groups: dict[str, int]) -> None:
+        self.groups = groups
+        self.before = {name: cpu_seconds(process_tree(pid)) for name, pid in groups.items()}
+        self.after: dict[str, float] = {}
+        self.started, self.machine, self.self_cpu = time.monotonic(), machine_busy_seconds(), sum(os.times()[:2])
+
+    def cores(self) -> float:
+        """Cores that processes outside the stack and this client used meanwhile."""
+        self.after = {name: cpu_seconds(process_tree(pid)) for name, pid in self.groups.items()}
+        ours = sum(self.after.values()) - sum(self.before.values()) + sum(os.times()[:2]) - self.self_cpu
+        others = max(0.0, machine_busy_seconds() - self.machine - ours)
+        return others / max(1e-6, time.monotonic() - self.started)
 
 
 # --- the machine and the code --------------------------------------------------------------
@@ -209,7 +227,7 @@ def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, A
                 server.remove() if hasattr(server, "remove") else server.stop()
 
 
-def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, parse_rounds: int,
+def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, paired_conversations: int,
                   sanic_workers: int) -> dict[str, Any]:
     from channels.guard import unavailable_text
 
@@ -222,9 +240,11 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
             stack(setup, Path(folder), sanic_workers) as running:
         rasa = running["rasa"]
         groups = {name: process.pid for name, process in running["processes"].items()}  # tree roots
-        print(f"  {setup}: /model/parse x {parse_rounds * len(loadgen.PARSE_TEXTS)}", flush=True)
-        parse = loadgen.parse_latencies(rasa.url, TOKEN, parse_rounds)
-        parse_ms = asyncio.run(parse)
+        print(f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse", flush=True)
+        paired_others = OthersMeter(groups)
+        paired_turn_ms, parse_ms = asyncio.run(
+            loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired"))
+        paired_other_cores = paired_others.cores()
         results = []
         for concurrency in levels:
             print(f"  {setup}: {concurrency} concurrent conversations for {seconds:.0f} s", flush=True)
@@ -232,13 +252,11 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
             if warmup > 0:  # not counted: new connections, first conversations
                 asyncio.run(loadgen.run_level(rasa.url, concurrency, warmup, warmup_seconds=0,
                                               is_fallback=is_fallback, label=f"{label}-warmup"))
-            before = {name: cpu_seconds(process_tree(pid)) for name, pid in groups.items()}
-            before_machine, before_self = machine_busy_seconds(), sum(os.times()[:2])
+            meter = OthersMeter(groups)
             level = asyncio.run(loadgen.run_level(rasa.url, concurrency, seconds, warmup_seconds=0,
                                                   is_fallback=is_fallback, label=label))
-            after = {name: cpu_seconds(process_tree(pid)) for name, pid in groups.items()}
-            ours = sum(after.values()) - sum(before.values()) + sum(os.times()[:2]) - before_self
-            others = max(0.0, machine_busy_seconds() - before_machine - ours)
+            others = meter.cores() * level.seconds
+            before, after = meter.before, meter.after
             ok_turns = max(1, len(level.latencies_ms))
             results.append({
                 "concurrency": concurrency,
@@ -270,6 +288,8 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
         "setup": setup,
         "sanic_workers": sanic_workers if setup == "production" else 1,
         "parse_ms": {key: round(value, 1) for key, value in loadgen.summary(parse_ms).items()},
+        "paired_turn_ms": {key: round(value, 1) for key, value in loadgen.summary(paired_turn_ms).items()},
+        "paired_other_processes_cores": round(paired_other_cores, 2),
         "parse_requests": len(parse_ms),
         "levels": results,
         "memory": memory,
@@ -282,7 +302,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--levels", default="1,10,50", help="concurrent conversations, comma-separated")
     parser.add_argument("--seconds", type=float, default=30, help="measuring time per level")
     parser.add_argument("--warmup", type=float, default=5, help="warm-up per level, not counted")
-    parser.add_argument("--parse-rounds", type=int, default=10, help="rounds over the parse texts")
+    parser.add_argument("--paired", type=int, default=60,
+                        help="conversations (5 turns each) of the paired turn / parse measurement")
     parser.add_argument("--sanic-workers", type=int, default=2, help="Rasa workers in the production setup")
     parser.add_argument("--skip-training", action="store_true", help="keep the training figures of the last run")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -313,7 +334,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     elif not args.skip_training:
         figures["training"] = time_training()
     figures["setups"] = [
-        measure_setup(setup, levels, args.seconds, args.warmup, args.parse_rounds, args.sanic_workers)
+        measure_setup(setup, levels, args.seconds, args.warmup, args.paired, args.sanic_workers)
         for setup in setups
     ]
     args.raw.parent.mkdir(parents=True, exist_ok=True)
