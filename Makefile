@@ -19,7 +19,7 @@ WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
 
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
 
-.PHONY: help install train shell run test test-unit validate test-conversations test-holdout evaluate clean
+.PHONY: system-packages help install train shell run test test-unit validate test-conversations test-holdout evaluate clean
 .PHONY: shell-debug review answers purge erase
 .PHONY: bench
 
@@ -69,6 +69,9 @@ purge: $(VENV)/.installed  ## delete conversations older than RETENTION_DAYS (de
 erase: $(VENV)/.installed  ## delete one person's conversation: make erase SENDER=<id> (find the id: make erase FIND=<text>)
 	@source scripts/common.sh && $(PY) scripts/erase.py $(if $(FIND),--find '$(FIND)','$(SENDER)')
 
+system-packages:  ## Debian packages the suites need (Chromium, PostgreSQL, Redis), installed with apt-get if missing
+	@bash scripts/install_system_packages.sh
+
 test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
 	$(PY) -m pytest -q -s -m "not model" tests
 
@@ -85,7 +88,7 @@ test-holdout: $(MODEL)  ## intent accuracy on the held-out messages (at least 90
 test-model: $(MODEL) $(WEBCHAT)  ## pytest suites that use the trained model and running servers
 	$(PY) -m pytest -q -s -m model tests
 
-test: validate test-unit train test-conversations test-holdout test-model  ## everything CI runs
+test: system-packages validate test-unit train test-conversations test-holdout test-model  ## everything CI runs
 
 evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
 	$(PY) scripts/evaluate.py
