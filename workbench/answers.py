@@ -35,7 +35,7 @@ class Variant:
 
     @property
     def text(self) -> str:
-        return "\n\n".join(r.text for r in self.replies)
+        return dialogue.Turn(self.replies).text
 
 
 def fingerprint(paths: Sequence[Path] = (KNOWLEDGE_FILE, CLINIC_FILE)) -> str:
