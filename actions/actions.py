@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import dialogue, safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
+from footnlp.pipeline import FINDINGS_KEY
 
 # Load the content when the action server starts, so that a mistake in
 # content/*.yml stops it at once with the file and key, not at the first user.
@@ -24,6 +25,7 @@ safety.preload()
 def context(tracker: Tracker) -> dialogue.Context:
     return dialogue.Context(
         text=tracker.latest_message.get("text") or "",
+        findings=tracker.latest_message.get(FINDINGS_KEY),
         condition=tracker.get_slot("condition"),
         last_topic=tracker.get_slot("topic"),
         offered_topic=tracker.get_slot("offered_topic"),

@@ -45,6 +45,8 @@ class Context:
     offered_topic: Optional[str] = None
     red_flags: Sequence[str] = ()
     contraindications: Sequence[str] = ()
+    #: red flags and contraindications the NLU pipeline found in `text`, if any
+    findings: Any = None
 
 
 def _buttons(kb: Knowledge, topic_ids: Sequence[str], booking: bool = True) -> list[dict[str, str]]:
@@ -70,7 +72,7 @@ def compose(
 ) -> Turn:
     """Assembles a turn around `body`; the single place that adds safety text."""
     kb, clinic_ = knowledge(), clinic()
-    check = safety.check(ctx.text)
+    check = safety.check(ctx.text, ctx.findings)
     slots: dict[str, Any] = dict(extra_slots or {})
     parts: list[str] = []
 

@@ -24,7 +24,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 try:
     import footnlp  # noqa: F401
@@ -87,30 +87,47 @@ def texts() -> SafetyTexts:
     return _load()[1]
 
 
-def check(text: Optional[str]) -> SafetyCheck:
-    """Red flags and contraindications the user mentions (negated mentions excluded)."""
-    if not isinstance(text, str):
-        text = "" if text is None else str(text)
-    text = text[:MAX_CHARS]
-    if not text.strip():
-        return SafetyCheck()
-    nlp, safety_texts = _load()
-    from footnlp.pipeline import concept_spans
+def check(text: Optional[str], findings: Any = None) -> SafetyCheck:
+    """Red flags and contraindications the user mentions (negated mentions excluded).
 
-    doc = nlp(text)
-    red_flags: List[str] = []
-    contraindications: List[str] = []
-    for span in sorted(concept_spans(doc), key=lambda s: (s.start, s.end)):
-        if span.label_ == "RED_FLAG" and span.id_ not in red_flags:
-            red_flags.append(span.id_)
-        elif span.label_ == "CONTRAINDICATION" and span.id_ not in contraindications:
-            contraindications.append(span.id_)
+    `findings` is what the Rasa NLU pipeline already found in this text (the
+    ``footcare_safety`` entry of the parse data, set by
+    footnlp.rasa_component.FootcareEntityExtractor with the same pipeline).
+    When it is usable it is taken as is; otherwise (a button payload, a tracker
+    made without NLU, anything malformed or naming an unknown id) the text is
+    checked here.
+    """
+    nlp, safety_texts = _load()
+    found = _usable(findings, safety_texts)
+    if found is None:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        text = text[:MAX_CHARS]
+        if not text.strip():
+            return SafetyCheck()
+        from footnlp.pipeline import safety_findings
+
+        found = safety_findings(nlp(text))
+    red_flags, contraindications = found["red_flags"], found["contraindications"]
     emergency = any(
         safety_texts.red_flags[f].level == "emergency"
         for f in red_flags
         if f in safety_texts.red_flags
     )
     return SafetyCheck(red_flags=red_flags, emergency=emergency, contraindications=contraindications)
+
+
+def _usable(findings: Any, safety_texts: SafetyTexts) -> Optional[Dict[str, List[str]]]:
+    if not isinstance(findings, dict):
+        return None
+    red_flags, contraindications = findings.get("red_flags"), findings.get("contraindications")
+    if not isinstance(red_flags, list) or not isinstance(contraindications, list):
+        return None
+    if not all(isinstance(f, str) and f in safety_texts.red_flags for f in red_flags):
+        return None
+    if not all(isinstance(c, str) and c in safety_texts.contraindications for c in contraindications):
+        return None
+    return {"red_flags": list(red_flags), "contraindications": list(contraindications)}
 
 
 def _fill(template: str, emergency_number: str) -> str:

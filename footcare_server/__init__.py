@@ -13,8 +13,10 @@
   sends it and stores it in the conversation like any other reply;
   channels/guard.py stays as the last line of defence for a turn without
   any reply.
-- `footcare_server.speedups` checks action server responses against Rasa's
-  schema with a validator built once instead of on every call.
+- `footcare_server.speedups` stops work Rasa repeats on every turn with the
+  same result: the action response check uses a validator built once, the
+  model's graph runs in an order worked out once (instead of a new dask graph
+  per run), and event classes are looked up once per type name.
 
 Rasa imports this package when it builds the tracker store named in the
 endpoints file (and channels/guard.py imports it too); the changes above are

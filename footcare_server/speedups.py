@@ -1,16 +1,28 @@
-"""Rasa 3.6 checks every action server response against its JSON schema with
-`jsonschema.validate`, which first validates the (large, constant) schema itself
-against the JSON Schema meta-schema, on every call. Profiling a turn showed that
-re-check at about a fifth of the Rasa server's CPU time per turn.
+"""Work the Rasa 3.6 server repeats on every turn although its result never
+changes, found by profiling turns (py-spy). `apply()` makes each piece happen
+once; what the server computes stays the same.
 
-`apply()` replaces `RemoteAction._validate_action_result` with the same check
-done by a validator built once: the same schema, the same errors (the best
-match, with Rasa's hint appended), only without re-validating the schema.
+- Action responses: `RemoteAction._validate_action_result` checks every action
+  server response with `jsonschema.validate`, which first validates the large,
+  constant schema itself against the JSON Schema meta-schema: about a fifth of
+  the server's CPU per turn. Here the same check runs with a validator built
+  once (same schema, same errors: the best match, with Rasa's hint appended).
+- Graph runs: a turn runs the model's graph three times (NLU, then two policy
+  predictions). `DaskGraphRunner.run` first works out which nodes the targets
+  need (a recursive walk without memory, which visits shared ancestors again
+  and again), builds a dask graph of them and lets dask order and run it, all
+  in the calling thread. `SequentialGraphRunner` works out the order once per
+  set of targets and then calls the same instantiated nodes in that order with
+  the same inputs; the Rasa server uses it for predictions (training keeps
+  dask).
+- Events: `Event.resolve_by_type` walks every subclass of `Event` for each
+  event read from the tracker store or the action server; the class found for
+  a type name is remembered.
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +52,86 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+def _runner_class() -> Any:
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    class SequentialGraphRunner(DaskGraphRunner):
+        """DaskGraphRunner's nodes, run in a dependency order computed once per targets."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._plans: Dict[Tuple[Text, ...], List[Tuple[Text, Sequence[Text]]]] = {}
+
+        def _plan(self, targets: Tuple[Text, ...]) -> List[Tuple[Text, Sequence[Text]]]:
+            plan = self._plans.get(targets)
+            if plan is None:
+                nodes, plan, done = self._graph_schema.nodes, [], set()
+
+                def visit(name: Text) -> None:
+                    if name in done or name not in nodes:  # done, or an input placeholder
+                        return
+                    done.add(name)
+                    needs = list(nodes[name].needs.values())
+                    for need in needs:
+                        visit(need)
+                    plan.append((name, needs))
+
+                for target in targets:
+                    visit(target)
+                self._plans[targets] = plan
+            return plan
+
+        def run(
+            self,
+            inputs: Optional[Dict[Text, Any]] = None,
+            targets: Optional[List[Text]] = None,
+        ) -> Dict[Text, Any]:
+            run_targets = tuple(targets if targets else self._graph_schema.target_names)
+            # like dask: an input arrives as (name, value), a name nothing provides as itself
+            values: Dict[Text, Any] = {name: (name, value) for name, value in (inputs or {}).items()}
+            try:
+                for node_name, needs in self._plan(run_targets):
+                    node = self._instantiated_nodes[node_name]
+                    values[node_name] = node(*[values.get(need, need) for need in needs])
+            except RuntimeError as e:
+                raise GraphRunError("Error running runner.") from e
+            return dict(values[target] for target in run_targets)
+
+    return SequentialGraphRunner
+
+
+SequentialGraphRunner: Any = None
+
+
+def _event_resolver() -> Any:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = Event.resolve_by_type
+    known: Dict[Text, Any] = {}
+
+    def resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
+        cls = known.get(type_name)
+        if cls is None:
+            cls = next((c for c in all_subclasses(Event) if c.type_name == type_name), None)
+            if cls is None:  # unknown: Rasa's own answer (a default, None or an error)
+                return original(type_name, default)
+            known[type_name] = cls
+        return cls
+
+    return staticmethod(resolve_by_type)
+
+
 def apply() -> None:
+    global SequentialGraphRunner
+    import rasa.core.processor
     from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
 
     RemoteAction._validate_action_result = _validate_action_result
+    if SequentialGraphRunner is None:
+        SequentialGraphRunner = _runner_class()
+        Event.resolve_by_type = _event_resolver()
+    # the class MessageProcessor loads a model's prediction graph with
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

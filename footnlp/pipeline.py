@@ -756,6 +756,21 @@ def category_of(span: Span) -> str:
     return LABEL_TO_CATEGORY.get(span.label_, span.label_.lower())
 
 
+#: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
+FINDINGS_KEY = "footcare_safety"
+
+
+def safety_findings(doc: Doc) -> Dict[str, List[str]]:
+    """The red flags and contraindications a doc mentions, not negated, in text
+    order, each once: what the safety layer acts on."""
+    found: Dict[str, List[str]] = {"red_flags": [], "contraindications": []}
+    for span in sorted(concept_spans(doc), key=lambda s: (s.start, s.end)):
+        key = {"RED_FLAG": "red_flags", "CONTRAINDICATION": "contraindications"}.get(span.label_)
+        if key and span.id_ not in found[key]:
+            found[key].append(span.id_)
+    return found
+
+
 __all__ = [
     "SPAN_KEY",
     "build_pipeline",
@@ -764,6 +779,8 @@ __all__ = [
     "saved_pipeline_status",
     "concept_spans",
     "category_of",
+    "safety_findings",
+    "FINDINGS_KEY",
     "stem",
     "normalize_doc",
     "LexiconError",

@@ -2,6 +2,7 @@
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
 RASA=.venv/bin/rasa
+PY=.venv/bin/python
 export PYTHONPATH=${PYTHONPATH:-$PWD}
 export RASA_TELEMETRY_ENABLED=false
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
@@ -9,7 +10,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1
 # start_action_server: runs the action server in the background and waits until it answers.
 start_action_server() {
   mkdir -p logs
-  "$RASA" run actions --actions actions --port "$ACTION_PORT" >logs/action-server.log 2>&1 &
+  "$PY" -m actions --port "$ACTION_PORT" >logs/action-server.log 2>&1 &
   ACTION_PID=$!
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1; then return 0; fi

@@ -81,7 +81,7 @@ class ActionServer:
 
     def start(self) -> "ActionServer":
         self.process = subprocess.Popen(
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.port)],
+            [sys.executable, "-m", "actions", "--port", str(self.port)],
             cwd=ROOT, env=base_env(**self.env), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -113,7 +113,9 @@ class RasaServer:
         self.log = workdir / f"rasa-{self.port}.log"
         endpoints: dict[str, Any] = {}
         if action_url:
-            endpoints["action_endpoint"] = {"url": f"{action_url}/webhook"}
+            # the shipped settings of endpoints.yml, pointed at this action server
+            shipped = yaml.safe_load((ROOT / "endpoints.yml").read_text())["action_endpoint"]
+            endpoints["action_endpoint"] = {**shipped, "url": f"{action_url}/webhook"}
         endpoints["tracker_store"] = tracker_store or default_tracker_store(workdir)
         if lock_store:
             endpoints["lock_store"] = lock_store

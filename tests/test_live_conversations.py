@@ -107,3 +107,42 @@ def test_booking_gives_the_clinic_contact(stack):
 def test_gibberish_gets_the_fallback_with_topics(stack):
     replies = stack.say(new_sender(), "qwzx vbnm plok")
     assert replies and replies[-1].get("buttons")
+
+
+def test_the_nlu_finds_what_the_safety_check_finds(stack):
+    """The action server reuses the red flags and contraindications the NLU pipeline
+    put into the parse data; on every red-flag test message and hold-out message
+    they must be exactly what actions/safety.py finds in the text itself."""
+    import json
+    import re
+    import urllib.request
+    from pathlib import Path
+
+    import yaml
+
+    from actions import safety
+
+    here = Path(__file__).resolve().parent
+    cases = yaml.safe_load((here / "red_flags.yml").read_text(encoding="utf-8"))
+    messages = [c["text"] for c in cases["positives"]] + [c if isinstance(c, str) else c["text"] for c in cases["negatives"]]
+    holdout = yaml.safe_load((here / "nlu_holdout.yml").read_text(encoding="utf-8"))
+    for block in holdout["nlu"]:
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                messages.append(re.sub(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))", r"\1", line[2:]))
+    assert len(messages) > 250
+    differ = []
+    for text in messages:
+        request = urllib.request.Request(
+            f"{stack.url}/model/parse?token={stack.api_token}",
+            data=json.dumps({"text": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            parsed = json.loads(response.read())
+        mine = safety.check(text)
+        expected = {"red_flags": mine.red_flags, "contraindications": mine.contraindications}
+        if parsed.get("footcare_safety") != expected:
+            differ.append((text, parsed.get("footcare_safety"), expected))
+    assert not differ, differ[:5]

@@ -138,3 +138,27 @@ def test_texts_stay_careful():
     for word in ("cure", "proven", "guarantee", "always safe", "definitely"):
         assert not re.search(rf"\b{word}\b", everything), word
     assert "don't massage" in everything or "do not massage" in everything
+
+
+def test_findings_of_the_nlu_pipeline_are_reused():
+    """What FootcareEntityExtractor found is taken as is (the text is not parsed again)."""
+    findings = {"red_flags": ["numbness"], "contraindications": ["anticoagulants"]}
+    result = safety.check("text the NLU already read", findings)
+    assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]
+    assert safety.check("my calf is swollen", {"red_flags": [], "contraindications": []}).red_flags == []
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [
+        None,  # a button payload or a tracker made without NLU
+        "numbness",
+        {"red_flags": "numbness", "contraindications": []},
+        {"red_flags": ["numbness"]},
+        {"red_flags": ["not_a_red_flag"], "contraindications": []},
+        {"red_flags": [], "contraindications": [7]},
+    ],
+)
+def test_unusable_findings_mean_the_text_is_checked(findings):
+    result = safety.check("my foot went numb and I'm on warfarin", findings)
+    assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]

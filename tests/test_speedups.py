@@ -1,0 +1,114 @@
+"""footcare_server/speedups.py: the Rasa server's shortcuts compute what Rasa computes."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+from footcare_server import speedups
+
+CALLS: List[Text] = []
+
+
+class Step(GraphComponent):
+    """Appends its name to what it receives; records each call."""
+
+    def __init__(self, name: Text) -> None:
+        self.name = name
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage, resource, execution_context) -> "Step":
+        return cls(config["name"])
+
+    def run(self, **parts: Any) -> Text:
+        CALLS.append(self.name)
+        return "+".join([*(f"{k}={parts[k]}" for k in sorted(parts)), self.name])
+
+
+class Broken(Step):
+    def run(self, **parts: Any) -> Text:
+        raise RuntimeError("broken node")
+
+
+def node(name: Text, needs: Dict[Text, Text], uses=Step, target: bool = False) -> SchemaNode:
+    return SchemaNode(needs=needs, uses=uses, constructor_name="create", fn="run",
+                      config={"name": name}, eager=True, is_target=target)
+
+
+# A diamond (two paths share `tokens`) plus a node no target needs.
+SCHEMA = GraphSchema({
+    "tokens": node("tokens", {"text": "__message__"}),
+    "words": node("words", {"tokens": "tokens"}),
+    "chars": node("chars", {"tokens": "tokens"}),
+    "intent": node("intent", {"words": "words", "chars": "chars"}, target=True),
+    "policy": node("policy", {"intent": "intent", "tracker": "__tracker__"}, target=True),
+    "unused": node("unused", {"tokens": "tokens"}),
+    "broken": node("broken", {"tokens": "tokens"}, uses=Broken),
+})
+
+
+def run(runner_class, tmp_path, **kwargs):
+    CALLS.clear()
+    runner = runner_class.create(SCHEMA, LocalModelStorage(tmp_path), ExecutionContext(SCHEMA, "test"))
+    return runner.run(**kwargs), sorted(CALLS)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"inputs": {"__message__": "hi", "__tracker__": "t1"}, "targets": ["intent"]},
+        {"inputs": {"__message__": "hi", "__tracker__": "t1"}, "targets": ["policy"]},
+        {"inputs": {"__message__": "hi", "__tracker__": "t1"}, "targets": ["policy", "intent"]},
+        {"inputs": {"__message__": "hi", "__tracker__": "t1"}, "targets": None},  # the schema's targets
+    ],
+)
+def test_sequential_runner_gives_dask_results(tmp_path, kwargs):
+    speedups.apply()
+    expected, expected_calls = run(DaskGraphRunner, tmp_path, **kwargs)
+    got, calls = run(speedups.SequentialGraphRunner, tmp_path, **kwargs)
+    assert got == expected
+    # each needed node runs once, the others not at all
+    assert calls == expected_calls and "unused" not in calls and calls.count("tokens") == 1
+
+
+def test_sequential_runner_reports_a_missing_input_like_dask(tmp_path):
+    """An input nobody gave is passed on as its name; the node then fails as under dask."""
+    speedups.apply()
+    from rasa.engine.exceptions import GraphRunError
+
+    for runner_class in (DaskGraphRunner, speedups.SequentialGraphRunner):
+        with pytest.raises(GraphRunError, match="Missing input"):
+            run(runner_class, tmp_path, inputs={"__tracker__": "t1"}, targets=["intent"])
+
+
+def test_sequential_runner_wraps_node_errors_like_dask(tmp_path):
+    speedups.apply()
+    from rasa.engine.exceptions import GraphComponentException
+
+    for runner_class in (DaskGraphRunner, speedups.SequentialGraphRunner):
+        with pytest.raises(GraphComponentException, match="node broken") as raised:
+            run(runner_class, tmp_path, inputs={"__message__": "hi"}, targets=["broken"])
+        assert str(raised.value.__cause__) == "broken node"
+
+
+def test_the_rasa_server_loads_models_with_the_sequential_runner():
+    import rasa.core.processor
+
+    speedups.apply()
+    assert rasa.core.processor.DaskGraphRunner is speedups.SequentialGraphRunner
+
+
+def test_event_classes_are_resolved_as_rasa_does():
+    speedups.apply()
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
