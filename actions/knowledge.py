@@ -37,6 +37,7 @@ MESSAGES = (
     "nothing_offered",
     "withheld",
     "unavailable",
+    "restarted",
 )
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
 

@@ -4,6 +4,10 @@ If a turn produced no reply at all (the action server is down or too slow, so
 Rasa dropped the action's messages), the user gets a short apology with the
 doctor recommendation and the clinic's contact instead. "Too slow" means more
 than ACTION_SERVER_TIMEOUT seconds (default 10; see footcare_server.action_timeout).
+
+The commands "/restart" and "/session_start" are Rasa's own: its built-in
+actions start the conversation afresh and say nothing, so the user gets the
+`restarted` message of content/knowledge.yml instead of the apology.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
 
 from actions.clinic import clinic
 from actions.knowledge import knowledge
@@ -25,6 +30,15 @@ action_timeout.apply()  # also applies footcare_server's action fallback (see fo
 def unavailable_text() -> str:
     kb = knowledge()
     return kb.messages["unavailable"].format(**clinic().placeholders()) + "\n\n" + kb.doctor_recommendation
+
+
+def silent_command(text: Any) -> bool:
+    """Whether the message is one of Rasa's commands whose built-in action says nothing."""
+    if not isinstance(text, str):
+        return False
+    command = text.strip().lower()
+    return any(command == f"/{intent}" or command.startswith(f"/{intent}{{")
+               for intent in (USER_INTENT_RESTART, USER_INTENT_SESSION_START))
 
 
 class CountingOutputChannel(OutputChannel):
@@ -52,7 +66,10 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
         result = await on_new_message(message)
-        if counter.sent == 0:
+        if counter.sent == 0 and silent_command(message.text):
+            kb = knowledge()
+            await counter.inner.send_text_message(message.sender_id, kb.messages["restarted"])
+        elif counter.sent == 0:
             logger.warning("A turn produced no reply (is the action server up?); sent the fallback reply.")
             await counter.inner.send_text_message(message.sender_id, unavailable_text())
         return result

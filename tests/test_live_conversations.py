@@ -146,3 +146,15 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
         if parsed.get("footcare_safety") != expected:
             differ.append((text, parsed.get("footcare_safety"), expected))
     assert not differ, differ[:5]
+
+
+@pytest.mark.parametrize("command", ["/restart", "/session_start"])
+def test_restart_commands_get_a_fresh_start_not_an_apology(stack, command):
+    sender = new_sender()
+    stack.say(sender, "i have plantar fasciitis, what is fascia massage?")
+    replies = stack.say(sender, command)
+    assert texts(replies) == KB.messages["restarted"]
+    # the conversation goes on normally afterwards
+    assert texts(stack.say(sender, "how should i prepare for a session?")).endswith(DOCTOR)
+    if command == "/restart":  # a restart forgets the condition; a new session keeps it
+        assert stack.tracker(sender)["slots"].get("condition") is None
