@@ -66,12 +66,13 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
         result = await on_new_message(message)
-        if counter.sent == 0 and silent_command(message.text):
-            kb = knowledge()
-            await counter.inner.send_text_message(message.sender_id, kb.messages["restarted"])
-        elif counter.sent == 0:
-            logger.warning("A turn produced no reply (is the action server up?); sent the fallback reply.")
-            await counter.inner.send_text_message(message.sender_id, unavailable_text())
+        if counter.sent == 0:
+            if silent_command(message.text):
+                reply = knowledge().messages["restarted"]
+            else:
+                logger.warning("A turn produced no reply (is the action server up?); sent the fallback reply.")
+                reply = unavailable_text()
+            await counter.inner.send_text_message(message.sender_id, reply)
         return result
 
     return handle

@@ -24,11 +24,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
+import rasa.core.processor
+from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+
 
 @lru_cache(maxsize=1)
 def _response_validator() -> Any:
     from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
 
     schema = RemoteAction.action_response_format_spec()
     validator_class = validator_for(schema)
@@ -52,86 +58,65 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
-def _runner_class() -> Any:
-    from rasa.engine.exceptions import GraphRunError
-    from rasa.engine.runner.dask import DaskGraphRunner
+class SequentialGraphRunner(DaskGraphRunner):
+    """DaskGraphRunner's nodes, run in a dependency order computed once per targets."""
 
-    class SequentialGraphRunner(DaskGraphRunner):
-        """DaskGraphRunner's nodes, run in a dependency order computed once per targets."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: Dict[Tuple[Text, ...], List[Tuple[Text, Sequence[Text]]]] = {}
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._plans: Dict[Tuple[Text, ...], List[Tuple[Text, Sequence[Text]]]] = {}
+    def _plan(self, targets: Tuple[Text, ...]) -> List[Tuple[Text, Sequence[Text]]]:
+        plan = self._plans.get(targets)
+        if plan is None:
+            nodes, plan, done = self._graph_schema.nodes, [], set()
 
-        def _plan(self, targets: Tuple[Text, ...]) -> List[Tuple[Text, Sequence[Text]]]:
-            plan = self._plans.get(targets)
-            if plan is None:
-                nodes, plan, done = self._graph_schema.nodes, [], set()
+            def visit(name: Text) -> None:
+                if name in done or name not in nodes:  # done, or an input placeholder
+                    return
+                done.add(name)
+                needs = list(nodes[name].needs.values())
+                for need in needs:
+                    visit(need)
+                plan.append((name, needs))
 
-                def visit(name: Text) -> None:
-                    if name in done or name not in nodes:  # done, or an input placeholder
-                        return
-                    done.add(name)
-                    needs = list(nodes[name].needs.values())
-                    for need in needs:
-                        visit(need)
-                    plan.append((name, needs))
+            for target in targets:
+                visit(target)
+            self._plans[targets] = plan
+        return plan
 
-                for target in targets:
-                    visit(target)
-                self._plans[targets] = plan
-            return plan
-
-        def run(
-            self,
-            inputs: Optional[Dict[Text, Any]] = None,
-            targets: Optional[List[Text]] = None,
-        ) -> Dict[Text, Any]:
-            run_targets = tuple(targets if targets else self._graph_schema.target_names)
-            # like dask: an input arrives as (name, value), a name nothing provides as itself
-            values: Dict[Text, Any] = {name: (name, value) for name, value in (inputs or {}).items()}
-            try:
-                for node_name, needs in self._plan(run_targets):
-                    node = self._instantiated_nodes[node_name]
-                    values[node_name] = node(*[values.get(need, need) for need in needs])
-            except RuntimeError as e:
-                raise GraphRunError("Error running runner.") from e
-            return dict(values[target] for target in run_targets)
-
-    return SequentialGraphRunner
+    def run(
+        self,
+        inputs: Optional[Dict[Text, Any]] = None,
+        targets: Optional[List[Text]] = None,
+    ) -> Dict[Text, Any]:
+        run_targets = tuple(targets if targets else self._graph_schema.target_names)
+        # like dask: an input arrives as (name, value), a name nothing provides as itself
+        values: Dict[Text, Any] = {name: (name, value) for name, value in (inputs or {}).items()}
+        try:
+            for node_name, needs in self._plan(run_targets):
+                node = self._instantiated_nodes[node_name]
+                values[node_name] = node(*[values.get(need, need) for need in needs])
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+        return dict(values[target] for target in run_targets)
 
 
-SequentialGraphRunner: Any = None
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: Dict[Text, Any] = {}
 
 
-def _event_resolver() -> Any:
-    from rasa.shared.core.events import Event
-    from rasa.shared.utils.common import all_subclasses
-
-    original = Event.resolve_by_type
-    known: Dict[Text, Any] = {}
-
-    def resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
-        cls = known.get(type_name)
-        if cls is None:
-            cls = next((c for c in all_subclasses(Event) if c.type_name == type_name), None)
-            if cls is None:  # unknown: Rasa's own answer (a default, None or an error)
-                return original(type_name, default)
-            known[type_name] = cls
-        return cls
-
-    return staticmethod(resolve_by_type)
+def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
+    cls = _event_classes.get(type_name)
+    if cls is None:
+        cls = next((c for c in all_subclasses(Event) if c.type_name == type_name), None)
+        if cls is None:  # unknown: Rasa's own answer (a default, None or an error)
+            return _rasa_resolve_by_type(type_name, default)
+        _event_classes[type_name] = cls
+    return cls
 
 
 def apply() -> None:
-    global SequentialGraphRunner
-    import rasa.core.processor
-    from rasa.core.actions.action import RemoteAction
-    from rasa.shared.core.events import Event
-
     RemoteAction._validate_action_result = _validate_action_result
-    if SequentialGraphRunner is None:
-        SequentialGraphRunner = _runner_class()
-        Event.resolve_by_type = _event_resolver()
+    Event.resolve_by_type = staticmethod(_resolve_by_type)
     # the class MessageProcessor loads a model's prediction graph with
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

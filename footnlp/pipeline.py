@@ -758,6 +758,7 @@ def category_of(span: Span) -> str:
 
 #: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
 FINDINGS_KEY = "footcare_safety"
+_FINDINGS_OF_LABEL = {"RED_FLAG": "red_flags", "CONTRAINDICATION": "contraindications"}
 
 
 def safety_findings(doc: Doc) -> Dict[str, List[str]]:
@@ -765,7 +766,7 @@ def safety_findings(doc: Doc) -> Dict[str, List[str]]:
     order, each once: what the safety layer acts on."""
     found: Dict[str, List[str]] = {"red_flags": [], "contraindications": []}
     for span in sorted(concept_spans(doc), key=lambda s: (s.start, s.end)):
-        key = {"RED_FLAG": "red_flags", "CONTRAINDICATION": "contraindications"}.get(span.label_)
+        key = _FINDINGS_OF_LABEL.get(span.label_)
         if key and span.id_ not in found[key]:
             found[key].append(span.id_)
     return found
