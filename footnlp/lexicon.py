@@ -21,7 +21,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
@@ -461,6 +461,26 @@ def load_lexicon(path: Union[str, Path, None] = None) -> Lexicon:
 # ------------------------------------------------------------------------- safety
 
 
+def _id_entries(
+    shown: str, data: Dict[str, Any], section: str, noun: str, fields: Tuple[str, ...], expect: str
+) -> Iterator[Tuple[str, str, Dict[str, Any]]]:
+    """(key, id, body) of each entry of a non-empty ``section: {id: {field: ...}}``
+    mapping whose ids are valid and whose bodies hold only `fields`."""
+    raw = data.get(section)
+    if not isinstance(raw, dict) or not raw:
+        raise LexiconError(f"{shown}: {section} must be a non-empty mapping of {noun} ids")
+    for entry_id, body in raw.items():
+        key = f"{section}.{entry_id}"
+        if not isinstance(entry_id, str) or not _ID_RE.match(entry_id):
+            raise LexiconError(f"{shown}: {key} is not a valid id")
+        if not isinstance(body, dict):
+            raise LexiconError(f"{shown}: {key} must be a mapping with {expect}")
+        for sub in body:
+            if sub not in fields:
+                raise LexiconError(f"{shown}: {key}.{sub} is not a known key; expected: {', '.join(fields)}")
+        yield key, entry_id, body
+
+
 def parse_safety(
     data: Any, source: str = "<memory>", sha256: str = "", lexicon: Optional[Lexicon] = None
 ) -> SafetyTexts:
@@ -480,42 +500,18 @@ def parse_safety(
         allowed = () if key.startswith("precaution") else tuple(ALLOWED_PLACEHOLDERS)
         texts[key] = _check_text(shown, key, data.get(key), required, allowed)
 
-    red_raw = data.get("red_flags")
-    if not isinstance(red_raw, dict) or not red_raw:
-        raise LexiconError(f"{shown}: red_flags must be a non-empty mapping of red-flag ids")
     red_flags: Dict[str, RedFlagText] = {}
-    for rid, body in red_raw.items():
-        key = f"red_flags.{rid}"
-        if not isinstance(rid, str) or not _ID_RE.match(rid):
-            raise LexiconError(f"{shown}: {key} is not a valid id")
-        if not isinstance(body, dict):
-            raise LexiconError(f"{shown}: {key} must be a mapping with level and reason")
-        for sub in body:
-            if sub not in ("level", "reason"):
-                raise LexiconError(
-                    f"{shown}: {key}.{sub} is not a known key; expected: level, reason"
-                )
+    for key, rid, body in _id_entries(shown, data, "red_flags", "red-flag", ("level", "reason"), "level and reason"):
         level = body.get("level")
         if level not in LEVELS:
             raise LexiconError(f"{shown}: {key}.level must be one of: {', '.join(LEVELS)}")
         reason = _check_text(shown, f"{key}.reason", body.get("reason"))
         red_flags[rid] = RedFlagText(level, reason)
 
-    ci_raw = data.get("contraindications")
-    if not isinstance(ci_raw, dict) or not ci_raw:
-        raise LexiconError(
-            f"{shown}: contraindications must be a non-empty mapping of contraindication ids"
-        )
     contraindications: Dict[str, str] = {}
-    for cid, body in ci_raw.items():
-        key = f"contraindications.{cid}"
-        if not isinstance(cid, str) or not _ID_RE.match(cid):
-            raise LexiconError(f"{shown}: {key} is not a valid id")
-        if not isinstance(body, dict):
-            raise LexiconError(f"{shown}: {key} must be a mapping with a precaution")
-        for sub in body:
-            if sub != "precaution":
-                raise LexiconError(f"{shown}: {key}.{sub} is not a known key; expected: precaution")
+    for key, cid, body in _id_entries(
+        shown, data, "contraindications", "contraindication", ("precaution",), "a precaution"
+    ):
         contraindications[cid] = _check_text(
             shown, f"{key}.precaution", body.get("precaution"), allowed=()
         )
