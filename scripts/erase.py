@@ -25,10 +25,8 @@ quiet()
 
 def main(argv=None) -> int:
     from workbench.retention import erase, find_conversations
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from workbench.cli import database_problem
-    from workbench.store import DEFAULT_ENDPOINTS, StoreError, connect
+    from workbench.cli import store_problems_exit
+    from workbench.store import DEFAULT_ENDPOINTS, connect
 
     parser = argparse.ArgumentParser(description="Deletes one person's conversation, by sender id.")
     parser.add_argument("sender_id", nargs="?", help="the conversation's sender id")
@@ -38,7 +36,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if bool(args.sender_id) == bool(args.find):
         parser.error("give either a SENDER_ID or --find TEXT")
-    try:
+    with store_problems_exit("erase"):
         store = connect(args.endpoints)
         if args.find:
             found = find_conversations(store, args.find)
@@ -48,12 +46,6 @@ def main(argv=None) -> int:
                 print("No conversation contains that text.", file=sys.stderr)
             return 0 if found else 1
         deleted = erase(store, args.sender_id, reports_dir=Path(args.reports))
-    except StoreError as exc:
-        print(f"erase: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        print(f"erase: {database_problem(exc)}", file=sys.stderr)
-        return 2
     if not deleted.events:
         print(f"erase: no conversation with sender id {args.sender_id!r} is stored (nothing deleted)")
         return 1

@@ -30,10 +30,8 @@ DEFAULT_DAYS = 30
 
 def main(argv=None) -> int:
     from workbench.retention import purge
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from workbench.cli import database_problem
-    from workbench.store import DEFAULT_ENDPOINTS, StoreError, connect
+    from workbench.cli import store_problems_exit
+    from workbench.store import DEFAULT_ENDPOINTS, connect
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--days", type=float, default=float(os.environ.get("FOOTCARE_RETENTION_DAYS") or DEFAULT_DAYS),
@@ -44,14 +42,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
-    try:
+    with store_problems_exit("purge"):
         deleted = purge(connect(args.endpoints), args.days, reports_dir=Path(args.reports))
-    except StoreError as exc:
-        print(f"purge: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        print(f"purge: {database_problem(exc)}", file=sys.stderr)
-        return 2
     if not args.quiet or deleted.events or deleted.reports:
         print(f"purge: kept the last {args.days:g} days; {deleted.summary()}")
     return 0

@@ -25,9 +25,8 @@ from workbench.cli import quiet  # noqa: E402
 quiet()
 
 from workbench import review as rv  # noqa: E402
-from workbench.cli import database_problem  # noqa: E402
-from workbench.store import DEFAULT_ENDPOINTS, StoreError, connect  # noqa: E402
-from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
+from workbench.cli import store_problems_exit  # noqa: E402
+from workbench.store import DEFAULT_ENDPOINTS, connect  # noqa: E402
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -47,16 +46,10 @@ def main(argv=None) -> int:
                         help=f"list messages below this confidence as unclear (default {rv.LOW_CONFIDENCE})")
     parser.add_argument("--quiet", action="store_true", help="do not print the figures")
     args = parser.parse_args(argv)
-    try:
+    with store_problems_exit("review"):
         store = connect(args.endpoints)
         since = time.time() - args.days * 86400 if args.days else None
         review = rv.build(store, since=since, low_confidence=args.low_confidence)
-    except StoreError as exc:
-        print(f"review: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        print(f"review: {database_problem(exc)}", file=sys.stderr)
-        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)

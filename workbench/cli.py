@@ -1,9 +1,12 @@
 """What the workbench's command-line scripts share."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
+from typing import Iterator
 
 
 def quiet() -> None:
@@ -21,3 +24,21 @@ def database_problem(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     detail = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else exc.__class__.__name__
     return f"the tracker store could not be read or changed ({detail})"
+
+
+@contextlib.contextmanager
+def store_problems_exit(prog: str) -> Iterator[None]:
+    """Ends the script with one line on stderr and exit status 2 when the tracker
+    store is not configured (StoreError) or cannot be read or changed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workbench.store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except SQLAlchemyError as exc:
+        print(f"{prog}: {database_problem(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
