@@ -34,7 +34,8 @@ from typing import Any, Callable, Optional, Text, Tuple, TypeVar
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
-from sanic.exceptions import ServiceUnavailable
+
+from footcare_server.stores import QuietServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,13 @@ Result = TypeVar("Result")
 KEY_GRACE_S = 60
 
 
-class LockStoreUnavailable(ServiceUnavailable):
+class LockStoreUnavailable(QuietServiceUnavailable):
     """Redis failed; the message is answered with 503 and nothing was changed."""
 
     message = (
         "The conversation lock store cannot be reached, so this message was not handled. "
         "Please send it again in a moment."
     )
-
-    def __init__(self) -> None:
-        super().__init__(self.message, quiet=True)
 
 
 class AtomicRedisLockStore(RedisLockStore):

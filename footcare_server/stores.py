@@ -66,17 +66,23 @@ CONNECT_TIMEOUT_ENV = "DB_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT_S = 5
 
 
-class ConversationStoreUnavailable(ServiceUnavailable):
+class QuietServiceUnavailable(ServiceUnavailable):
+    """A 503 with the class's `message`, for a store that failed (also the lock store's)."""
+
+    message = "A store cannot be reached. Please send the message again in a moment."
+
+    def __init__(self) -> None:
+        # quiet: our own log line says what failed; Sanic's traceback would add nothing.
+        super().__init__(self.message, quiet=True)
+
+
+class ConversationStoreUnavailable(QuietServiceUnavailable):
     """The conversation store failed; the request is answered with 503."""
 
     message = (
         "The conversation store cannot be reached, so this message was not handled and "
         "nothing was saved. Please send it again in a moment."
     )
-
-    def __init__(self) -> None:
-        # quiet: our own log line says what failed; Sanic's traceback would add nothing.
-        super().__init__(self.message, quiet=True)
 
 
 class StoreSetupError(RuntimeError):
