@@ -68,31 +68,40 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ActionServer:
-    def __init__(self, workdir: Path, port: Optional[int] = None, env: Optional[dict[str, str]] = None) -> None:
-        self.workdir, self.port = workdir, port or free_port()
-        self.env = env or {}
-        self.log = workdir / f"action-server-{self.port}.log"
-        self.process: Optional[subprocess.Popen] = None
+class _Server:
+    """A server process of the project on a loopback port, its output in `log`."""
+
+    process: Optional[subprocess.Popen] = None
+    port: int
+    log: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ActionServer":
+    def _launch(self, args: list[str], ready_url: str, env: dict[str, str], timeout: float = 180) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "actions", "--port", str(self.port)],
-            cwd=ROOT, env=base_env(**self.env), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            args, cwd=ROOT, env=base_env(**env), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(f"{self.url}/health", self.process, self.log)
-        return self
+        wait_for(ready_url, self.process, self.log, timeout)
 
     def stop(self) -> None:
         stop_process(self.process)
 
 
-class RasaServer:
+class ActionServer(_Server):
+    def __init__(self, workdir: Path, port: Optional[int] = None, env: Optional[dict[str, str]] = None) -> None:
+        self.workdir, self.port = workdir, port or free_port()
+        self.env = env or {}
+        self.log = workdir / f"action-server-{self.port}.log"
+
+    def start(self) -> "ActionServer":
+        self._launch([sys.executable, "-m", "actions", "--port", str(self.port)], f"{self.url}/health", self.env)
+        return self
+
+
+class RasaServer(_Server):
     """`rasa run` with REST (and whatever else `credentials` names) on a free port."""
 
     def __init__(
@@ -123,26 +132,14 @@ class RasaServer:
         self.endpoints.write_text(yaml.safe_dump(endpoints))
         self.credentials = workdir / f"credentials-{self.port}.yml"
         self.credentials.write_text(yaml.safe_dump(credentials if credentials is not None else {"channels.rest.RestInput": None}))
-        self.process: Optional[subprocess.Popen] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self, ready_path: str = "/webhooks/rest/") -> "RasaServer":
         args = [RASA, "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
                 "--credentials", str(self.credentials), "--port", str(self.port), "--interface", "127.0.0.1"]
         if self.api_token:
             args += ["--enable-api", "--auth-token", self.api_token]
-        self.process = subprocess.Popen(
-            [*args, *self.extra_args], cwd=ROOT, env=base_env(**self.env),
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_for(f"{self.url}{ready_path}", self.process, self.log)
+        self._launch([*args, *self.extra_args], f"{self.url}{ready_path}", self.env)
         return self
-
-    def stop(self) -> None:
-        stop_process(self.process)
 
     def say(self, sender: str, message: str, timeout: float = 30) -> list[dict[str, Any]]:
         """Sends a message through the REST channel and returns the bot's replies."""
@@ -154,29 +151,20 @@ class RasaServer:
             return json.loads(response.read())
 
 
-class DemoPage:
+class DemoPage(_Server):
     """web/serve.py: the demo clinic page with the chat widget, pointed at a Rasa server."""
 
     def __init__(self, workdir: Path, rasa_url: str, port: Optional[int] = None) -> None:
         self.workdir, self.rasa_url, self.port = workdir, rasa_url, port or free_port()
         self.log = workdir / f"web-{self.port}.log"
-        self.process: Optional[subprocess.Popen] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "DemoPage":
-        self.process = subprocess.Popen(
+        self._launch(
             [sys.executable, str(ROOT / "web" / "serve.py"), "--host", "127.0.0.1", "--port", str(self.port),
              "--rasa-url", self.rasa_url],
-            cwd=ROOT, env=base_env(), stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            f"{self.url}/", {}, timeout=30,
         )
-        wait_for(f"{self.url}/", self.process, self.log, timeout=30)
         return self
-
-    def stop(self) -> None:
-        stop_process(self.process)
 
 
 def post_json(url: str, payload: Any, timeout: float = 30) -> Any:
