@@ -13,9 +13,15 @@ or on another replica. For a clinic that is silent data loss.
   with 503 Service Unavailable (`ConversationStoreUnavailable`), and nothing is
   kept in memory; what is already stored stays as it is, and the next request
   after the database is back continues the conversation;
-- PostgreSQL connections are checked before use (`pool_pre_ping`) and have a
-  connect timeout (DB_CONNECT_TIMEOUT seconds, default 5), so a restarted
-  database is picked up again without a failed request;
+- PostgreSQL connections have a connect timeout (DB_CONNECT_TIMEOUT seconds,
+  default 5); a read or save that finds its pooled connection dropped (the
+  database was restarted) is run once more on a new connection, so a
+  restarted database is picked up without a failed request and without a
+  check query before every use (SQLAlchemy's `pool_pre_ping`, a round trip
+  each time). Running a save again is safe: it stores only the events the
+  database does not hold yet;
+- reads run without a transaction around them (one statement needs none):
+  on PostgreSQL that saves the BEGIN and ROLLBACK round trips of each read;
 - a SQLite file is used in write-ahead-log mode (`journal_mode=WAL`, still
   `synchronous=FULL`, so every saved turn is on disk) over pooled
   connections: one sync per save instead of several (on this machine's disk a
@@ -50,7 +56,7 @@ import itertools
 import json
 import logging
 import os
-from typing import Any, Callable, Iterable, Iterator, Optional, Text
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Optional, Text, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.constants import POSTGRESQL_SCHEMA
@@ -62,6 +68,7 @@ from sanic.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
+Result = TypeVar("Result")
 CONNECT_TIMEOUT_ENV = "DB_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT_S = 5
 
@@ -129,8 +136,6 @@ class StrictSQLTrackerStore(SQLTrackerStore):
                 return
             # One pool per process; a connection is only ever used by one thread at a time.
             kwargs.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
-        else:
-            kwargs["pool_pre_ping"] = True
         if url.get_backend_name() == "postgresql":
             timeout = int(os.environ.get(CONNECT_TIMEOUT_ENV) or DEFAULT_CONNECT_TIMEOUT_S)
             kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", timeout)
@@ -139,6 +144,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def _reachable(self, operation: str) -> Iterator[None]:
@@ -151,21 +157,35 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             )
             raise ConversationStoreUnavailable() from None
 
+    async def _again_if_dropped(self, run: Callable[[], Awaitable[Result]]) -> Result:
+        """`run()`, and once more if its pooled connection had been dropped (SQLAlchemy then renews the pool)."""
+        try:
+            return await run()
+        except sa.exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            logger.info("A pooled database connection had been dropped (%s); trying again on a new one.", describe(error))
+            return await run()
+
     async def keys(self) -> Iterable[Text]:
         with self._reachable("listing conversations"):
             return await super().keys()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self._reachable("reading a conversation"):
-            return await super().retrieve(sender_id)
+            return await self._again_if_dropped(lambda: super(StrictSQLTrackerStore, self).retrieve(sender_id))
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         with self._reachable("reading a conversation"):
-            return await super().retrieve_full_tracker(conversation_id)
+            return await self._again_if_dropped(
+                lambda: super(StrictSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self._reachable("saving a conversation"):
-            await self._save(tracker)
+            if os.environ.get(POSTGRESQL_SCHEMA):  # Rasa's own code (see below)
+                return await super().save(tracker)
+            await self.stream_events(tracker)
+            await self._again_if_dropped(lambda: self._save(tracker))
 
     # Rasa's queries, as SQLAlchemy Core statements built once. Rasa's own code builds an ORM
     # query (with the same session-start subquery) and an object per event on every call, which
@@ -176,16 +196,13 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if os.environ.get(POSTGRESQL_SCHEMA):
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         statement = self._statements.all_data if fetch_events_from_all_sessions else self._statements.session_data
-        with self.engine.connect() as connection:
+        with self._reader.connect() as connection:
             events = [json.loads(data) for (data,) in connection.execute(statement, {"sender_id": sender_id})]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
 
     async def _save(self, tracker: DialogueStateTracker) -> None:
-        if os.environ.get(POSTGRESQL_SCHEMA):
-            return await super().save(tracker)
-        await self.stream_events(tracker)
         with self.engine.begin() as connection:
             stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
             rows = []

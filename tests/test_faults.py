@@ -7,7 +7,9 @@
   is back.
 - PostgreSQL down, or Redis (the lock store) down: the REST request fails with
   503 and a clear message, nothing is kept in memory, and the conversation
-  continues with its whole history once the server is back.
+  continues with its whole history once the server is back. A restart of
+  PostgreSQL between two messages costs no failed request: the store runs a
+  read or save again on a new connection when its pooled one was dropped.
 """
 from __future__ import annotations
 
@@ -223,4 +225,43 @@ def test_unreachable_database_or_lock_store_answers_503_and_loses_nothing(tmp_pa
         rasa.stop()
         actions.stop()
         redis.remove()
+        pg.remove()
+
+
+def test_a_restarted_database_is_picked_up_without_a_failed_request(caplog):
+    """Pooled connections die with a PostgreSQL restart; the next read and save run again on new ones."""
+    import asyncio
+    import logging
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from footcare_server.stores import StrictSQLTrackerStore
+    from tests.servers import ROOT
+
+    pg = start_or_explain(PostgreSQL)
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    try:
+        store = StrictSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=pg.port,
+                                      db=pg.DATABASE, username=pg.USER)
+
+        async def turn(text: str) -> DialogueStateTracker:
+            tracker = await store.retrieve("visitor") or DialogueStateTracker("visitor", domain.slots)
+            tracker.update(UserUttered(text))
+            tracker.update(ActionExecuted("action_listen"))
+            await store.save(tracker)
+            return tracker
+
+        asyncio.run(turn("before the restart"))  # leaves its connection in the pool
+        pg.stop()
+        pg.start()
+        with caplog.at_level(logging.INFO, logger="footcare_server.stores"):
+            tracker = asyncio.run(turn("after the restart"))
+        assert "had been dropped" in caplog.text
+        stored = asyncio.run(store.retrieve("visitor"))
+        assert [event.text for event in stored.events if isinstance(event, UserUttered)] == [
+            "before the restart", "after the restart"]
+        assert list(stored.events) == list(tracker.events)
+    finally:
         pg.remove()

@@ -159,3 +159,48 @@ def test_lock_tickets_stay_unique_when_processes_take_them_at_once():
         assert len(lock.tickets) == len(numbers) and stores[0].get_lock("one-conversation") is None
     finally:
         redis.remove()
+
+
+def test_the_lock_scripts_keep_rasas_ticket_rules():
+    """Issue, finish and prune in Redis give the tickets Rasa's own TicketLock gives, expiry included."""
+    import time
+
+    from rasa.core.lock_store import InMemoryLockStore
+
+    from footcare_server.locks import KEY_GRACE_S, AtomicRedisLockStore
+
+    redis = start_or_explain(Redis)
+    try:
+        ours, rasas = AtomicRedisLockStore(host="127.0.0.1", port=redis.port, db=1), InMemoryLockStore()
+
+        def tickets(store) -> list:
+            lock = store.get_lock("visitor")
+            return [(ticket.number, ticket.expires) for ticket in lock.tickets] if lock else []
+
+        def both(change) -> None:
+            results = [change(store) for store in (ours, rasas)]
+            assert results[0] == results[1]
+            assert [number for number, _ in tickets(ours)] == [number for number, _ in tickets(rasas)]
+            # the same expiry, up to the moments each store read the clock
+            assert all(abs(a[1] - b[1]) < 0.05 for a, b in zip(tickets(ours), tickets(rasas)))
+
+        both(lambda store: store.issue_ticket("visitor", 0.3))  # 0, expires soon
+        both(lambda store: store.issue_ticket("visitor", 60))  # 1
+        both(lambda store: store.issue_ticket("visitor", 60))  # 2
+        assert ours.get_lock("visitor").conversation_id == "visitor"
+        assert ours.get_lock("visitor").is_locked(1) and not ours.get_lock("visitor").is_locked(0)
+        both(lambda store: store.finish_serving("visitor", 2))
+        both(lambda store: store.finish_serving("visitor", 7))  # unknown ticket: nothing changes
+        time.sleep(0.4)
+        both(lambda store: store.update_lock("visitor"))  # ticket 0 has expired
+        assert [number for number, _ in tickets(ours)] == [1]
+        assert not ours.get_lock("visitor").is_locked(1)
+        both(lambda store: store.issue_ticket("visitor", 60))  # 2 again: the last ticket's number + 1
+        # The key outlives its last ticket by KEY_GRACE_S, so a crashed replica leaves nothing.
+        assert 60 + KEY_GRACE_S - 2 <= ours.red.ttl(ours.key_prefix + "visitor") <= 60 + KEY_GRACE_S + 1
+        for number in (1, 2):
+            ours.cleanup("visitor", number)
+        assert ours.get_lock("visitor") is None and not ours.red.exists(ours.key_prefix + "visitor")
+        assert ours.issue_ticket("visitor") == 0  # a new lock starts at 0, as Rasa's does
+    finally:
+        redis.remove()
