@@ -18,18 +18,28 @@ once; what the server computes stays the same.
 - Events: `Event.resolve_by_type` walks every subclass of `Event` for each
   event read from the tracker store or the action server; the class found for
   a type name is remembered.
+- Garbage collection: once the model is loaded, the objects alive then
+  (TensorFlow, the model, the domain: millions of them, kept until the server
+  stops) are moved out of the collector's way (`gc.freeze()`), so the full
+  collections that Python runs every so often no longer walk all of them in
+  the middle of a turn. Objects made later are collected as usual.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import gc
+import logging
+from functools import lru_cache, wraps
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import rasa.core.processor
+import rasa.core.run
 from rasa.core.actions.action import RemoteAction
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -115,8 +125,26 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
     return cls
 
 
+def _freeze_after(load_agent: Any) -> Any:
+    """Rasa's `load_agent_on_start`, then the objects alive after loading are frozen."""
+
+    @wraps(load_agent)
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await load_agent(*args, **kwargs)
+        gc.collect()
+        gc.freeze()
+        logger.debug("Model loaded; %d objects moved out of the garbage collector's way.", gc.get_freeze_count())
+        return agent
+
+    load_agent_on_start.freezes = True
+    return load_agent_on_start
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     # the class MessageProcessor loads a model's prediction graph with
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+    # `rasa run` registers this listener after importing the channels, which import us.
+    if not getattr(rasa.core.run.load_agent_on_start, "freezes", False):
+        rasa.core.run.load_agent_on_start = _freeze_after(rasa.core.run.load_agent_on_start)

@@ -20,8 +20,13 @@ or on another replica. For a clinic that is silent data loss.
   check query before every use (SQLAlchemy's `pool_pre_ping`, a round trip
   each time). Running a save again is safe: it stores only the events the
   database does not hold yet;
-- reads run without a transaction around them (one statement needs none):
-  on PostgreSQL that saves the BEGIN and ROLLBACK round trips of each read;
+- on PostgreSQL every statement commits by itself (`AUTOCOMMIT`): a read is
+  one statement, and a save is a count and one INSERT of all new events (one
+  statement, so it is stored whole or not at all), without the BEGIN, COMMIT
+  and ROLLBACK round trips around each. The count and the insert needed no
+  transaction before either (PostgreSQL's default isolation does not stop
+  another writer between them): two messages of one conversation are kept
+  apart by the lock store;
 - a SQLite file is used in write-ahead-log mode (`journal_mode=WAL`, still
   `synchronous=FULL`, so every saved turn is on disk) over pooled
   connections: one sync per save instead of several (on this machine's disk a
@@ -71,6 +76,8 @@ logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 CONNECT_TIMEOUT_ENV = "DB_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT_S = 5
+# The events one INSERT statement carries on PostgreSQL (SQLAlchemy's default splits at 1,000).
+INSERT_PAGE_ROWS = 100_000
 
 
 class QuietServiceUnavailable(ServiceUnavailable):
@@ -139,12 +146,13 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if url.get_backend_name() == "postgresql":
             timeout = int(os.environ.get(CONNECT_TIMEOUT_ENV) or DEFAULT_CONNECT_TIMEOUT_S)
             kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", timeout)
+            # One statement per read or insert, each committed by itself (see above).
+            kwargs.update(isolation_level="AUTOCOMMIT", executemany_values_page_size=INSERT_PAGE_ROWS)
         self.engine.dispose()
         self.engine = sa.create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def _reachable(self, operation: str) -> Iterator[None]:
@@ -196,7 +204,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if os.environ.get(POSTGRESQL_SCHEMA):
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         statement = self._statements.all_data if fetch_events_from_all_sessions else self._statements.session_data
-        with self._reader.connect() as connection:
+        with self.engine.connect() as connection:
             events = [json.loads(data) for (data,) in connection.execute(statement, {"sender_id": sender_id})]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

@@ -112,3 +112,27 @@ def test_event_classes_are_resolved_as_rasa_does():
     assert Event.resolve_by_type("topic") is None
     with pytest.raises(ValueError, match="Unknown event name"):
         Event.resolve_by_type("no_such_event")
+
+
+def test_objects_alive_after_the_model_loads_are_frozen_once():
+    import asyncio
+    import gc
+
+    import rasa.core.run
+
+    speedups.apply()
+    speedups.apply()  # applying twice wraps Rasa's listener once
+    listener = rasa.core.run.load_agent_on_start
+    assert listener.freezes and not getattr(listener.__wrapped__, "freezes", False)
+
+    loaded = object()
+
+    async def load(*args, **kwargs):
+        return loaded
+
+    gc.unfreeze()
+    try:
+        assert asyncio.run(speedups._freeze_after(load)("model", "endpoints", None, "app", "loop")) is loaded
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
