@@ -27,6 +27,10 @@ or on another replica. For a clinic that is silent data loss.
   transaction before either (PostgreSQL's default isolation does not stop
   another writer between them): two messages of one conversation are kept
   apart by the lock store;
+- a save after a read of the same conversation (Rasa's turn: read, handle,
+  save, all under the conversation's lock) knows how many events are stored
+  already from that read, and asks the database only when it does not (a
+  tracker built elsewhere, or a save run again after a dropped connection);
 - a SQLite file is used in write-ahead-log mode (`journal_mode=WAL`, still
   `synchronous=FULL`, so every saved turn is on disk) over pooled
   connections: one sync per save instead of several (on this machine's disk a
@@ -76,6 +80,8 @@ logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 CONNECT_TIMEOUT_ENV = "DB_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT_S = 5
+# The attribute in which a tracker read from the store carries how many of its events are stored.
+STORED_EVENTS = "_footcare_stored_events"
 # The events one INSERT statement carries on PostgreSQL (SQLAlchemy's default splits at 1,000).
 INSERT_PAGE_ROWS = 100_000
 
@@ -207,12 +213,18 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         with self.engine.connect() as connection:
             events = [json.loads(data) for (data,) in connection.execute(statement, {"sender_id": sender_id})]
         if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if not fetch_events_from_all_sessions and len(tracker.events) == len(events):
+                setattr(tracker, STORED_EVENTS, len(events))
+            return tracker
         return None
 
     async def _save(self, tracker: DialogueStateTracker) -> None:
+        # Taken, not read: should this save fail and run again, the database is asked.
+        stored = tracker.__dict__.pop(STORED_EVENTS, None)
         with self.engine.begin() as connection:
-            stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
+            if stored is None:
+                stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
             rows = []
             for event in itertools.islice(tracker.events, stored, len(tracker.events)):
                 data = event.as_dict()
@@ -226,6 +238,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
                 })
             if rows:
                 connection.execute(self._statements.insert, rows)
+        setattr(tracker, STORED_EVENTS, len(tracker.events))
 
 
 class _Statements:

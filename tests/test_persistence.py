@@ -129,3 +129,49 @@ def test_the_strict_store_writes_and_reads_exactly_what_rasas_sql_store_does(tmp
     other = SQLTrackerStore(domain, dialect="sqlite", db=str(ours_db))
     assert asyncio.run(other.retrieve_full_tracker("visitor")).events == ours_full.events
     assert asyncio.run(ours.retrieve("nobody")) is None
+
+
+def test_a_save_after_a_read_counts_the_stored_events_from_that_read(tmp_path):
+    """Rasa's turn reads, handles and saves one tracker: its save runs only the INSERT; others ask the database."""
+    import asyncio
+
+    import sqlalchemy as sa
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from footcare_server.stores import StrictSQLTrackerStore
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    store = StrictSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "conversations.db"))
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: statements.append(statement.split()[0].upper()))
+
+    def turn(tracker: DialogueStateTracker, text: str) -> DialogueStateTracker:
+        tracker.update(UserUttered(text))
+        tracker.update(ActionExecuted("action_listen"))
+        return tracker
+
+    async def scenario() -> None:
+        await store.save(turn(DialogueStateTracker("visitor", domain.slots), "first"))
+        assert statements == ["SELECT", "INSERT"]  # a tracker not read from the store: count, then insert
+
+        statements.clear()
+        tracker = await store.retrieve("visitor")
+        await store.save(turn(tracker, "second"))
+        assert statements == ["SELECT", "INSERT"]  # the read, then only the insert
+
+        statements.clear()
+        await store.save(turn(tracker, "third"))  # the same tracker saved again knows what it saved
+        assert statements == ["INSERT"]
+
+        # Someone else's tracker for the conversation, saved in between (Rasa's tracker replacement):
+        # the count comes from the database again.
+        statements.clear()
+        await store.save(turn(DialogueStateTracker.from_events("visitor", list(tracker.events), domain.slots), "fourth"))
+        assert statements == ["SELECT", "INSERT"]
+
+    asyncio.run(scenario())
+    texts = [event.text for event in asyncio.run(store.retrieve("visitor")).events if isinstance(event, UserUttered)]
+    assert texts == ["first", "second", "third", "fourth"]
