@@ -16,7 +16,12 @@
 - `footcare_server.speedups` stops work Rasa repeats on every turn with the
   same result: the action response check uses a validator built once, the
   model's graph runs in an order worked out once (instead of a new dask graph
-  per run), and event classes are looked up once per type name.
+  per run), event classes are looked up once per type name, and the objects
+  alive once the model is loaded are frozen out of the garbage collector's
+  full collections.
+- `footcare_server.locks.AtomicRedisLockStore` is the production profile's
+  lock store: Rasa's Redis lock store with each change of a lock made in one
+  atomic script inside Redis.
 
 Rasa imports this package when it builds the tracker store named in the
 endpoints file (and channels/guard.py imports it too); the changes above are

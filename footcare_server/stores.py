@@ -21,12 +21,12 @@ or on another replica. For a clinic that is silent data loss.
   each time). Running a save again is safe: it stores only the events the
   database does not hold yet;
 - on PostgreSQL every statement commits by itself (`AUTOCOMMIT`): a read is
-  one statement, and a save is a count and one INSERT of all new events (one
-  statement, so it is stored whole or not at all), without the BEGIN, COMMIT
-  and ROLLBACK round trips around each. The count and the insert needed no
-  transaction before either (PostgreSQL's default isolation does not stop
-  another writer between them): two messages of one conversation are kept
-  apart by the lock store;
+  one statement, and a save is one INSERT of all new events (one statement,
+  so it is stored whole or not at all), after a count of the stored events
+  where needed (below), without the BEGIN, COMMIT and ROLLBACK round trips
+  around each. The count and the insert needed no transaction before either
+  (PostgreSQL's default isolation does not stop another writer between them):
+  two messages of one conversation are kept apart by the lock store;
 - a save after a read of the same conversation (Rasa's turn: read, handle,
   save, all under the conversation's lock) knows how many events are stored
   already from that read, and asks the database only when it does not (a
