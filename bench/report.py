@@ -84,6 +84,10 @@ def markdown(figures: dict[str, Any], plot: str = "latency.png") -> str:
         "| --- | --- | --- | --- |",
     ]
     lines += [f"| {s} | {t} | {v} | {mark(r)} |" for s, t, v, r in targets(figures)]
+    lines += ["", "The default setup is the assistant as `make run` starts it (endpoints.yml). The production",
+              "setup (endpoints.production.yml) is held to the same targets here, on the same machine, which",
+              "then also runs PostgreSQL, Redis and a second Rasa worker; in a real deployment those run on",
+              "their own machines."]
     busiest = max([lv.get("other_processes_cores", 0) for setup in figures["setups"] for lv in setup["levels"]]
                   + [setup.get("paired_other_processes_cores", 0) for setup in figures["setups"]], default=0)
     if busiest > 0.2:
