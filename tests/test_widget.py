@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -140,6 +141,25 @@ def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(chat):
     expect(buttons.first).to_be_visible()
     titles = buttons.all_inner_texts()
     assert KB.topics["preparation"].title in titles and "Book / contact" in titles
+
+
+@pytest.mark.model
+def test_the_widget_text_is_set_in_its_own_font_served_by_the_site(chat, site):
+    """Inter, which the widget's stylesheet asks Google Fonts for, comes from the site itself."""
+    family = chat.locator(".rw-conversation-container .rw-response").first.evaluate("e => getComputedStyle(e).fontFamily")
+    assert family.startswith("Inter")
+    loaded = chat.evaluate("""async () => {
+        await document.fonts.ready;
+        return [...document.fonts].filter(f => f.family.replace(/"/g, "") === "Inter" && f.status === "loaded")
+                                  .map(f => f.weight);
+    }""")
+    assert "400" in loaded
+    with urllib.request.urlopen(site.url + "/vendor/fonts/inter-latin-700-normal.woff2", timeout=10) as response:
+        assert response.headers["Content-Type"] == "font/woff2" and response.read(4) == b"wOF2"
+    for missing in ("/vendor/fonts/inter-latin-300-normal.woff2", "/vendor/fonts/../../package.json"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(site.url + missing, timeout=10)
+        assert error.value.code == 404
 
 
 @pytest.mark.model

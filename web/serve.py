@@ -4,8 +4,9 @@
 
 The page is index.html with the embed snippet (embed-snippet.html, the one a
 clinic copies) put in, pointed at this machine's Rasa server and at the
-rasa-webchat script installed by `npm ci` instead of the CDN. Only these files
-are served; the page gets a Content-Security-Policy that allows scripts from
+rasa-webchat script installed by `npm ci` instead of the CDN, and with the
+widget's font (Inter, from the @fontsource/inter package) served from here.
+Only these files are served; the page gets a Content-Security-Policy that allows scripts from
 this server and the snippet only, and connections to the Rasa server only.
 """
 from __future__ import annotations
@@ -25,6 +26,9 @@ WEBCHAT_JS = WEB / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 SNIPPET_URL = "https://assistant.example-clinic.test"
 SNIPPET_SCRIPT = "https://cdn.jsdelivr.net/npm/rasa-webchat@1.0.1/lib/index.js"
 LOCAL_SCRIPT = "/vendor/rasa-webchat-1.0.1.js"
+# The widget's font, from the @fontsource/inter package (index.html declares it).
+FONTS = WEB / "node_modules" / "@fontsource" / "inter" / "files"
+FONT_PATH = re.compile(r"/vendor/fonts/(inter-latin-(?:400|500|700)-normal\.woff2)")
 MARKER = re.compile(r"<!-- footcare-widget:.*?-->")
 
 
@@ -58,6 +62,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         path = urlsplit(self.path).path
+        font = FONT_PATH.fullmatch(path)
+        font_file = FONTS / font.group(1) if font else None
         if path in ("/", "/index.html"):
             page = demo_page(self.rasa_url)
             self.send(200, "text/html; charset=utf-8", page.encode("utf-8"), content_security_policy(page, self.rasa_url))
@@ -67,6 +73,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, "application/javascript; charset=utf-8", WEBCHAT_JS.read_bytes())
         elif path == LOCAL_SCRIPT:
             self.send(500, "text/plain; charset=utf-8", b"rasa-webchat is not installed: run `make install`\n")
+        elif font_file and font_file.exists():
+            self.send(200, "font/woff2", font_file.read_bytes())
         else:
             self.send(404, "text/plain; charset=utf-8", b"not found\n")
 
