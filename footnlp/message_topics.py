@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
-import yaml
-
 from footnlp.encoder import load_encoder
+from footnlp.topics import topic_intents
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -46,13 +45,11 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-KNOWLEDGE_FILE = Path(__file__).resolve().parent.parent / "content" / "knowledge.yml"
 TOPICS_KEY = "footcare_topics"
 SUGGESTIONS_KEY = "footcare_suggestions"
 GREETING_KEY = "footcare_greeting"
 #: intents that may come with a question in the same message
 SMALL_TALK = ("greet", "thank", "affirm", "deny", "goodbye")
-EXTRA_TOPIC_INTENTS = ("ask_booking",)
 #: intents that tell rather than ask; never one of several answers
 STATEMENTS = ("describe_symptoms", "inform_condition")
 
@@ -69,13 +66,6 @@ _GREETING_LEAD = re.compile(
     r"(?:\s+(?:there|all|everyone|doc|so much|again))?\s*[,!.:;-]+\s*",
     re.IGNORECASE,
 )
-
-
-def topic_intents(path: Path = KNOWLEDGE_FILE) -> Tuple[str, ...]:
-    """The topic intents: content/knowledge.yml's topics, plus booking."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    intents = [t["intent"] for t in (data.get("topics") or {}).values() if isinstance(t, dict) and t.get("intent")]
-    return tuple(dict.fromkeys([*intents, *EXTRA_TOPIC_INTENTS]))
 
 
 def split_parts(text: str) -> List[str]:

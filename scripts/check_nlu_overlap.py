@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Check that the held-out NLU set is really held out.
+"""Check that the NLU test sets are really held out.
 
-Loads the training files (data/nlu/*.yml) and the held-out file
-(tests/nlu_holdout.yml), prints example counts per intent and exits non-zero if
+Loads the training files (data/nlu/*.yml) and the test sets (tests/nlu_holdout.yml,
+written apart; tests/nlu_real.yml and tests/nlu_real_blind.yml, quoted from public
+pages), prints example counts per intent and exits non-zero if
 
-* a held-out message equals a training message after normalisation
-  (lowercase, entity markup and punctuation stripped, whitespace collapsed);
+* a test message equals a training message after normalisation
+  (lowercase, entity markup and punctuation stripped, whitespace collapsed),
+  or is a near copy of one (at least 6 words, 85% of the words shared);
 * a topic intent has fewer than 30 training or 10 held-out examples;
 * a training message is listed under two different intents (Rasa refuses that);
 * an annotated `condition` entity has a value outside the canonical set;
@@ -26,17 +28,14 @@ from pathlib import Path
 
 import yaml
 
-TOPIC_INTENTS = (
-    "ask_what_is_fascia_massage",
-    "ask_benefits",
-    "ask_preparation",
-    "ask_procedure",
-    "ask_side_effects",
-    "ask_long_term_results",
-    "ask_condition_info",
-    "ask_self_massage",
-    "ask_safety",
-)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from footnlp.topics import topic_intents  # noqa: E402  (yaml only)
+
+#: topics that must have enough training and hold-out examples
+TOPIC_INTENTS = tuple(i for i in topic_intents(with_extra=False) if i != "describe_symptoms")
+TEST_SETS = ("nlu_holdout.yml", "nlu_real.yml", "nlu_real_blind.yml")
+NEAR_COPY = 0.85
 MIN_TRAIN = 30
 MIN_HOLDOUT = 10
 CANONICAL_CONDITIONS = {
@@ -87,11 +86,21 @@ def load_examples(path: Path) -> dict[str, list[str]]:
     for block in doc.get("nlu") or []:
         if "intent" not in block:
             continue  # synonym / regex / lookup blocks
-        for line in (block.get("examples") or "").splitlines():
+        examples = block.get("examples") or ""
+        if isinstance(examples, list):  # - text: ... (the quoted sets, with sources)
+            out[block["intent"]].extend(str(e.get("text", "")).strip() for e in examples if isinstance(e, dict))
+            continue
+        for line in examples.splitlines():
             line = line.strip()
             if line.startswith("- "):
                 out[block["intent"]].append(line[2:].strip())
     return out
+
+
+def near_copy(words: set, train_words: list) -> bool:
+    if len(words) < 6:
+        return False
+    return any(len(words & other) / len(words | other) >= NEAR_COPY for other in train_words)
 
 
 def main(argv=None) -> int:
@@ -110,8 +119,9 @@ def main(argv=None) -> int:
     if not train_files:
         print(f"no training files under {root / 'data' / 'nlu'}")
         return 1
-    if not holdout_file.exists():
-        print(f"missing {holdout_file}")
+    missing = [name for name in TEST_SETS if not (root / "tests" / name).exists()]
+    if missing:
+        print(f"missing {', '.join('tests/' + m for m in missing)}")
         return 1
 
     errors: list[str] = []
@@ -139,15 +149,17 @@ def main(argv=None) -> int:
                             f"{label} {intent}: condition value {value!r} not canonical in {ex!r}"
                         )
 
-    for intent, examples in sorted(holdout.items()):
-        if intent not in train:
-            errors.append(f"holdout intent {intent!r} has no training examples")
-        for ex in examples:
-            norm = normalise(ex)
-            if norm in seen:
-                errors.append(
-                    f"holdout {intent} message also in training {sorted(seen[norm])}: {ex!r}"
-                )
+    train_words = [set(text.split()) for text in seen]
+    for name in TEST_SETS:
+        for intent, examples in sorted(load_examples(root / "tests" / name).items()):
+            if intent not in train:
+                errors.append(f"{name}: intent {intent!r} has no training examples")
+            for ex in examples:
+                norm = normalise(ex)
+                if norm in seen:
+                    errors.append(f"{name}: {intent} message also in training {sorted(seen[norm])}: {ex!r}")
+                elif near_copy(set(norm.split()), train_words):
+                    errors.append(f"{name}: {intent} message nearly copied in the training data: {ex!r}")
 
     intents = sorted(set(train) | set(holdout))
     width = max(len(i) for i in intents)
@@ -174,7 +186,7 @@ def main(argv=None) -> int:
         for err in errors:
             print(f"  - {err}")
         return 1
-    print("\nOK: no held-out message appears in the training data")
+    print(f"\nOK: no message of {', '.join(TEST_SETS)} appears in the training data")
     return 0
 
 
