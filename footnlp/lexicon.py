@@ -1,11 +1,14 @@
 """Load and validate the therapist-editable content files.
 
 * ``content/lexicon.yml`` - concepts (conditions, body parts, symptoms, tools,
-  red flags, contraindications and helper context words), each with the terms
-  people use for it and, optionally, combinations of other concepts that
-  together mean the concept (for example "calf" + "swollen" = possible clot).
-* ``content/safety.yml`` - for every red flag its urgency level and a plain
-  reason, for every contraindication a precaution, plus the general texts.
+  medicines, treatments, red flags, contraindications, "a doctor has checked
+  it" and helper context words), each with the terms people use for it and,
+  optionally, combinations of other concepts that together mean the concept
+  (for example "calf" + "swollen" = possible clot).
+* ``content/safety.yml`` - only its ids are read here, to check that every red
+  flag and contraindication the language layer can find has its wording there.
+  The texts, levels and sources of that file are read and checked by
+  ``actions/safety.py``, the one home of the safety wording and decisions.
 
 Everything in this module is plain Python (no spaCy import) so it is cheap to
 import and can be used by schema checks and tests.  Any problem raises
@@ -18,10 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
@@ -36,13 +38,19 @@ CATEGORIES: Dict[str, str] = {
     "body_part": "BODY_PART",
     "symptom": "SYMPTOM",
     "tool": "TOOL",
+    "medicine": "MEDICINE",
+    "treatment": "TREATMENT",
     "red_flag": "RED_FLAG",
     "contraindication": "CONTRAINDICATION",
+    "clearance": "CLEARANCE",
     "context": "CONTEXT",
     "ignore": "IGNORE",
 }
 #: helper categories: only used to build other concepts, never reported themselves
-HELPER_CATEGORIES = ("body_part", "symptom", "tool", "context")
+HELPER_CATEGORIES = ("body_part", "symptom", "tool", "medicine", "treatment", "context")
+#: a mention of one of these makes the message a health message (the reply then
+#: ends with the doctor recommendation), negated or not: "no pain, can I book?"
+HEALTH_CATEGORIES = ("condition", "body_part", "symptom", "medicine", "treatment", "red_flag", "contraindication")
 LABEL_TO_CATEGORY = {label: cat for cat, label in CATEGORIES.items()}
 REQUIRED_CATEGORIES = ("condition", "red_flag", "contraindication")
 
@@ -51,15 +59,11 @@ CONDITION_IDS = ("plantar_fasciitis", "metatarsalgia", "heel_spur", "achilles_te
 
 #: Where a combination has to be found.
 SCOPES = ("sentence", "message")
-LEVELS = ("emergency", "urgent")
-ALLOWED_PLACEHOLDERS = {"emergency_number"}
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_CONCEPT_KEYS = {"terms", "combinations", "description", "overridden_by"}
-_COMBINATION_KEYS = {"all_of", "scope", "window"}
-_SETTINGS_DEFAULTS = {"combination_window": 10, "spelling_correction": True, "spelling_min_length": 8}
-
-SAFETY_TEXT_KEYS = ("emergency_intro", "urgent_intro", "precaution_intro", "precaution_outro")
+_CONCEPT_KEYS = {"terms", "combinations", "description", "overridden_by", "unless", "history", "lasting"}
+_COMBINATION_KEYS = {"all_of", "scope", "window", "unless"}
+_SETTINGS_DEFAULTS = {"combination_window": 10, "spelling_correction": True, "spelling_min_length": 5}
 
 
 class LexiconError(ValueError):
@@ -71,16 +75,20 @@ class LexiconError(ValueError):
 
 @dataclass(frozen=True)
 class Combination:
-    """All parts (concept ids or category names) must be mentioned, not negated."""
+    """All parts (concept ids or category names) must be mentioned, not negated,
+    and none of ``unless`` in the same clause (the whole message for scope message)."""
 
     all_of: Tuple[str, ...]
     scope: str = "sentence"
     window: Optional[int] = None  # None: use settings.combination_window
+    unless: Tuple[str, ...] = ()
 
     def to_dict(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"all_of": list(self.all_of), "scope": self.scope}
         if self.window is not None:
             data["window"] = self.window
+        if self.unless:
+            data["unless"] = list(self.unless)
         return data
 
 
@@ -93,6 +101,15 @@ class Concept:
     description: str = ""
     #: ids of concepts that replace this one where both cover the same words
     overridden_by: Tuple[str, ...] = ()
+    #: ids of concepts that cancel a mention of this one in the same clause
+    #: ("red and warm" + "after the massage" is a normal side effect)
+    unless: Tuple[str, ...] = ()
+    #: red flags only: the contraindication a past, resolved mention stands for
+    #: ("a clot years ago" -> suspected_clot)
+    history: str = ""
+    #: contraindications only: does a past mention still count? (a clot years
+    #: ago does; a pregnancy or a fracture that has healed does not)
+    lasting: bool = True
 
     @property
     def label(self) -> str:
@@ -108,6 +125,12 @@ class Concept:
             data["combinations"] = [c.to_dict() for c in self.combinations]
         if self.overridden_by:
             data["overridden_by"] = list(self.overridden_by)
+        if self.unless:
+            data["unless"] = list(self.unless)
+        if self.history:
+            data["history"] = self.history
+        if not self.lasting:
+            data["lasting"] = False
         return data
 
 
@@ -134,20 +157,12 @@ class Lexicon:
         return data
 
 
-@dataclass(frozen=True)
-class RedFlagText:
-    level: str
-    reason: str
-
-
 @dataclass
 class SafetyTexts:
-    red_flags: Dict[str, RedFlagText]
-    contraindications: Dict[str, str]
-    emergency_intro: str
-    urgent_intro: str
-    precaution_intro: str
-    precaution_outro: str
+    """The ids content/safety.yml words (its texts are read by actions/safety.py)."""
+
+    red_flags: Tuple[str, ...]
+    contraindications: Tuple[str, ...]
     source: str = "<memory>"
     sha256: str = ""
 
@@ -204,43 +219,6 @@ def _is_str_list(value: Any) -> bool:
     )
 
 
-def _placeholders(text: str) -> List[str]:
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _check_text(
-    shown: str,
-    key: str,
-    value: Any,
-    required: Iterable[str] = (),
-    allowed: Iterable[str] = tuple(ALLOWED_PLACEHOLDERS),
-) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise LexiconError(f"{shown}: {key} must be a non-empty string")
-    try:
-        names = _placeholders(value)
-    except ValueError as exc:
-        raise LexiconError(
-            f"{shown}: {key} has a broken placeholder ({exc}); write literal braces as {{{{ and }}}}"
-        ) from None
-    allowed = set(allowed)
-    for name in names:
-        if name not in allowed:
-            hint = (
-                f"allowed: {', '.join('{' + n + '}' for n in sorted(allowed))}"
-                if allowed
-                else "no placeholders are allowed here"
-            )
-            raise LexiconError(f"{shown}: {key} uses unknown placeholder {{{name}}}; {hint}")
-    for name in required:
-        if name not in names:
-            raise LexiconError(f"{shown}: {key} must contain the placeholder {{{name}}}")
-    return value.strip()
-
-
 def _term_key(term: str) -> str:
     """How duplicates are detected: case, spacing and hyphens do not count."""
     return " ".join(re.split(r"[\s\-]+", term.strip().lower().replace("\u2019", "'")))
@@ -287,6 +265,8 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
     concepts: Dict[str, Concept] = {}
     raw_combinations: Dict[str, List[Tuple[str, Any]]] = {}
     raw_overrides: Dict[str, Tuple[str, Any]] = {}
+    raw_unless: Dict[str, Tuple[str, Any]] = {}
+    raw_history: Dict[str, Tuple[str, Any]] = {}
     for category in CATEGORIES:
         members = data.get(category)
         if members is None:
@@ -363,6 +343,18 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
                 raw_combinations[cid] = [(key, body["combinations"])]
             if body.get("overridden_by") is not None:
                 raw_overrides[cid] = (key, body["overridden_by"])
+            if body.get("unless") is not None:
+                raw_unless[cid] = (key, body["unless"])
+            if body.get("history") is not None:
+                if category != "red_flag":
+                    raise LexiconError(f"{shown}: {key}.history is only for red flags")
+                raw_history[cid] = (key, body["history"])
+            if "lasting" in body:
+                if category != "contraindication":
+                    raise LexiconError(f"{shown}: {key}.lasting is only for contraindications")
+                if not isinstance(body["lasting"], bool):
+                    raise LexiconError(f"{shown}: {key}.lasting must be true or false")
+                concepts[cid] = replace(concepts[cid], lasting=body["lasting"])
 
     for cid in CONDITION_IDS:
         if cid not in concepts:
@@ -408,27 +400,35 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
                     not isinstance(window, int) or isinstance(window, bool) or window < 0
                 ):
                     raise LexiconError(f"{shown}: {ckey}.window must be a whole number >= 0")
-                parsed.append(Combination(tuple(parts), scope, window))
-            old = concepts[cid]
-            concepts[cid] = Concept(
-                old.id, old.category, old.terms, tuple(parsed), old.description, old.overridden_by
-            )
+                unless = _concept_ids(shown, f"{ckey}.unless", combo.get("unless"), concepts, cid)
+                parsed.append(Combination(tuple(parts), scope, window, unless))
+            concepts[cid] = replace(concepts[cid], combinations=tuple(parsed))
 
     for cid, (key, ids) in raw_overrides.items():
-        if not _is_str_list(ids):
-            raise LexiconError(f"{shown}: {key}.overridden_by must be a non-empty list of concept ids")
-        for other in ids:
-            if other not in concepts or other == cid:
-                raise LexiconError(
-                    f"{shown}: {key}.overridden_by refers to unknown concept {other!r}"
-                )
-        old = concepts[cid]
-        concepts[cid] = Concept(
-            old.id, old.category, old.terms, old.combinations, old.description, tuple(ids)
+        concepts[cid] = replace(
+            concepts[cid], overridden_by=_concept_ids(shown, f"{key}.overridden_by", ids, concepts, cid)
         )
+    for cid, (key, ids) in raw_unless.items():
+        concepts[cid] = replace(concepts[cid], unless=_concept_ids(shown, f"{key}.unless", ids, concepts, cid))
+    for cid, (key, target) in raw_history.items():
+        if not isinstance(target, str) or concepts.get(target) is None or concepts[target].category != "contraindication":
+            raise LexiconError(f"{shown}: {key}.history must be the id of a contraindication (got {target!r})")
+        concepts[cid] = replace(concepts[cid], history=target)
 
     _check_combination_cycles(concepts, shown)
     return Lexicon(concepts=concepts, settings=settings, source=shown, sha256=sha256)
+
+
+def _concept_ids(shown: str, key: str, ids: Any, concepts: Mapping[str, Concept], own: str) -> Tuple[str, ...]:
+    """A list of other concepts' ids (``overridden_by``, ``unless``); None is empty."""
+    if ids is None:
+        return ()
+    if not _is_str_list(ids):
+        raise LexiconError(f"{shown}: {key} must be a non-empty list of concept ids")
+    for other in ids:
+        if other not in concepts or other == own:
+            raise LexiconError(f"{shown}: {key} refers to unknown concept {other!r}")
+    return tuple(ids)
 
 
 def _check_combination_cycles(concepts: Mapping[str, Concept], shown: str) -> None:
@@ -461,68 +461,28 @@ def load_lexicon(path: Union[str, Path, None] = None) -> Lexicon:
 # ------------------------------------------------------------------------- safety
 
 
-def _id_entries(
-    shown: str, data: Dict[str, Any], section: str, noun: str, fields: Tuple[str, ...], expect: str
-) -> Iterator[Tuple[str, str, Dict[str, Any]]]:
-    """(key, id, body) of each entry of a non-empty ``section: {id: {field: ...}}``
-    mapping whose ids are valid and whose bodies hold only `fields`."""
-    raw = data.get(section)
-    if not isinstance(raw, dict) or not raw:
-        raise LexiconError(f"{shown}: {section} must be a non-empty mapping of {noun} ids")
-    for entry_id, body in raw.items():
-        key = f"{section}.{entry_id}"
-        if not isinstance(entry_id, str) or not _ID_RE.match(entry_id):
-            raise LexiconError(f"{shown}: {key} is not a valid id")
-        if not isinstance(body, dict):
-            raise LexiconError(f"{shown}: {key} must be a mapping with {expect}")
-        for sub in body:
-            if sub not in fields:
-                raise LexiconError(f"{shown}: {key}.{sub} is not a known key; expected: {', '.join(fields)}")
-        yield key, entry_id, body
-
-
 def parse_safety(
     data: Any, source: str = "<memory>", sha256: str = "", lexicon: Optional[Lexicon] = None
 ) -> SafetyTexts:
+    """The red-flag and contraindication ids of a parsed safety.yml.
+
+    Only the ids are read here: the language layer checks that every concept
+    it can report has its wording.  actions/safety.py reads and checks the
+    rest of the file (levels, texts, sources).
+    """
     shown = source
     if not isinstance(data, dict):
         raise LexiconError(f"{shown}: the file must be a mapping")
-    allowed = set(SAFETY_TEXT_KEYS) | {"red_flags", "contraindications", "version"}
-    for key in data:
-        if key not in allowed:
-            raise LexiconError(
-                f"{shown}: {key} is not a known key; expected one of: "
-                f"{', '.join(list(SAFETY_TEXT_KEYS) + ['red_flags', 'contraindications'])}"
-            )
-    texts = {}
-    for key in SAFETY_TEXT_KEYS:
-        required = ("emergency_number",) if key == "emergency_intro" else ()
-        allowed = () if key.startswith("precaution") else tuple(ALLOWED_PLACEHOLDERS)
-        texts[key] = _check_text(shown, key, data.get(key), required, allowed)
-
-    red_flags: Dict[str, RedFlagText] = {}
-    for key, rid, body in _id_entries(shown, data, "red_flags", "red-flag", ("level", "reason"), "level and reason"):
-        level = body.get("level")
-        if level not in LEVELS:
-            raise LexiconError(f"{shown}: {key}.level must be one of: {', '.join(LEVELS)}")
-        reason = _check_text(shown, f"{key}.reason", body.get("reason"))
-        red_flags[rid] = RedFlagText(level, reason)
-
-    contraindications: Dict[str, str] = {}
-    for key, cid, body in _id_entries(
-        shown, data, "contraindications", "contraindication", ("precaution",), "a precaution"
-    ):
-        contraindications[cid] = _check_text(
-            shown, f"{key}.precaution", body.get("precaution"), allowed=()
-        )
-
-    safety = SafetyTexts(
-        red_flags=red_flags,
-        contraindications=contraindications,
-        source=shown,
-        sha256=sha256,
-        **texts,
-    )
+    found: Dict[str, Tuple[str, ...]] = {}
+    for section, noun in (("red_flags", "red-flag"), ("contraindications", "contraindication")):
+        raw = data.get(section)
+        if not isinstance(raw, dict) or not raw:
+            raise LexiconError(f"{shown}: {section} must be a non-empty mapping of {noun} ids")
+        for entry_id in raw:
+            if not isinstance(entry_id, str) or not _ID_RE.match(entry_id):
+                raise LexiconError(f"{shown}: {section}.{entry_id} is not a valid id")
+        found[section] = tuple(raw)
+    safety = SafetyTexts(found["red_flags"], found["contraindications"], source=shown, sha256=sha256)
     if lexicon is not None:
         check_consistency(lexicon, safety)
     return safety
@@ -531,7 +491,7 @@ def parse_safety(
 def load_safety(
     path: Union[str, Path, None] = None, lexicon: Optional[Lexicon] = None
 ) -> SafetyTexts:
-    """Read and validate ``safety.yml``; with ``lexicon`` also check both files agree."""
+    """Read the ids of ``safety.yml``; with ``lexicon`` also check both files agree."""
     path = Path(path) if path is not None else DEFAULT_SAFETY_PATH
     data, shown, digest = _read_yaml(path)
     return parse_safety(data, shown, digest, lexicon)
@@ -561,7 +521,7 @@ def check_consistency(lexicon: Lexicon, safety: SafetyTexts) -> None:
 def load_content(
     lexicon_path: Union[str, Path, None] = None, safety_path: Union[str, Path, None] = None
 ) -> Tuple[Lexicon, SafetyTexts]:
-    """Load both files and check that they agree."""
+    """Load the lexicon and the ids of safety.yml and check that they agree."""
     lexicon = load_lexicon(lexicon_path)
     safety = load_safety(safety_path, lexicon)
     return lexicon, safety

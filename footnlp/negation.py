@@ -4,11 +4,13 @@ A concept mention is *negated* when
 
 1. **a negation cue comes before it, within its scope.**  Cues: no, not, n't,
    never, without, none, nor, neither, nothing, deny/denies/denied, free of /
-   free from, absence of, negative for, no longer, used to (no longer present).
+   free from, absence of, negative for, no longer.  ("used to" is not one: "I
+   used to have clots" keeps the clots, as history, see below.)
    A cue scopes forward over the following tokens and stops at
 
    * a clause boundary: . ! ? ; : … a spaced dash, a line break, or one of
-     but, however, although, though, except, whereas, apart, aside;
+     but, however, although, though, except, whereas, apart, aside, just,
+     only ("no swelling, just tingling" keeps the tingling);
    * a comma or "and/so/then/plus" that starts a new clause, i.e. is followed
      by a subject such as my, i, it, the, there, this, now ... ("no fever, my
      foot is numb").  A comma only keeps the scope going inside a list of
@@ -37,12 +39,26 @@ Not cues:
   "no better", "not improving", "doesn't help", "won't go away", "never stops";
 * an answer "no" that opens a new clause: "no my foot is numb".
 
-Only :func:`negated_spans` and :func:`combination_clauses` are used by the
-pipeline; the rest is exposed for tests.
+The time rule (:func:`token_status`) reads each clause of a message as
+
+* ``history``: over, or clearly old: "years ago", "last year", "in 2015", "as
+  a teenager", "used to", or "healed", "it's gone now", "all fine since",
+  "fully recovered", unless the clause also says it is going on ("still",
+  "again", "now", "came back").  A clause that only says it is over ("..., it's
+  gone now") makes the clause before it history;
+* ``general``: a question about signs in general or about prevention, not
+  about the writer's foot: "what are the signs of", "how do I avoid", "to
+  prevent", "someone with", "some people", "can massage cause", "if ... ever";
+* ``current``: everything else.
+
+Only :func:`negated_spans`, :func:`combination_clauses` and
+:func:`token_status` are used by the pipeline; the rest is exposed for tests.
 """
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 DEFAULT_WINDOW = 6
@@ -61,13 +77,17 @@ PRE_CUE_PHRASES: Tuple[Tuple[str, ...], ...] = (
     ("free", "from"),
     ("absence", "of"),
     ("negative", "for"),
-    ("used", "to"),
     ("ruled", "out"),
     ("rule", "out"),
 )
 #: answers that negate what came just before ("numbness? no")
 POST_CUES = {"no", "none", "nope", "nah", "never", "negative", "n", "non", "nil", "zero", "free"}
-POST_PHRASES: Tuple[Tuple[str, ...], ...] = (("not", "really"), ("not", "at", "all"), ("no", "never"))
+POST_PHRASES: Tuple[Tuple[str, ...], ...] = (
+    ("not", "really"), ("not", "at", "all"), ("no", "never"),
+    # a test result: "the blood test for gout came back negative"
+    ("came", "back", "negative"), ("came", "back", "clear"), ("came", "back", "normal"),
+    ("was", "negative"), ("were", "negative"),
+)
 
 #: after a cue, these words make it a pseudo-negation (the finding is not denied)
 PSEUDO_NEXT = {
@@ -88,7 +108,7 @@ PSEUDO_SKIP = {"really", "quite", "totally", "entirely", "too", "so", "even", "v
 
 STRONG_BOUNDARIES = {
     ".", "!", "?", ";", ":", "...", "\u2026", "but", "however", "although", "though",
-    "except", "whereas", "apart", "aside", "otherwise", "yet",
+    "except", "whereas", "apart", "aside", "otherwise", "yet", "just", "only",
 }
 #: combination parts must share a clause: sentence ends and contrast words only
 COMBINATION_BOUNDARIES = {
@@ -385,3 +405,181 @@ def is_negated(doc, span, spans: Optional[Sequence] = None, window: int = DEFAUL
     spans = list(spans) if spans is not None else [span]
     idx = next(i for i, s in enumerate(spans) if s.start == span.start and s.end == span.end)
     return idx in negated_spans(doc, spans, window)
+
+
+# ------------------------------------------------------------------ time rule
+
+CURRENT, HISTORY, GENERAL = "current", "history", "general"
+
+#: "it happened long ago"
+OLD_MARKERS: Tuple[Tuple[str, ...], ...] = (
+    ("years", "ago"), ("year", "ago"), ("yrs", "ago"), ("yr", "ago"), ("years", "back"),
+    ("decade", "ago"), ("decades", "ago"), ("ages", "ago"), ("long", "ago"), ("last", "year"),
+    ("as", "a", "child"), ("as", "a", "kid"), ("as", "a", "teenager"), ("as", "a", "teen"),
+    ("when", "i", "was", "a", "kid"), ("when", "i", "was", "a", "child"), ("when", "i", "was", "little"),
+    ("when", "i", "was", "younger"), ("when", "i", "was", "young"), ("in", "my", "teens"),
+    ("in", "my", "twenties"), ("in", "my", "20s"), ("used", "to"),
+)
+#: "it is over" (not after a negation: "hasn't healed")
+RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
+    ("fine", "ever", "since"), ("fine", "since"), ("fine", "now"), ("fine", "again"), ("fine", "after"),
+    ("been", "fine"), ("all", "fine"), ("all", "ok"), ("all", "okay"), ("all", "good"),
+    ("ok", "since"), ("okay", "since"), ("ok", "now"), ("okay", "now"), ("good", "now"),
+    ("all", "healed"), ("fully", "healed"), ("healed", "up"), ("healed", "fine"), ("healed",),
+    ("no", "problems", "since"), ("no", "problem", "since"), ("no", "trouble", "since"),
+    ("no", "issues", "since"), ("nothing", "since"), ("not", "since"), ("never", "since"),
+    ("gone", "now"), ("went", "away"), ("gone", "away"), ("cleared", "up"), ("cleared", "with"),
+    ("fully", "recovered"), ("recovered",), ("got", "better"), ("all", "better"),
+    ("back", "to", "normal"), ("resolved",), ("it", "passed"), ("that", "passed"),
+    ("was", "treated"), ("were", "treated"), ("signed", "me", "off"), ("grew", "back"),
+    ("stopped", "after"), ("that", "stopped"), ("it", "stopped"), ("over", "now"),
+)
+#: single words of RESOLVED_MARKERS that only count at the end of a statement
+#: ("it has gone" yes, "it has gone numb" no)
+_RESOLVED_NEEDS_END = {("healed",), ("recovered",), ("resolved",), ("it", "passed"), ("that", "passed"), ("it", "stopped"), ("that", "stopped")}
+_END_OK = {
+    "now", "completely", "totally", "since", "after", "when", "once", "and", "but", "though",
+    "thankfully", "nicely", "well", "fine", "within", "in", "by", "with", "last", "a", "years",
+    "months", "weeks", "ages", "long", "quickly", "properly", "fully", "up",
+}
+#: "it is going on": cancels the markers above in the same clause
+ONGOING_MARKERS: Tuple[Tuple[str, ...], ...] = (
+    ("still",), ("again",), ("now",), ("came", "back"), ("come", "back"), ("coming", "back"),
+    ("comes", "back"), ("today",), ("tonight",), ("currently",), ("at", "the", "moment"),
+    ("these", "days"), ("since", "then"), ("ever", "since"), ("anymore",), ("any", "more"),
+    ("this", "morning"), ("this", "week"), ("right", "now"),
+)
+#: a question about signs in general or about prevention (red flags only)
+GENERAL_MARKERS: Tuple[Tuple[str, ...], ...] = (
+    ("how", "do", "i", "avoid"), ("how", "can", "i", "avoid"), ("how", "to", "avoid"), ("to", "avoid"),
+    ("avoid", "getting"), ("prevent",), ("prevents",), ("preventing",), ("prevention",),
+    ("lower", "my", "risk"), ("reduce", "my", "risk"), ("reduce", "the", "risk"), ("risk", "of"),
+    ("what", "are", "the", "signs"), ("what", "are", "the", "symptoms"), ("signs", "of"),
+    ("symptoms", "of"), ("how", "do", "you", "know", "if"), ("how", "can", "you", "tell"),
+    ("explain",), ("difference", "between"), ("some", "people"), ("someone", "with"),
+    ("somebody", "with"), ("anyone", "with"), ("people", "with"), ("people", "on"),
+    ("people", "who"), ("if", "someone"), ("what", "would", "happen"), ("would", "that", "be"),
+    ("can", "massage", "cause"), ("does", "massage", "cause"), ("could", "massage", "cause"),
+    ("can", "a", "massage", "cause"), ("can", "massaging", "cause"), ("when", "should", "i", "worry"),
+    ("what", "if"), ("in", "case"),
+)
+#: "in 2015": a year before this one
+_YEAR = re.compile(r"^(19[5-9][0-9]|20[0-9][0-9])$")
+_STATUS_BOUNDARIES = {
+    ".", "!", "?", ";", "...", "\u2026", "but", "however", "although", "though", "whereas",
+    "yet", "except", "otherwise",
+}
+#: the finding categories a resolved clause may refer back to
+_FINDING_LABELS = {"RED_FLAG", "SYMPTOM", "CONDITION"}
+
+
+def _status_clauses(doc) -> List[int]:
+    """A clause number for every token: sentence ends, contrast words, and a
+    comma or "and" that starts a new statement ("..., it's gone now")."""
+    lows = _lows(doc)
+    out, clause = [], 0
+    for i, token in enumerate(doc):
+        low = lows[i]
+        if low in _STATUS_BOUNDARIES or token.is_space or "\n" in token.text:
+            clause += 1
+            out.append(clause)
+            clause += 1
+            continue
+        if low in SOFT_CONNECTORS and i + 1 < len(doc):
+            k = i + 1
+            while k < len(doc) and k < i + 3 and lows[k] in SOFT_CONNECTORS:
+                k += 1
+            if k < len(doc) and (lows[k] in CLAUSE_STARTERS or lows[k] in ("had", "been", "gone", "all", "fully", "healed", "cleared", "nothing", "no")):
+                clause += 1
+        out.append(clause)
+    return out
+
+
+def _markers(doc, phrases, taken: Set[int]) -> List[Tuple[int, int]]:
+    """(start, end) of the phrases found on tokens not already taken (which they then take)."""
+    found = []
+    for i in range(len(doc)):
+        if i in taken:
+            continue
+        n = _phrase_at(doc, i, phrases)
+        if n and not any(k in taken for k in range(i, i + n)):
+            found.append((i, i + n))
+            taken.update(range(i, i + n))
+    return found
+
+
+def token_status(doc, spans: Sequence = ()) -> List[str]:
+    """``current``, ``history`` or ``general`` for every token, by its clause (see module doc).
+
+    ``spans`` are the concept mentions: a clause that only says something is
+    over ("it's gone now") and names no finding of its own makes the clause
+    before it (with findings) history.
+    """
+    doc.user_data.pop("footnlp_lows", None)
+    lows = _lows(doc)
+    clauses = _status_clauses(doc)
+    count = (clauses[-1] + 1) if clauses else 0
+    old = [False] * count
+    resolved = [False] * count
+    ongoing = [False] * count
+    general = [False] * count
+    findings = [False] * count  # the clause names a finding of its own
+    mentions = [False] * count  # the clause names anything at all
+    for span in spans:
+        for k in range(span.start, span.end):
+            mentions[clauses[k]] = True
+            if span.label_ in _FINDING_LABELS:
+                findings[clauses[k]] = True
+    taken: Set[int] = set()
+    for start, end in _markers(doc, RESOLVED_MARKERS, taken):
+        phrase = tuple(lows[start:end])
+        if phrase in _RESOLVED_NEEDS_END and end < len(doc):
+            nxt = doc[end]
+            if not (nxt.is_punct or lows[end] in _END_OK):
+                continue
+        before = [lows[k] for k in range(max(0, start - 3), start)]
+        if any(b in ("not", "n't", "nt", "never", "yet", "hasnt", "havent", "isnt", "wasnt") for b in before) or any(
+            doc[k].norm_ == "not" for k in range(max(0, start - 2), start)
+        ):
+            continue  # "hasn't healed", "never went away"
+        resolved[clauses[start]] = True
+    for start, _ in _markers(doc, OLD_MARKERS, taken):
+        old[clauses[start]] = True
+    this_year = datetime.date.today().year
+    for i, low in enumerate(lows):
+        if _YEAR.match(low) and int(low) < this_year and i > 0 and lows[i - 1] in ("in", "back", "of"):
+            old[clauses[i]] = True
+    for start, _ in _markers(doc, ONGOING_MARKERS, taken):
+        ongoing[clauses[start]] = True
+    for start, _ in _markers(doc, GENERAL_MARKERS, set()):
+        general[clauses[start]] = True
+    # "what does a ruptured achilles feel like?", "if my foot ever went blue"
+    for c in range(count):
+        words = [lows[i] for i in range(len(doc)) if clauses[i] == c]
+        joined = " ".join(words)
+        if ("what" in words and ("feel like" in joined or "look like" in joined)) or ("if" in words and "ever" in words):
+            general[c] = True
+
+    status = [CURRENT] * count
+    for c in range(count):
+        if general[c]:
+            status[c] = GENERAL
+        elif (old[c] or resolved[c]) and not ongoing[c]:
+            status[c] = HISTORY
+    for c in range(count):
+        if resolved[c] and not ongoing[c] and not findings[c]:
+            prev = c - 1
+            while prev >= 0 and not mentions[prev] and not ongoing[prev]:
+                prev -= 1
+            if prev >= 0 and mentions[prev] and not ongoing[prev] and status[prev] == CURRENT:
+                status[prev] = HISTORY
+    doc.user_data.pop("footnlp_lows", None)
+    return [status[clauses[i]] for i in range(len(doc))]
+
+
+def span_status(statuses: Sequence[str], span) -> str:
+    """A mention's status: ``current`` if any of its words is in a current clause."""
+    seen = {statuses[k] for k in range(span.start, span.end) if k < len(statuses)}
+    if not seen or CURRENT in seen:
+        return CURRENT
+    return HISTORY if HISTORY in seen else GENERAL

@@ -12,12 +12,19 @@ Components, in order (all registered when this module is imported):
     ``doc.spans["footnlp"]`` (label = category, e.g. ``RED_FLAG``; ``span.id_`` =
     concept id).
 ``footnlp_negation``
-    sets ``span._.negated`` (see :mod:`footnlp.negation`).
+    sets ``span._.negated`` and ``span._.status`` (``current``, ``history`` for
+    what is over or long ago, ``general`` for a question about signs in
+    general or about prevention; see :mod:`footnlp.negation`).
 ``footnlp_combinations``
     adds the concepts defined by ``combinations`` in the lexicon (e.g. calf +
-    swollen -> ``calf_clot``) from non-negated parts, then sets ``doc.ents``
-    (non-overlapping, red flags first).  Entities carry the concept id in
-    ``ent.ent_id_`` and ``ent._.negated``.
+    swollen -> ``calf_clot``) from non-negated, current parts, drops mentions
+    cancelled by an ``unless`` concept in their clause ("red and warm" + "after
+    the massage"), then sets ``doc.ents`` (non-overlapping, red flags first).
+    Entities carry the concept id in ``ent.ent_id_`` and ``ent._.negated``.
+
+:func:`safety_findings` turns a processed doc into what the safety layer acts
+on (the ``footcare_safety`` entry of Rasa's parse data).  This module only
+finds; what to say about a finding is decided in actions/safety.py.
 
 Use :func:`build_pipeline` to build in memory and :func:`load_pipeline` to load
 the saved copy when it is up to date with the lexicon (or build otherwise).
@@ -43,6 +50,7 @@ from footnlp import negation
 from footnlp.lexicon import (
     CATEGORIES,
     DEFAULT_LEXICON_PATH,
+    HEALTH_CATEGORIES,
     HELPER_CATEGORIES,
     LABEL_TO_CATEGORY,
     Lexicon,
@@ -55,12 +63,20 @@ from footnlp.lexicon import (
 logger = logging.getLogger(__name__)
 
 SPAN_KEY = "footnlp"
+#: doc.user_data key of the time rule's status of every token
+STATUS_KEY = "footnlp_status"
+#: doc.user_data key of {red flag id: contraindication id} for mentions that are over
+HISTORY_KEY = "footnlp_history_of"
+#: doc.user_data key of {contraindication id: does a past mention still count}
+LASTING_KEY = "footnlp_lasting"
 PIPELINE_FORMAT = 1
 PIPE_NAMES = ("footnlp_normalizer", "footnlp_concepts", "footnlp_negation", "footnlp_combinations")
 DEFAULT_MODEL_PATH = DEFAULT_LEXICON_PATH.parent.parent / "build" / "spacy_footcare"
 
 if not Span.has_extension("negated"):
     Span.set_extension("negated", default=False)
+if not Span.has_extension("status"):
+    Span.set_extension("status", default=negation.CURRENT)
 
 # --------------------------------------------------------------------- stemming
 
@@ -201,9 +217,25 @@ def footnlp_normalizer(doc: Doc) -> Doc:
 # ------------------------------------------------------------- spelling fixes
 
 
-#: categories whose words are used as spelling-correction targets (technical
-#: words such as "numbness", "fasciitis", "warfarin"; not everyday words)
-SPELLING_CATEGORIES = ("condition", "red_flag", "contraindication")
+#: categories whose words are used as spelling-correction targets
+SPELLING_CATEGORIES = ("condition", "red_flag", "contraindication", "symptom", "body_part", "medicine", "treatment", "tool", "context")
+#: English words that are never taken for a typo (a word list that ships with
+#: footnlp, see the header of the file): "fewer" is not a misspelt "fever"
+COMMON_WORDS_PATH = Path(__file__).resolve().parent / "common_words.txt"
+_common_words: Optional[Set[str]] = None
+
+
+def common_words() -> Set[str]:
+    """The shipped English word list, lower case (read once)."""
+    global _common_words
+    if _common_words is None:
+        try:
+            lines = COMMON_WORDS_PATH.read_text(encoding="utf8").splitlines()
+        except OSError:
+            logger.warning("%s is missing: short words are not spell-corrected", COMMON_WORDS_PATH)
+            lines = []
+        _common_words = {w.strip().lower() for w in lines if w.strip() and not w.startswith("#")}
+    return _common_words
 
 
 def _within_one_edit(a: str, b: str) -> bool:
@@ -232,21 +264,27 @@ def _within_one_edit(a: str, b: str) -> bool:
 
 
 class _Speller:
-    """Maps a word one typo away from a technical lexicon word onto that word.
+    """Maps a word one typo away from a lexicon word onto that word.
 
-    "numbess" -> numbness, "metatersalgia" -> metatarsalgia.  To stay away from
-    everyday words the word and its target must both have ``min_length``
-    letters or more and start with the same letter, the word's own stem must
-    not be a lexicon word, and exactly one target stem may fit.
+    "numbess" -> numbness, "metatersalgia" -> metatarsalgia, "feaver" -> fever,
+    "calff" -> calf.  A word is only changed when it has ``min_length``
+    letters or more, is not an English word (``common``: "fewer" stays
+    "fewer", it is not a misspelt "fever") nor a lexicon word, starts with the
+    same letter as its target, is one edit (insertion, deletion, substitution
+    or swap of two letters) away from it, and exactly one target stem fits.
     """
 
-    def __init__(self, targets: Dict[str, Set[str]], known: Iterable[str], min_length: int) -> None:
+    def __init__(
+        self, targets: Dict[str, Set[str]], known: Iterable[str], min_length: int, common: Iterable[str] = ()
+    ) -> None:
         self.min_length = min_length
         # target word -> ids of the concepts whose terms use it
-        self.targets = {w: ids for w, ids in targets.items() if len(w) >= min_length and w.isalpha()}
+        self.targets = {w: ids for w, ids in targets.items() if len(w) >= min_length - 1 and w.isalpha()}
         self.words = set(self.targets)
-        self.known = set(known)
-        self.stems = {stem(w) for w in self.known}
+        self.known = set(known) | set(common)
+        self.stems = {stem(w) for w in known}
+        # "snores" is "snore" + s, not a misspelt "sore"
+        self.common_stems = {stem(w) for w in common}
         self.deletes: Dict[str, Set[str]] = {}
         for w in self.words:
             for d in self._deletions(w):
@@ -266,6 +304,7 @@ class _Speller:
             and word.isalpha()
             and word not in self.known
             and stem(word) not in self.stems
+            and stem(word) not in self.common_stems
         ):
             candidates: Set[str] = set(self.deletes.get(word, set()))
             for d in self._deletions(word):
@@ -300,6 +339,8 @@ class ConceptMatcher:
         self.keys: Dict[int, str] = {}
         self.speller: Optional[_Speller] = None
         self.term_count = 0
+        self.history_of: Dict[str, str] = {}
+        self.lasting: Dict[str, bool] = {}
 
     # -- building
     def set_lexicon(self, lexicon: Lexicon) -> None:
@@ -325,9 +366,11 @@ class ConceptMatcher:
                 self.keys[self.nlp.vocab.strings[key]] = concept.id
                 count += len(patterns)
         self.term_count = count
+        self.history_of = {c.id: c.history for c in lexicon.concepts.values() if c.history}
+        self.lasting = {c.id: c.lasting for c in lexicon.concepts.values() if c.category == "contraindication"}
         settings = lexicon.settings
         self.speller = (
-            _Speller(targets, words, int(settings.get("spelling_min_length", 8)))
+            _Speller(targets, words, int(settings.get("spelling_min_length", 5)), common_words())
             if settings.get("spelling_correction", True)
             else None
         )
@@ -360,6 +403,8 @@ class ConceptMatcher:
                 "footnlp_concepts has no lexicon; build the pipeline with "
                 "footnlp.pipeline.build_pipeline() or load a saved one"
             )
+        doc.user_data[HISTORY_KEY] = self.history_of
+        doc.user_data[LASTING_KEY] = self.lasting
         if self.speller is not None:
             for token in doc:
                 if token.is_alpha and len(token) >= self.speller.min_length:
@@ -413,7 +458,8 @@ class ConceptMatcher:
 def _hides(outer: Span, inner: Span) -> bool:
     """Does the longer match ``outer`` hide ``inner`` ("the longest term wins")?
 
-    * ``ignore`` phrases (look-alikes such as "hot weather") hide anything;
+    * ``ignore`` phrases (look-alikes such as "hot weather") and ``clearance``
+      phrases ("not a clot") hide anything;
     * a match hides shorter ones of its own category;
     * helper matches (body part, symptom, tool, context) also hide each other;
     * a condition, red flag or contraindication is never hidden by another
@@ -423,8 +469,8 @@ def _hides(outer: Span, inner: Span) -> bool:
     if not (outer.start <= inner.start and inner.end <= outer.end and len(outer) > len(inner)):
         return False
     outer_cat, inner_cat = LABEL_TO_CATEGORY[outer.label_], LABEL_TO_CATEGORY[inner.label_]
-    if outer_cat == "ignore" or outer_cat == inner_cat:
-        return True
+    if outer_cat in ("ignore", "clearance") or outer_cat == inner_cat:
+        return True  # "not a clot" (a doctor's all-clear) names no clot
     return outer_cat in HELPER_CATEGORIES and inner_cat in HELPER_CATEGORIES
 
 
@@ -466,8 +512,11 @@ class NegationTagger:
     def __call__(self, doc: Doc) -> Doc:
         spans = list(doc.spans[SPAN_KEY]) if SPAN_KEY in doc.spans else []
         negated = negation.negated_spans(doc, spans, window=self.window)
+        statuses = negation.token_status(doc, spans)
+        doc.user_data[STATUS_KEY] = statuses
         for i, span in enumerate(spans):
             span._.negated = i in negated
+            span._.status = negation.span_status(statuses, span)
         return doc
 
 
@@ -481,13 +530,19 @@ def make_negation(nlp: Language, name: str, window: int) -> NegationTagger:
 _PRIORITY = {
     "RED_FLAG": 0,
     "CONTRAINDICATION": 1,
-    "CONDITION": 2,
-    "SYMPTOM": 3,
-    "TOOL": 4,
-    "BODY_PART": 5,
-    "CONTEXT": 6,
-    "IGNORE": 7,
+    "CLEARANCE": 2,
+    "CONDITION": 3,
+    "SYMPTOM": 4,
+    "MEDICINE": 5,
+    "TREATMENT": 6,
+    "TOOL": 7,
+    "BODY_PART": 8,
+    "CONTEXT": 9,
+    "IGNORE": 10,
 }
+#: parts of a combination that still count when mentioned as history: a place,
+#: a condition or a precaution ("type 1 since I was a kid" is still diabetes)
+_STATUS_FREE_LABELS = {"BODY_PART", "CONDITION", "CONTRAINDICATION"}
 
 
 class CombinationResolver:
@@ -524,6 +579,10 @@ class CombinationResolver:
                             added = True
                 if not added:
                     break
+        statuses = doc.user_data.get(STATUS_KEY) or []
+        for span in spans:
+            span._.status = negation.span_status(statuses, span)
+        spans = _apply_unless(spans, lexicon, doc)
         spans = _merge_same_concept(_apply_overrides(spans, lexicon))
         spans.sort(key=lambda s: (s.start, -len(s), s.label_, s.id_))
         doc.spans[SPAN_KEY] = spans
@@ -542,9 +601,15 @@ class CombinationResolver:
                 options = [s for s in spans if s.id_ == part]
             # a body part is a place, not a finding: "no pain in my calf" still names the calf
             options = [s for s in options if s.label_ == "BODY_PART" or not s._.negated]
+            # a finding that is over, or asked about in general, builds nothing
+            # (a doctor's all-clear is news about the past by nature: "checked it, all fine")
+            if concept.category != "clearance":
+                options = [s for s in options if s.label_ in _STATUS_FREE_LABELS or s._.status == negation.CURRENT]
             if not options:
                 return None
             candidates.append(options)
+        if combo.unless and _cancelled(doc, spans, combo.unless, candidates, combo.scope, clause):
+            return None
 
         if combo.scope == "message":
             # whole message: report it where the last-listed part is first mentioned
@@ -584,7 +649,41 @@ class CombinationResolver:
         for s in spans:
             if s.id_ == concept.id and not s._.negated and s.start <= start and end <= s.end:
                 return None  # already there
-        return Span(doc, start, end, label=concept.label, span_id=concept.id)
+        span = Span(doc, start, end, label=concept.label, span_id=concept.id)
+        span._.status = negation.span_status(doc.user_data.get(STATUS_KEY) or [], span)
+        return span
+
+
+def _unless_present(spans: Sequence[Span], ids: Sequence[str]) -> List[Span]:
+    return [s for s in spans if s.id_ in ids and not s._.negated]
+
+
+def _cancelled(doc, spans, unless, candidates, scope, clause) -> bool:
+    """Is a combination cancelled by an ``unless`` concept (same clause, or anywhere for scope message)?"""
+    present = _unless_present(spans, unless)
+    if not present:
+        return False
+    if scope == "message":
+        return True
+    clauses = {clause[s.start] for options in candidates for s in options}
+    return any(clause[s.start] in clauses for s in present)
+
+
+def _apply_unless(spans: List[Span], lexicon: Lexicon, doc: Doc) -> List[Span]:
+    """Drop a mention of a concept whose ``unless`` concepts are mentioned in its clause."""
+    clause = None
+    out = []
+    for span in spans:
+        concept = lexicon.concepts.get(span.id_)
+        if concept is not None and concept.unless and not span._.negated:
+            present = _unless_present(spans, concept.unless)
+            if present:
+                if clause is None:
+                    clause = negation.combination_clauses(doc)
+                if any(clause[p.start] == clause[span.start] or clause[p.start] == clause[span.end - 1] for p in present):
+                    continue
+        out.append(span)
+    return out
 
 
 def _apply_overrides(spans: List[Span], lexicon: Lexicon) -> List[Span]:
@@ -758,18 +857,66 @@ def category_of(span: Span) -> str:
 
 #: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
 FINDINGS_KEY = "footcare_safety"
-_FINDINGS_OF_LABEL = {"RED_FLAG": "red_flags", "CONTRAINDICATION": "contraindications"}
+#: the keys :func:`safety_findings` always gives (another detector may add
+#: ``similar``: {id: similarity}, see actions/safety.py)
+FINDINGS_KEYS = ("red_flags", "contraindications", "history", "cleared", "health")
+_HEALTH_LABELS = {CATEGORIES[c] for c in HEALTH_CATEGORIES}
 
 
-def safety_findings(doc: Doc) -> Dict[str, List[str]]:
-    """The red flags and contraindications a doc mentions, not negated, in text
-    order, each once: what the safety layer acts on."""
-    found: Dict[str, List[str]] = {"red_flags": [], "contraindications": []}
-    for span in sorted(concept_spans(doc), key=lambda s: (s.start, s.end)):
-        key = _FINDINGS_OF_LABEL.get(span.label_)
-        if key and span.id_ not in found[key]:
-            found[key].append(span.id_)
-    return found
+def safety_findings(doc: Doc) -> Dict[str, Any]:
+    """What the safety layer acts on, from a processed doc:
+
+    * ``red_flags``: warning signs mentioned as going on now (not negated, not
+      over, not a general question), in text order, each once;
+    * ``contraindications``: precautions mentioned (not negated; history
+      counts: "a clot years ago"), plus the ``history`` contraindication of a
+      red flag that is over;
+    * ``history``: warning signs mentioned as over or long ago (or that a
+      doctor has checked in this message), which get no urgent advice;
+    * ``cleared``: the writer says a doctor has checked it ("my GP says it's
+      not a clot");
+    * ``health``: the message names a body part, symptom, condition, medicine
+      or treatment (negated or not), so its reply points to a doctor.
+    """
+    history_of = doc.user_data.get(HISTORY_KEY) or {}
+    lasting = doc.user_data.get(LASTING_KEY) or {}
+    spans = sorted(concept_spans(doc, include_negated=True), key=lambda s: (s.start, s.end))
+    present = [s for s in spans if not s._.negated]
+    clearances = [s for s in present if s.label_ == "CLEARANCE"]
+    # what is said before a doctor's all-clear, in its clause or earlier, is checked
+    checked_until = -1
+    if clearances:
+        clause = negation.combination_clauses(doc)
+        checked_until = max(clause[s.end - 1] for s in clearances)
+    red_flags: List[str] = []
+    history: List[str] = []
+    contraindications: List[str] = []
+    for span in present:
+        if span.label_ == "RED_FLAG":
+            if span._.status == negation.GENERAL:
+                continue
+            if span._.status == negation.HISTORY or (clearances and clause[span.start] <= checked_until):
+                if span.id_ not in history:
+                    history.append(span.id_)
+                later = history_of.get(span.id_)
+                if later and later not in contraindications:
+                    contraindications.append(later)
+            elif span.id_ not in red_flags:
+                red_flags.append(span.id_)
+        elif span.label_ == "CONTRAINDICATION" and span.id_ not in contraindications:
+            if span._.status == negation.HISTORY and not lasting.get(span.id_, True):
+                continue  # "when I was pregnant", "broke my foot years ago and it healed"
+            contraindications.append(span.id_)
+    history = [h for h in history if h not in red_flags]
+    return {
+        "red_flags": red_flags,
+        "contraindications": contraindications,
+        "history": history,
+        "cleared": bool(clearances),
+        "health": any(s.label_ in _HEALTH_LABELS for s in spans),
+    }
+
+
 
 
 __all__ = [
@@ -782,6 +929,7 @@ __all__ = [
     "category_of",
     "safety_findings",
     "FINDINGS_KEY",
+    "FINDINGS_KEYS",
     "stem",
     "normalize_doc",
     "LexiconError",
