@@ -30,6 +30,7 @@ def context(tracker: Tracker) -> dialogue.Context:
         last_topic=tracker.get_slot("topic"),
         offered_topic=tracker.get_slot("offered_topic"),
         red_flags=tracker.get_slot("red_flags") or (),
+        urgency=tracker.get_slot("urgency"),
         contraindications=tracker.get_slot("contraindications") or (),
     )
 

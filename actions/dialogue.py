@@ -1,9 +1,15 @@
 """What the assistant says in a turn, as plain data; no Rasa types here.
 
 Every reply is assembled by `compose`, the one code path that
-- puts urgent medical advice first when the user's message holds a warning sign,
-- names the precautions for contraindications the user mentions,
-- ends every health answer with the doctor recommendation,
+- puts the safety layer's opening first (actions/safety.advise decides it):
+  the advice for a warning sign in this message, or the one-line reminder of
+  one told earlier, an acknowledgement when a doctor has checked it, and the
+  precautions,
+- holds back massage instructions while a warning sign told in the
+  conversation says so,
+- ends every reply to a health message with the doctor recommendation (a
+  message is a health message when the language layer finds a body part,
+  symptom, condition, medicine or treatment in it, whatever its intent),
 - attaches the next-topic buttons to the last message.
 """
 from __future__ import annotations
@@ -44,8 +50,10 @@ class Context:
     last_topic: Optional[str] = None
     offered_topic: Optional[str] = None
     red_flags: Sequence[str] = ()
+    #: the highest triage level so far (slot `urgency`)
+    urgency: Optional[str] = None
     contraindications: Sequence[str] = ()
-    #: red flags and contraindications the NLU pipeline found in `text`, if any
+    #: what the NLU pipeline's safety check found in `text`, if any (parse data `footcare_safety`)
     findings: Any = None
 
 
@@ -69,36 +77,35 @@ def compose(
     withhold_on_red_flag: bool = False,
     extra_slots: Optional[dict[str, Any]] = None,
     show_buttons: bool = True,
+    topic: Optional[str] = None,
 ) -> Turn:
-    """Assembles a turn around `body`; the single place that adds safety text."""
-    kb, clinic_ = knowledge(), clinic()
-    check = safety.check(ctx.text, ctx.findings)
-    slots: dict[str, Any] = dict(extra_slots or {})
-    parts: list[str] = []
+    """Assembles a turn around `body`; the single place that adds safety text.
 
-    urgent = safety.urgent_reply(check, clinic_.emergency_number)
-    if urgent:
-        parts.append(urgent)
-        slots["red_flags"] = list(dict.fromkeys([*ctx.red_flags, *check.red_flags]))
-    precaution = safety.precaution_reply(check)
-    if precaution:
-        parts.append(precaution)
-        slots["contraindications"] = list(dict.fromkeys([*ctx.contraindications, *check.contraindications]))
+    `health`: the reply is a health answer whatever the message says (topic
+    answers); other replies point to a doctor when the message's findings make
+    it a health message.  `topic`: the topic id being answered, if any.
+    """
+    kb, clinic_ = knowledge(), clinic()
+    places = clinic_.placeholders()
+    check = safety.check(ctx.text, ctx.findings)
+    before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications)
+    advice = safety.advise(check, before, places, topic=topic)
+    slots: dict[str, Any] = dict(extra_slots or {})
+    if advice.memory != before:
+        slots.update(advice.memory.slots())
+    parts: list[str] = list(advice.opening)
 
     if body:
-        if urgent and withhold_on_red_flag:
-            parts.append(_fill(kb.messages["withheld"], clinic_))
-        else:
-            parts.append(body)
+        parts.append(_fill(kb.messages["withheld"], clinic_) if advice.hold_back and withhold_on_red_flag else body)
 
-    offered = next_topics[0] if next_topics and not urgent else None
+    offered = next_topics[0] if next_topics and not advice.hold_back and not check.red_flags else None
     if offered:
         parts.append(_fill(kb.messages["offer"], clinic_, topic=kb.topics[offered].title.lower()))
     slots["offered_topic"] = offered
 
-    health = bool(health or urgent or precaution)
+    health = bool(health or advice.health)
     if health:
-        parts.append(kb.doctor_recommendation)
+        parts.append(advice.closing or kb.doctor_recommendation)
     buttons = _buttons(kb, next_topics or MENU) if show_buttons or health else []
     return Turn(replies=[Reply(text="\n\n".join(parts), buttons=buttons)], slots=slots)
 
@@ -113,6 +120,7 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
         next_topics=topic.next,
         withhold_on_red_flag=topic.withhold_on_red_flag,
         extra_slots={"topic": topic_id},
+        topic=topic_id,
     )
 
 
