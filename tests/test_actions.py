@@ -5,12 +5,13 @@ import asyncio
 
 import pytest
 
-from actions import actions
+from actions import actions, safety
 from actions.clinic import clinic
 from actions.knowledge import CONDITIONS, TOPICS, knowledge
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
+EMERGENCY_CLOSING = safety.texts().levels["emergency"].closing
 
 
 def run(action, dispatcher, tracker):
@@ -134,10 +135,13 @@ def test_red_flag_comes_first_and_massage_instructions_are_withheld(make_tracker
     tracker = make_tracker("how do i massage it? my foot went numb and my toes look blue", "ask_self_massage")
     events = run(actions.ActionAnswer(), dispatcher, tracker)
     text = last_text(dispatcher)
-    assert clinic().emergency_number in text.split("\n\n")[0] or "doctor" in text.split("\n\n")[0].lower()
+    assert text.startswith(f"Call {clinic().emergency_number} now.")
     assert KB.topics["self_massage"].answer not in text
-    assert text.endswith(DOCTOR)
-    assert slots(events)["red_flags"]
+    assert KB.messages["withheld"] in text
+    # after an emergency, the closing line fits it (not "before you start fascia massage")
+    assert text.endswith(EMERGENCY_CLOSING) and DOCTOR not in text
+    assert slots(events)["red_flags"] == ["numbness", "cold_pale_blue_foot"]
+    assert slots(events)["urgency"] == "emergency"
 
 
 def test_red_flag_in_a_greeting_is_not_ignored(make_tracker, dispatcher):
@@ -159,3 +163,103 @@ def test_contraindication_names_the_precaution(make_tracker, dispatcher):
     text = last_text(dispatcher)
     assert text.endswith(DOCTOR)
     assert KB.topics["safety"].answer in text
+
+
+# ----------------------------------------------------- memory across turns
+
+
+def test_a_red_flag_then_how_do_i_massage_it_holds_back_and_repeats_the_advice(make_tracker):
+    first = actions.CollectingDispatcher()
+    events = run(actions.ActionAnswer(), first, make_tracker("my left calf is swollen and hot since my flight", "describe_symptoms"))
+    remembered = slots(events)
+    assert remembered["red_flags"] == ["calf_clot"] and remembered["urgency"] == "same_day"
+
+    second = actions.CollectingDispatcher()
+    tracker = make_tracker("how do I massage it then?", "ask_self_massage", red_flags=remembered["red_flags"], urgency=remembered["urgency"])
+    events = run(actions.ActionAnswer(), second, tracker)
+    text = last_text(second)
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0].startswith("Reminder:") and "\n" not in paragraphs[0]  # the advice again, in one line
+    assert "today" in paragraphs[0] and clinic().services.urgent_care in paragraphs[0]
+    assert KB.messages["withheld"] in text
+    assert KB.topics["self_massage"].answer not in text and "frozen water bottle" not in text
+    assert text.endswith(DOCTOR)
+    assert "red_flags" not in slots(events)  # nothing new to store
+
+
+def test_every_reply_repeats_the_advice_while_it_holds(make_tracker, dispatcher):
+    tracker = make_tracker("thanks", "thank", red_flags=["breathless_chest_pain"], urgency="emergency")
+    run(actions.ActionThank(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert text.startswith("Reminder:") and f"call {clinic().emergency_number} now" in text
+    assert text.endswith(EMERGENCY_CLOSING)
+
+
+def test_a_contraindication_told_earlier_shapes_the_self_massage_answer(make_tracker, dispatcher):
+    tracker = make_tracker("how do I do self massage at home?", "ask_self_massage", contraindications=["diabetes_neuropathy"])
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    # the full answer, frozen bottle and all: a precaution holds nothing back
+    assert KB.topics["self_massage"].answer in text and "frozen water bottle" in text
+    precaution = safety.texts().contraindications["diabetes_neuropathy"].text
+    assert f"- {precaution}" in text and text.index(precaution) < text.index(KB.topics["self_massage"].answer)
+    assert len([line for line in text.split("\n") if line.startswith("- ")]) == 1
+    assert text.endswith(DOCTOR)
+
+
+@pytest.mark.parametrize("topic_id", ["procedure", "preparation"])
+def test_procedure_and_preparation_answers_carry_the_precautions_too(make_tracker, dispatcher, topic_id):
+    tracker = make_tracker("tell me", KB.topics[topic_id].intent, contraindications=["anticoagulants", "pregnancy"])
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    for cid in ("anticoagulants", "pregnancy"):
+        assert safety.texts().contraindications[cid].text in text
+    assert KB.topics[topic_id].answer in text
+
+
+def test_other_answers_do_not_repeat_precautions(make_tracker, dispatcher):
+    tracker = make_tracker("what are the benefits", "ask_benefits", contraindications=["diabetes_neuropathy"])
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    assert safety.texts().contraindications["diabetes_neuropathy"].text not in last_text(dispatcher)
+
+
+@pytest.mark.parametrize(
+    "text, flags",
+    [
+        ("my doctor says it's not a clot, so how do I massage my calf?", ["calf_clot"]),
+        ("the GP checked it, it's fine. how do i massage it", ["calf_clot"]),
+        ("A&E said it's only a sprain, how do I massage my foot?", ["sudden_injury"]),
+    ],
+)
+def test_a_doctors_all_clear_lifts_the_hold(make_tracker, dispatcher, text, flags):
+    tracker = make_tracker(text, "ask_self_massage", red_flags=flags, urgency="same_day")
+    events = run(actions.ActionAnswer(), dispatcher, tracker)
+    reply = last_text(dispatcher)
+    assert reply.startswith(safety.texts().cleared)
+    assert KB.topics["self_massage"].answer in reply and KB.messages["withheld"] not in reply
+    assert slots(events)["red_flags"] == [] and slots(events)["urgency"] is None
+
+
+# ------------------------------------------- the doctor line from the findings
+
+
+@pytest.mark.parametrize(
+    "action, text",
+    [
+        (actions.ActionFallback(), "blorp my heel"),
+        (actions.ActionBooking(), "can i book something for my achilles pain"),
+        (actions.ActionOutOfScope(), "what's the weather like for my ankle"),
+        (actions.ActionGreet(), "hi, i take ibuprofen"),
+    ],
+)
+def test_a_reply_to_a_health_message_points_to_a_doctor_whatever_the_intent(make_tracker, dispatcher, action, text):
+    run(action, dispatcher, make_tracker(text, "nlu_fallback"))
+    reply = last_text(dispatcher)
+    assert reply.endswith(DOCTOR)
+    assert reply.count(DOCTOR) == 1
+
+
+@pytest.mark.parametrize("action", [actions.ActionFallback(), actions.ActionBooking(), actions.ActionOutOfScope()])
+def test_a_reply_to_small_talk_has_no_doctor_line(make_tracker, dispatcher, action):
+    run(action, dispatcher, make_tracker("qwzx vbnm plok", "nlu_fallback"))
+    assert DOCTOR not in last_text(dispatcher)

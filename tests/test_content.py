@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.clinic import CLINIC_FILE, load_clinic
+from actions.clinic import CLINIC_FILE, REGIONS, load_clinic
 from actions.content import ContentError
 from actions.knowledge import CONDITIONS, KNOWLEDGE_FILE, TOPICS, load_knowledge
 
@@ -88,6 +88,20 @@ def test_missing_knowledge_file(tmp_path):
 def test_shipped_clinic_loads():
     clinic = load_clinic()
     assert clinic.name and clinic.phone and clinic.email and clinic.booking_url and clinic.emergency_number
+    assert clinic.region in REGIONS and clinic.emergency_number == REGIONS[clinic.region].emergency_number
+
+
+@pytest.mark.parametrize("region, number", [("UK", "999"), ("US", "911"), ("EU", "112")])
+def test_the_region_gives_the_emergency_number_and_the_services(tmp_path, clinic_data, region, number):
+    clinic_data.pop("emergency_number", None)
+    clinic_data["region"] = region
+    clinic = load_clinic(write(tmp_path, "clinic.yml", clinic_data))
+    assert clinic.emergency_number == number
+    places = clinic.placeholders()
+    assert places["emergency_number"] == number
+    assert {"doctor", "urgent_care", "out_of_hours"} <= set(places)
+    clinic_data["emergency_number"] = number  # the same number, written out, is fine
+    assert load_clinic(write(tmp_path, "clinic.yml", clinic_data)).emergency_number == number
 
 
 @pytest.mark.parametrize(
@@ -98,6 +112,9 @@ def test_shipped_clinic_loads():
         ({"email": "not-an-email"}, "email"),
         ({"booking_url": "example.com/book"}, "booking_url"),
         ({"emergency_number": "ask reception"}, "emergency_number"),
+        ({"region": "UK", "emergency_number": "112"}, "emergency_number"),  # not the UK's number: no mix
+        ({"region": "Mars"}, "region"),
+        ({"region": ""}, "region"),
         ({"fax": "123"}, "fax"),
         ({"address": ["a", "b"]}, "address"),
     ],

@@ -315,6 +315,237 @@ def test_negation_rule_directly(nlp):
     assert not is_negated(doc, Span(doc, 2, 3, label="SYMPTOM"))
 
 
+def findings(nlp, text):
+    from footnlp.pipeline import safety_findings
+
+    return safety_findings(nlp(text))
+
+
+@pytest.mark.parametrize(
+    "text, kept, negated",
+    [
+        ("no swelling, just tingling", "tingling", "swelling"),
+        ("no swelling just tingling in my heel", "tingling", "swelling"),
+        ("no fever, only numbness", "numbness", "fever"),
+        ("no fever but numb toes", "numbness", "fever"),
+    ],
+)
+def test_just_only_and_but_end_a_negation(nlp, text, kept, negated):
+    found = mentions(nlp, text)
+    assert (kept, False) in found and (negated, True) in found, found
+
+
+def test_used_to_is_not_a_negation(nlp):
+    assert findings(nlp, "I used to have clots")["contraindications"] == ["suspected_clot"]
+    assert ("suspected_clot", False) in mentions(nlp, "I used to have clots")
+
+
+# ------------------------------------------------------------------ time rule
+
+
+@pytest.mark.parametrize(
+    "text, contraindications",
+    [
+        ("I had a DVT ten years ago, all fine now", ["suspected_clot"]),
+        ("my calf swelled up with a clot years ago, it was treated", ["suspected_clot"]),
+        ("broke my foot years ago and it healed", []),
+        ("had a fever last week, it's gone now", []),
+        ("I ruptured my achilles in 2015, had surgery and its fine now", []),
+        ("sprained my ankle last year, all fine since", []),
+        ("used to get pins and needles when I was pregnant but that stopped", []),
+        ("calf cramp woke me up once last week, it passed in a minute", []),
+    ],
+)
+def test_a_sign_that_is_over_is_history_not_a_warning(nlp, text, contraindications):
+    found = findings(nlp, text)
+    assert found["red_flags"] == [], found
+    assert found["contraindications"] == contraindications, found
+
+
+@pytest.mark.parametrize(
+    "text, red_flag",
+    [
+        ("had a DVT ten years ago and now my calf is puffy and painful again", "calf_clot"),
+        ("I used to have clots and now my calf is swollen again", "calf_clot"),
+        ("the ulcer on my heel hasnt healed in 2 months", "non_healing_wound"),
+        ("sprained it years ago but now my ankle is hot, red and swollen", "hot_red_swollen_foot"),
+        ("had a fever last week. Today my heel is numb", "numbness"),
+    ],
+)
+def test_what_goes_on_now_stays_a_warning(nlp, text, red_flag):
+    assert red_flag in findings(nlp, text)["red_flags"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I avoid a clot on my flight next week?",
+        "what are the signs of a DVT?",
+        "what does a ruptured achilles feel like?",
+        "can massage cause a blood clot?",
+        "should someone with a fever avoid massage?",
+        "if my foot ever went blue would that be an emergency?",
+    ],
+)
+def test_a_question_in_general_is_not_a_warning(nlp, text):
+    assert findings(nlp, text)["red_flags"] == []
+
+
+def test_status_of_each_mention(nlp):
+    doc = nlp("had a fever years ago. Now my toes tingle")
+    status = {s.id_: s._.status for s in doc.spans["footnlp"] if s.label_ == "RED_FLAG"}
+    assert status == {"fever": "history", "tingling": "current"}
+
+
+# ------------------------------------------------------------ over-triage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "foot is a bit red and warm after the massage",
+        "slightly swollen and warm after my massage yesterday",
+        "my socks stained my toes blue",
+    ],
+)
+def test_look_alikes_of_warning_signs(nlp, text):
+    assert findings(nlp, text)["red_flags"] == []
+
+
+def test_a_hot_red_swollen_foot_days_after_a_massage_still_counts(nlp):
+    assert "hot_red_swollen_foot" in findings(nlp, "my foot is red hot and swollen after the massage")["red_flags"]
+
+
+def test_an_insulin_injection_is_not_a_steroid_injection(nlp):
+    assert findings(nlp, "I take an insulin injection every morning")["contraindications"] == ["diabetes_neuropathy"]
+    assert findings(nlp, "I had a steroid injection in my heel")["contraindications"] == ["steroid_injection"]
+
+
+# -------------------------------------------------------- lexicon gaps
+
+
+@pytest.mark.parametrize(
+    "text, red_flag",
+    [
+        ("my achilles just went", "sudden_injury"),
+        ("felt a kick behind my ankle and nobody was there", "sudden_injury"),
+        ("heel gave way and now I hobble", "sudden_injury"),
+        ("landed on the kerb and heard a snap", "sudden_injury"),
+        ("toes look dusky", "cold_pale_blue_foot"),
+        ("foot like ice and a funny colour", "cold_pale_blue_foot"),
+        ("my toe has gone purple", "cold_pale_blue_foot"),
+        ("black toe", "cold_pale_blue_foot"),
+        ("puffy leg and I get short of breath", "breathless_chest_pain"),
+        ("my blood sugar is a mess and my foot is swollen", "diabetic_foot_warning"),
+        ("diabetic and my toe is cold and has gone dark", "diabetic_foot_warning"),
+        ("a blister that oozes and I'm running a temperature", "sepsis_signs"),
+        ("heel pain and I'm running a temperature", "fever"),
+        ("my big toe is red and swollen", "hot_red_swollen_foot"),
+        ("severe pain and swelling in my heel, no injury", "hot_red_swollen_foot"),
+        ("think it's gout", "hot_red_swollen_foot"),
+        ("new swelling on top of my foot since I upped my training", "stress_fracture_signs"),
+        ("the back of my knee is swollen since my long flight", "calf_clot"),
+        ("my thigh is swollen since my hip op", "calf_clot"),
+    ],
+)
+def test_patients_words_for_warning_signs(nlp, text, red_flag):
+    assert red_flag in findings(nlp, text)["red_flags"], findings(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, contraindication",
+    [
+        ("I take Plavix", "anticoagulants"),
+        ("I'm on Brilinta", "anticoagulants"),
+        ("on prasugrel (Efient)", "anticoagulants"),
+        ("I inject Clexane every day", "anticoagulants"),
+        ("I'm on enoxaparin", "anticoagulants"),
+        ("dalteparin injections", "anticoagulants"),
+        ("tinzaparin", "anticoagulants"),
+        ("I'm expecting", "pregnancy"),
+        ("we're having a baby in May", "pregnancy"),
+        ("I'm 20 weeks along", "pregnancy"),
+        ("bun in the oven!", "pregnancy"),
+        ("itchy peeling skin between my toes", "open_wound_or_infection"),
+        ("I have varicose veins", "poor_circulation"),
+        ("my circulation is poor, they said peripheral arterial disease", "poor_circulation"),
+        ("I've got poor circulation", "poor_circulation"),
+    ],
+)
+def test_patients_words_for_precautions(nlp, text, contraindication):
+    assert contraindication in findings(nlp, text)["contraindications"]
+
+
+# ------------------------------------------------------------------ typos
+
+
+@pytest.mark.parametrize(
+    "typo, concept",
+    [
+        ("fevar", "fever"),  # 5 letters, one letter changed
+        ("tinglng", "tingling"),  # 7 letters, one left out
+        ("numbneess", "numbness"),  # long words as before
+        ("ankel", "ankle"),  # two letters swapped
+    ],
+)
+def test_short_typos_are_fixed(nlp, typo, concept):
+    assert concept in ids(nlp, f"{typo} since yesterday"), mentions(nlp, typo)
+
+
+@pytest.mark.parametrize("word", ["fewer", "never", "clothing", "calls", "feeder", "snores", "tickle", "numb"])
+def test_typo_fixing_never_turns_an_english_word_into_a_term(nlp, word):
+    from footnlp.pipeline import stem
+
+    speller = nlp.get_pipe("footnlp_concepts").speller
+    assert speller.correct(word) is None or stem(word) == speller.correct(word)
+
+
+def test_four_letter_words_are_left_alone(nlp):
+    speller = nlp.get_pipe("footnlp_concepts").speller
+    assert speller.correct("nmub") is None and speller.correct("cakf") is None
+
+
+# ------------------------------------------------------------- clearance
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my doctor says it's not a clot", "the GP checked it, it's fine", "A&E said it's only a sprain", "the scan was clear, my doctor said"],
+)
+def test_a_doctors_all_clear_is_found(nlp, text):
+    found = findings(nlp, text)
+    assert found["cleared"] is True and found["red_flags"] == [] and found["contraindications"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll ask my GP if it's fine",
+        "I haven't seen a doctor, it's probably fine",
+        "it's not a clot, I hope",
+        "my doctor thinks it might be a clot",
+    ],
+)
+def test_no_all_clear_without_a_doctors_check(nlp, text):
+    assert findings(nlp, text)["cleared"] is False
+
+
+def test_signs_checked_by_a_doctor_are_history_and_new_ones_count(nlp):
+    found = findings(nlp, "my doctor checked my swollen calf and says it's not a clot")
+    assert found["cleared"] and found["red_flags"] == [] and found["contraindications"] == []
+    found = findings(nlp, "A&E checked my foot after I fell and heard a crack, they said it's only a sprain")
+    assert found["cleared"] and found["red_flags"] == [] and found["history"] == ["sudden_injury"]
+    found = findings(nlp, "the GP checked it, all fine. But now I'm short of breath")
+    assert found["cleared"] and found["red_flags"] == ["breathless_chest_pain"]
+
+
+def test_health_mentions(nlp):
+    assert findings(nlp, "can I book for my heel")["health"] is True
+    assert findings(nlp, "I take paracetamol")["health"] is True
+    assert findings(nlp, "does the physio help")["health"] is True
+    assert findings(nlp, "what time do you open")["health"] is False
+
+
 # ----------------------------------------------------------- lexicon files
 
 
@@ -338,6 +569,7 @@ def test_the_content_files_are_valid():
         "steroid_injection",
         "cancer",
         "osteoporosis",
+        "poor_circulation",
     } <= set(lexicon.ids("contraindication"))
 
 
@@ -355,12 +587,9 @@ MINIMAL_LEXICON = {
     },
     "contraindication": {"pregnancy": {"terms": ["pregnant"]}},
 }
+#: footnlp reads only the ids of safety.yml (actions/safety.py checks the rest)
 MINIMAL_SAFETY = {
-    "emergency_intro": "Call {emergency_number} now.",
-    "urgent_intro": "See a doctor today.",
-    "precaution_intro": "Check with your doctor first:",
-    "precaution_outro": "Then tell your therapist.",
-    "red_flags": {"calf_clot": {"level": "urgent", "reason": "Could be a clot."}},
+    "red_flags": {"calf_clot": {"level": "same_day", "reason": "Could be a clot."}},
     "contraindications": {"pregnancy": {"precaution": "Pregnancy: ask first."}},
 }
 
@@ -424,6 +653,15 @@ def test_minimal_files_are_valid(tmp_path):
             "lexicon.yml: red_flag.calf_clot.combinations[0].scope must be one of",
         ),
         ({"settings": {"combination_window": "ten"}}, "lexicon.yml: settings.combination_window must be a positive whole number"),
+        ({"red_flag__calf_clot__unless": ["no_such_thing"]}, "lexicon.yml: red_flag.calf_clot.unless refers to unknown concept 'no_such_thing'"),
+        (
+            {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "unless": ["nope"]}]},
+            "lexicon.yml: red_flag.calf_clot.combinations[0].unless refers to unknown concept 'nope'",
+        ),
+        ({"red_flag__calf_clot__history": "calf"}, "lexicon.yml: red_flag.calf_clot.history must be the id of a contraindication"),
+        ({"symptom__swelling__history": "pregnancy"}, "lexicon.yml: symptom.swelling.history is only for red flags"),
+        ({"contraindication__pregnancy__lasting": "no"}, "lexicon.yml: contraindication.pregnancy.lasting must be true or false"),
+        ({"red_flag__calf_clot__lasting": False}, "lexicon.yml: red_flag.calf_clot.lasting is only for contraindications"),
     ],
 )
 def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
@@ -450,7 +688,7 @@ def test_missing_file_is_named(tmp_path):
     [
         ({"red_flags": {}}, {}, "safety.yml: red_flags must be a non-empty mapping"),
         (
-            {"red_flags": {"calf_clot": {"level": "urgent", "reason": "x"}, "fever": {"level": "urgent", "reason": "y"}}},
+            {"red_flags": {"calf_clot": {"level": "same_day", "reason": "x"}, "fever": {"level": "same_day", "reason": "y"}}},
             {},
             "lexicon.yml: red_flag.fever is missing (red_flags.fever is defined in",
         ),
@@ -464,23 +702,7 @@ def test_missing_file_is_named(tmp_path):
             {"contraindication__cancer": {"terms": ["cancer"]}},
             "safety.yml: contraindications.cancer is missing",
         ),
-        (
-            {"red_flags": {"calf_clot": {"level": "soon", "reason": "x"}}},
-            {},
-            "safety.yml: red_flags.calf_clot.level must be one of: emergency, urgent",
-        ),
-        (
-            {"red_flags": {"calf_clot": {"level": "urgent", "reason": ""}}},
-            {},
-            "safety.yml: red_flags.calf_clot.reason must be a non-empty string",
-        ),
-        ({"emergency_intro": "Call the doctor."}, {}, "safety.yml: emergency_intro must contain the placeholder {emergency_number}"),
-        ({"urgent_intro": "Call {clinic_phone}."}, {}, "safety.yml: urgent_intro uses unknown placeholder {clinic_phone}"),
-        (
-            {"contraindications": {"pregnancy": {"precaution": "call {emergency_number}"}}},
-            {},
-            "safety.yml: contraindications.pregnancy.precaution uses unknown placeholder",
-        ),
+        ({"contraindications": []}, {}, "safety.yml: contraindications must be a non-empty mapping"),
     ],
 )
 def test_safety_errors_name_file_and_key(tmp_path, safety_changes, lexicon_changes, expected):
@@ -582,10 +804,12 @@ def test_rasa_component_adds_non_negated_entities(nlp):
     assert text[numb["start"] : numb["end"]] == "numbness" and numb["confidence"] == 1.0
     assert len([e for e in entities if e["entity"] == "condition"]) == 1  # not added twice
     # the safety findings ride along in the parse data for the action server
-    assert message.get("footcare_safety") == {"red_flags": ["numbness"], "contraindications": ["anticoagulants"]}
+    assert message.get("footcare_safety") == {
+        "red_flags": ["numbness"], "contraindications": ["anticoagulants"], "history": [], "cleared": False, "health": True,
+    }
     quiet = Message(data={TEXT: "thanks", SPACY_DOCS[TEXT]: nlp("thanks")})
     extractor.process([quiet])
-    assert quiet.get("footcare_safety") == {"red_flags": [], "contraindications": []}
+    assert quiet.get("footcare_safety") == {"red_flags": [], "contraindications": [], "history": [], "cleared": False, "health": False}
     assert "footcare_safety" in quiet.as_dict(only_output_properties=True)
 
 

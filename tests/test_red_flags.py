@@ -1,15 +1,20 @@
-"""Red-flag detection on realistic messages (tests/red_flags.yml) and the NLU hold-out set.
+"""Warning-sign detection on patient messages (tests/red_flags.yml) and the NLU hold-out set.
 
 Prints the figures; run with `pytest -s` to see them:
-- recall on the positives (must be 100%),
-- false-alarm rate on the negatives (at most 5%),
-- false-alarm rate on tests/nlu_holdout.yml: a red flag on a message whose
-  intent is not describe_symptoms (at most 5%).
+- recall on the positives (must be 100%), per triage level, and whether the
+  level found (the most urgent among the signs found) is the expected one for
+  every positive;
+- false-alarm rate on the negatives (at most 3%);
+- false-alarm rate on tests/nlu_holdout.yml: a warning sign on a message whose
+  intent is not describe_symptoms (at most 3%).
+
+tests/red_flags_real.yml (quoted from public pages) is never used here: it is
+measured apart, in docs/evaluation.md, so that the lexicon is not tuned on it.
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -21,7 +26,7 @@ from footnlp.lexicon import load_lexicon
 HERE = Path(__file__).resolve().parent
 CASES = yaml.safe_load((HERE / "red_flags.yml").read_text(encoding="utf-8"))
 HOLDOUT = HERE / "nlu_holdout.yml"
-MAX_FALSE_ALARM = 0.05
+MAX_FALSE_ALARM = 0.03
 
 # [text](entity), [text]{"entity": ...} -> text
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
@@ -31,46 +36,71 @@ def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}% ({part}/{whole})" if whole else "n/a (0 messages)"
 
 
-def test_the_set_is_big_enough_and_covers_every_red_flag():
+def _text(case) -> str:
+    return case if isinstance(case, str) else case["text"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    """safety.check of every positive, once."""
+    return [(case, safety.check(case["text"])) for case in CASES["positives"]]
+
+
+def test_the_set_is_big_enough_and_covers_every_red_flag_and_level():
     positives, negatives = CASES["positives"], CASES["negatives"]
-    assert len(positives) + len(negatives) >= 80
-    assert len(positives) >= 45, len(positives)
-    assert len(negatives) >= 35, len(negatives)
+    assert len(positives) >= 300, len(positives)
+    assert len(negatives) >= 150, len(negatives)
     covered = Counter(i for case in positives for i in case["expect"])
     red_flags = load_lexicon().ids("red_flag")
     thin = {rf: covered[rf] for rf in red_flags if covered[rf] < 3}
     assert not thin, f"red flags with fewer than 3 positive messages: {thin}"
     unknown = set(covered) - set(red_flags)
     assert not unknown, f"expected ids that are not red flags in the lexicon: {unknown}"
-
-
-def test_recall_on_positives_is_100_percent():
-    positives = CASES["positives"]
-    missed, extra = [], []
+    assert {case["level"] for case in positives} == set(safety.LEVELS)
     for case in positives:
-        found = safety.check(case["text"]).red_flags
-        absent = [i for i in case["expect"] if i not in found]
+        # the level of a positive is the most urgent level among its expected signs
+        assert case["level"] == safety.level_of(case["expect"]), case["text"]
+
+
+def test_recall_on_positives_is_100_percent_at_every_level(results):
+    missed, wrong_level, extra = [], [], []
+    per_level: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # found all, level right, messages
+    for case, result in results:
+        counts = per_level[case["level"]]
+        counts[2] += 1
+        absent = [i for i in case["expect"] if i not in result.red_flags]
         if absent:
-            missed.append((case["text"], absent, found))
-        elif set(found) - set(case["expect"]):
-            extra.append((case["text"], sorted(set(found) - set(case["expect"]))))
-    recall = _pct(len(positives) - len(missed), len(positives))
-    print(f"\nRed-flag recall on positives: {recall}")
+            missed.append((case["text"], absent, result.red_flags))
+            continue
+        counts[0] += 1
+        if result.urgency == case["level"]:
+            counts[1] += 1
+        else:
+            wrong_level.append((case["text"], case["level"], result.urgency, result.red_flags))
+        if set(result.red_flags) - set(case["expect"]):
+            extra.append((case["text"], sorted(set(result.red_flags) - set(case["expect"]))))
+    total = len(results)
+    print(f"\nWarning-sign recall on positives: {_pct(total - len(missed), total)}; "
+          f"level right: {_pct(total - len(missed) - len(wrong_level), total)}")
+    for level in safety.LEVELS:
+        found, right, n = per_level[level]
+        print(f"  {level:9s} recall {_pct(found, n)}, level right {_pct(right, n)}")
     if extra:
-        print(f"  {len(extra)} positives also raised other red flags:")
-        for text, ids in extra:
-            print(f"    {text!r}: +{ids}")
+        print(f"  {len(extra)} positives also raised other signs (at the same or a lower level)")
     for text, absent, found in missed:
         print(f"  MISSED {absent} in {text!r} (found {found})")
-    assert not missed, f"recall {recall}; missed: {missed}"
+    for text, want, got, found in wrong_level:
+        print(f"  LEVEL {got} instead of {want} in {text!r} (found {found})")
+    assert not missed, f"recall {_pct(total - len(missed), total)}; missed: {missed}"
+    assert not wrong_level, f"level wrong on: {wrong_level}"
 
 
 def test_false_alarms_on_negatives():
-    negatives = CASES["negatives"]
+    negatives = [_text(case) for case in CASES["negatives"]]
     alarms = [(text, safety.check(text).red_flags) for text in negatives]
     alarms = [(text, found) for text, found in alarms if found]
     rate = len(alarms) / len(negatives)
-    print(f"\nRed-flag false-alarm rate on negatives: {_pct(len(alarms), len(negatives))}")
+    print(f"\nWarning-sign false alarms on negatives: {_pct(len(alarms), len(negatives))}")
     for text, found in alarms:
         print(f"  FALSE ALARM {found} on {text!r}")
     assert rate <= MAX_FALSE_ALARM, f"false-alarm rate {_pct(len(alarms), len(negatives))}: {alarms}"
@@ -98,7 +128,7 @@ def test_false_alarms_on_nlu_holdout():
     alarms = [(i, t, found) for i, t, found in alarms if found]
     rate = len(alarms) / len(messages)
     print(
-        f"\nRed-flag false-alarm rate on {HOLDOUT.name} (intents other than "
+        f"\nWarning-sign false alarms on {HOLDOUT.name} (intents other than "
         f"describe_symptoms): {_pct(len(alarms), len(messages))}"
     )
     for intent, text, found in alarms:

@@ -1,19 +1,55 @@
-"""actions/safety.py: check(), urgent_reply(), precaution_reply()."""
+"""actions/safety.py: the checks, the three triage levels and their wording, memory, findings."""
 from __future__ import annotations
 
+import copy
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from actions import safety
-from actions.safety import SafetyCheck
+from actions.clinic import REGIONS, Clinic
+from actions.content import ContentError
+from actions.safety import Memory, SafetyCheck
+from footnlp.lexicon import load_lexicon
+
+SAFETY_FILE = Path(safety.SAFETY_FILE)
+
+#: the level of every warning sign, as the issue sets them
+EXPECTED_LEVELS = {
+    "emergency": {"breathless_chest_pain", "cold_pale_blue_foot", "sepsis_signs"},
+    "same_day": {
+        "sudden_injury", "deformity_after_injury", "hot_red_swollen_foot", "calf_clot",
+        "spreading_redness", "fever", "diabetic_foot_warning",
+    },
+    "soon": {"numbness", "tingling", "pain_at_rest_or_night", "non_healing_wound", "stress_fracture_signs"},
+}
+#: what each region calls its services; a reply names only its own region's
+REGION_TERMS = {
+    "UK": ["999", "GP", "A&E", "NHS 111"],
+    "US": ["911", "primary care doctor", "the ER", "urgent care center"],
+    "EU": ["112", "family doctor", "emergency department", "out-of-hours doctor"],
+}
+
+
+def places(region: str) -> dict:
+    clinic = Clinic("Example Foot Clinic", "+44 20 7946 0000", "a@b.test", "https://b.test/book", region)
+    return clinic.placeholders()
+
+
+def mentions(text: str, term: str) -> bool:
+    return re.search(rf"(?<![\w&]){re.escape(term)}(?![\w&])", text) is not None
+
+
+# ------------------------------------------------------------------ check
 
 
 def test_check_finds_red_flags_in_order_without_duplicates():
     result = safety.check("My foot went numb, then it was numb again, and now my toes are tingling")
     assert result.red_flags == ["numbness", "tingling"]
-    assert result.emergency is False
-    assert result.urgent is True
+    assert result.urgency == "soon"
+    assert result.emergency is False and result.urgent is True
 
 
 def test_check_leaves_out_negated_mentions():
@@ -22,15 +58,33 @@ def test_check_leaves_out_negated_mentions():
     assert result.contraindications == []
 
 
-def test_check_marks_emergencies():
-    assert safety.check("I'm short of breath and my calf is swollen").emergency is True
-    assert safety.check("my calf is swollen").emergency is False
+def test_check_gives_the_highest_level():
+    assert safety.check("I'm short of breath and my calf is swollen").urgency == "emergency"
+    assert safety.check("my calf is swollen").urgency == "same_day"
+    assert safety.check("my heel tingles").urgency == "soon"
+    assert safety.check("my heel hurts in the morning").urgency is None
 
 
 def test_check_finds_contraindications():
     result = safety.check("I'm on warfarin and 20 weeks pregnant, and I had a cortisone shot in my heel")
     assert result.red_flags == []
     assert result.contraindications == ["anticoagulants", "pregnancy", "steroid_injection"]
+
+
+def test_check_marks_health_messages():
+    assert safety.check("can I book for my heel?").health is True  # a body part
+    assert safety.check("I take ibuprofen").health is True  # a medicine
+    assert safety.check("do you do physio?").health is True  # a treatment
+    assert safety.check("no pain at all, can I book?").health is True  # negated, still about health
+    assert safety.check("can I book for Tuesday?").health is False
+
+
+def test_check_finds_a_doctors_all_clear_and_past_signs():
+    result = safety.check("my doctor says it's not a clot")
+    assert result.cleared is True and result.red_flags == [] and result.contraindications == []
+    result = safety.check("I had a DVT ten years ago, all fine now")
+    assert result.red_flags == [] and result.contraindications == ["suspected_clot"]
+    assert safety.check("had a fever last week, it's gone now").history == ["fever"]
 
 
 @pytest.mark.parametrize(
@@ -54,111 +108,346 @@ def test_pipeline_is_loaded_once():
     assert safety._load()[0] is first
 
 
-def test_no_reply_without_red_flags():
-    result = safety.check("my heel hurts in the morning")
-    assert safety.urgent_reply(result, "999") is None
-    assert safety.precaution_reply(result) is None
+# --------------------------------------------------------------- findings
 
 
-def test_urgent_reply_for_an_urgent_flag():
-    texts = safety.texts()
-    result = safety.check("my toes keep tingling")
-    reply = safety.urgent_reply(result, "999")
-    assert reply.startswith(texts.urgent_intro.format(emergency_number="999"))
-    assert texts.red_flags["tingling"].reason in reply
-    assert "{" not in reply and "}" not in reply
-
-
-def test_urgent_reply_for_an_emergency_uses_the_emergency_number():
-    texts = safety.texts()
-    result = safety.check("chest pain and my calf is swollen")
-    reply = safety.urgent_reply(result, "112")
-    assert reply.startswith(texts.emergency_intro.format(emergency_number="112"))
-    assert "call 112" in reply.lower()
-    assert "{emergency_number}" not in reply
-    # emergencies come first, then the other reasons
-    assert reply.index(texts.red_flags["breathless_chest_pain"].reason) < reply.index(
-        texts.red_flags["calf_clot"].reason.format(emergency_number="112")
-    )
-
-
-def test_urgent_reply_tells_them_not_to_massage_and_to_get_care():
-    for text, number in (("my foot went numb", "911"), ("I heard a pop and can't walk", "000")):
-        reply = safety.urgent_reply(safety.check(text), number).lower()
-        assert "massage" in reply
-        assert "doctor" in reply or "emergency department" in reply
-        assert number in reply
-
-
-def test_urgent_reply_without_a_number_still_reads_well():
-    reply = safety.urgent_reply(safety.check("my foot is cold and blue"), "")
-    assert safety.FALLBACK_EMERGENCY_NUMBER in reply
-
-
-def test_urgent_reply_for_a_hand_made_check():
-    reply = safety.urgent_reply(SafetyCheck(red_flags=["fever"]), "999")
-    assert reply.startswith(safety.texts().urgent_intro.format(emergency_number="999"))
-    assert safety.urgent_reply(SafetyCheck(), "999") is None
-
-
-def test_precaution_reply_names_each_precaution_and_the_doctor():
-    texts = safety.texts()
-    result = safety.check("I have diabetes and take apixaban")
-    reply = safety.precaution_reply(result)
-    assert reply.startswith(texts.precaution_intro)
-    assert texts.contraindications["diabetes_neuropathy"] in reply
-    assert texts.contraindications["anticoagulants"] in reply
-    assert "doctor" in reply.lower()
-
-
-def test_precaution_reply_ignores_negated_contraindications():
-    assert safety.precaution_reply(safety.check("I don't have diabetes and I'm not pregnant")) is None
-
-
-def test_every_id_has_its_text():
-    texts = safety.texts()
-    from footnlp.lexicon import load_lexicon
-
-    lexicon = load_lexicon()
-    for rf in lexicon.ids("red_flag"):
-        assert texts.red_flags[rf].level in ("emergency", "urgent")
-        assert texts.red_flags[rf].reason
-    for ci in lexicon.ids("contraindication"):
-        assert texts.contraindications[ci]
-    assert texts.red_flags["breathless_chest_pain"].level == "emergency"
-
-
-def test_texts_stay_careful():
-    texts = safety.texts()
-    everything = " ".join(
-        [texts.emergency_intro, texts.urgent_intro, texts.precaution_intro, texts.precaution_outro]
-        + [r.reason for r in texts.red_flags.values()]
-        + list(texts.contraindications.values())
-    ).lower()
-    for word in ("cure", "proven", "guarantee", "always safe", "definitely"):
-        assert not re.search(rf"\b{word}\b", everything), word
-    assert "don't massage" in everything or "do not massage" in everything
+def findings(**changes):
+    base = {"red_flags": [], "contraindications": [], "history": [], "cleared": False, "health": False}
+    base.update(changes)
+    return base
 
 
 def test_findings_of_the_nlu_pipeline_are_reused():
     """What FootcareEntityExtractor found is taken as is (the text is not parsed again)."""
-    findings = {"red_flags": ["numbness"], "contraindications": ["anticoagulants"]}
-    result = safety.check("text the NLU already read", findings)
+    result = safety.check("text the NLU already read", findings(red_flags=["numbness"], contraindications=["anticoagulants"], health=True))
     assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]
-    assert safety.check("my calf is swollen", {"red_flags": [], "contraindications": []}).red_flags == []
+    assert result.sources == {"numbness": "lexicon", "anticoagulants": "lexicon"}
+    assert safety.check("my calf is swollen", findings()).red_flags == []
+    assert safety.check("anything", findings(cleared=True)).cleared is True
+
+
+def test_the_second_detectors_ids_count_too_and_say_where_they_come_from():
+    found = findings(red_flags=["numbness"], similar={"calf_clot": 0.71, "numbness": 0.64, "pregnancy": 0.8})
+    result = safety.check("text", found)
+    assert result.red_flags == ["numbness", "calf_clot"]  # union, lexicon first
+    assert result.contraindications == ["pregnancy"]
+    assert result.urgency == "same_day"
+    assert result.sources == {"numbness": "lexicon, encoder 0.64", "calf_clot": "encoder 0.71", "pregnancy": "encoder 0.80"}
 
 
 @pytest.mark.parametrize(
-    "findings",
+    "found",
     [
         None,  # a button payload or a tracker made without NLU
         "numbness",
         {"red_flags": "numbness", "contraindications": []},
-        {"red_flags": ["numbness"]},
-        {"red_flags": ["not_a_red_flag"], "contraindications": []},
-        {"red_flags": [], "contraindications": [7]},
+        {"red_flags": ["numbness"], "contraindications": []},  # an older model: keys missing
+        findings(red_flags=["not_a_red_flag"]),
+        findings(contraindications=[7]),
+        findings(cleared="yes"),
+        findings(similar=["calf_clot"]),
+        findings(similar={"not_an_id": 0.9}),
+        findings(similar={"calf_clot": 1.5}),
+        findings(similar={"calf_clot": True}),
     ],
 )
-def test_unusable_findings_mean_the_text_is_checked(findings):
-    result = safety.check("my foot went numb and I'm on warfarin", findings)
+def test_unusable_findings_mean_the_text_is_checked(found):
+    result = safety.check("my foot went numb and I'm on warfarin", found)
     assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]
+
+
+# ------------------------------------------------------------------ levels
+
+
+def test_every_sign_has_its_level_and_every_id_its_text():
+    content = safety.texts()
+    lexicon = load_lexicon()
+    assert set(content.red_flags) == set(lexicon.ids("red_flag"))
+    assert set(content.contraindications) == set(lexicon.ids("contraindication"))
+    assert list(content.levels) == ["emergency", "same_day", "soon"]
+    for level, ids in EXPECTED_LEVELS.items():
+        assert {i for i, s in content.red_flags.items() if s.level == level} == ids, level
+    assert "poor_circulation" in content.contraindications
+    assert [l for l, v in content.levels.items() if v.holds_back] == ["emergency", "same_day"]
+
+
+def test_every_level_sign_and_precaution_has_sources():
+    content = safety.texts()
+    entries = [*content.levels.values(), *content.red_flags.values(), *content.contraindications.values()]
+    for entry in entries:
+        assert entry.sources and all(s.startswith(("http://", "https://")) for s in entry.sources), entry.id
+
+
+def test_the_reply_is_action_then_reasons_then_the_clinic():
+    content = safety.texts()
+    where = places("UK")
+    reply = safety.warning_reply(["numbness", "calf_clot"], where)
+    lines = reply.split("\n")
+    # one action sentence for the most urgent level, first
+    assert lines[0] == content.levels["same_day"].action.format(**where)
+    assert lines[0] == "Please get this checked today: call your GP for an urgent appointment, or go to A&E."
+    # then the reasons, most urgent first
+    reasons = [line for line in lines if line.startswith("- ")]
+    assert reasons[0].startswith("- A calf or leg") and reasons[1].startswith("- Numbness")
+    # then the clinic's phone
+    assert reply.endswith("You can also call Example Foot Clinic on +44 20 7946 0000.")
+    assert "{" not in reply and "}" not in reply
+
+
+@pytest.mark.parametrize(
+    "red_flag, first_line",
+    [
+        ("breathless_chest_pain", {"UK": "Call 999 now.", "US": "Call 911 now.", "EU": "Call 112 now."}),
+        ("calf_clot", {
+            "UK": "Please get this checked today: call your GP for an urgent appointment, or go to A&E.",
+            "US": "Please get this checked today: call your primary care doctor for an urgent appointment, or go to the ER.",
+            "EU": "Please get this checked today: call your family doctor for an urgent appointment, or go to the emergency department.",
+        }),
+        ("tingling", {
+            "UK": "Please see your GP about this in the next few days.",
+            "US": "Please see your primary care doctor about this in the next few days.",
+            "EU": "Please see your family doctor about this in the next few days.",
+        }),
+    ],
+)
+@pytest.mark.parametrize("region", ["UK", "US", "EU"])
+def test_each_levels_wording_by_region(red_flag, first_line, region):
+    reply = safety.warning_reply([red_flag], places(region))
+    assert reply.split("\n")[0] == first_line[region]
+
+
+@pytest.mark.parametrize("region", ["UK", "US", "EU"])
+def test_a_reply_never_mixes_regions(region):
+    content = safety.texts()
+    where = places(region)
+    replies = [safety.warning_reply([sign], where) for sign in content.red_flags]
+    replies += [safety.reminder(Memory((sign,), content.red_flags[sign].level), where) or "" for sign in content.red_flags]
+    replies += [content.levels["emergency"].closing]
+    everything = "\n".join(replies)
+    for other, terms in REGION_TERMS.items():
+        for term in terms:
+            assert mentions(everything, term) == (other == region), (region, term)
+
+
+def test_the_clinic_region_sets_the_emergency_number():
+    assert places("UK")["emergency_number"] == "999"
+    assert places("US")["emergency_number"] == "911"
+    assert places("EU")["emergency_number"] == "112"
+
+
+def test_emergency_and_same_day_replies_say_not_to_massage():
+    for sign in ("breathless_chest_pain", "calf_clot", "sudden_injury"):
+        reply = safety.warning_reply([sign], places("UK")).lower()
+        assert "do not massage" in reply and ("999" in reply or "a&e" in reply)
+    assert "do not massage" not in safety.warning_reply(["tingling"], places("UK")).lower()
+
+
+# ------------------------------------------------------------- plain words
+
+
+def _syllables(word: str) -> int:
+    w = re.sub(r"[^a-z]", "", word.lower())
+    if len(w) <= 3:
+        return 1 if w else 0
+    w = re.sub(r"(?:[^laeiouy]es|ed|[^laeiouy]e)$", "", w)
+    w = re.sub(r"^y", "", w)
+    return max(1, len(re.findall(r"[aeiouy]{1,2}", w)))
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?:])\s+|\n+", text) if re.search(r"[A-Za-z]", s)]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z][A-Za-z'&-]*|\d+", text)
+
+
+def flesch_kincaid_grade(text: str) -> float:
+    words = _words(text)
+    syllables = sum(_syllables(w) for w in words)
+    return 0.39 * len(words) / len(_sentences(text)) + 11.8 * syllables / len(words) - 15.59
+
+
+def every_text(region: str = "UK") -> dict[str, str]:
+    content = safety.texts()
+    where = places(region)
+    out = {}
+    for level in content.levels.values():
+        for key in ("action", "care", "reminder", "closing"):
+            if getattr(level, key):
+                out[f"levels.{level.id}.{key}"] = safety._fill(getattr(level, key), where, what="the swollen, painful leg")
+    out.update({f"red_flags.{s.id}.reason": safety._fill(s.reason, where) for s in content.red_flags.values()})
+    out.update({f"contraindications.{p.id}": p.text for p in content.contraindications.values()})
+    for key in ("clinic_line", "cleared", "precaution_intro", "precaution_reminder", "precaution_outro"):
+        out[key] = safety._fill(getattr(content, key), where)
+    return out
+
+
+def test_texts_are_short_and_plain():
+    """Flesch-Kincaid grade 8 or lower for every text, no sentence longer than 25 words."""
+    grades = {key: flesch_kincaid_grade(text) for key, text in every_text().items()}
+    print(f"\nsafety.yml readability: Flesch-Kincaid grade at most {max(grades.values()):.1f} "
+          f"({max(grades, key=grades.get)}), mean {sum(grades.values()) / len(grades):.1f}")
+    hard = {k: round(g, 1) for k, g in grades.items() if g > 8.0}
+    assert not hard, hard
+    long = {k: s for k, t in every_text().items() for s in _sentences(t) if len(_words(s)) > 25}
+    assert not long, long
+
+
+def test_technical_terms_only_in_brackets_after_a_plain_one():
+    for key, text in every_text().items():
+        for term in ("pulmonary embolism", "DVT", "sepsis", "stress fracture", "neuropathy", "osteoporosis", "Charcot"):
+            for m in re.finditer(re.escape(term), text):
+                inside = text.rfind("(", 0, m.start()) > text.rfind(")", 0, m.start())
+                assert inside, f"{key}: {term!r} should follow a plain word, in brackets"
+
+
+def test_precautions_are_one_or_two_lines():
+    for p in safety.texts().contraindications.values():
+        assert 1 <= len(_sentences(p.text.split(":", 1)[-1])) <= 2, p.id
+
+
+def test_texts_stay_careful():
+    everything = " ".join(every_text().values()).lower()
+    for word in ("cure", "proven", "guarantee", "always safe", "definitely"):
+        assert not re.search(rf"\b{word}\b", everything), word
+
+
+# ------------------------------------------------------------------ memory
+
+
+def test_memory_keeps_the_highest_level_and_every_id():
+    memory = safety.remember(Memory(), safety.check("my heel tingles"))
+    assert memory == Memory(("tingling",), "soon", ())
+    memory = safety.remember(memory, safety.check("and my calf is swollen, I'm on warfarin"))
+    assert memory.red_flags == ("tingling", "calf_clot") and memory.urgency == "same_day"
+    assert memory.contraindications == ("anticoagulants",) and memory.holds_back
+    memory = safety.remember(memory, safety.check("thanks"))
+    assert memory.urgency == "same_day"  # holds for the conversation
+    assert memory.slots() == {"red_flags": ["tingling", "calf_clot"], "urgency": "same_day", "contraindications": ["anticoagulants"]}
+
+
+def test_a_doctors_all_clear_empties_the_warning_signs_but_not_the_precautions():
+    memory = Memory(("calf_clot",), "same_day", ("anticoagulants",))
+    cleared = safety.remember(memory, safety.check("my doctor says it's not a clot"))
+    assert cleared == Memory((), None, ("anticoagulants",)) and not cleared.holds_back
+    # a new sign in the same message still counts
+    again = safety.remember(memory, safety.check("the GP checked it, it's fine. But now I'm short of breath"))
+    assert again.red_flags == ("breathless_chest_pain",) and again.urgency == "emergency"
+
+
+def test_memory_from_slots_tolerates_what_is_stored():
+    assert Memory.from_slots(None, None, None) == Memory()
+    assert Memory.from_slots(["calf_clot", "gone_id"], None, "pregnancy") == Memory(("calf_clot",), "same_day", ("pregnancy",))
+    assert Memory.from_slots([], "nonsense", []) == Memory()
+    assert Memory.from_slots(["tingling"], "emergency", []).urgency == "emergency"
+
+
+def test_a_soon_sign_gets_its_advice_but_holds_nothing_back():
+    advice = safety.advise(safety.check("my toes keep tingling"), Memory(), places("UK"), topic="self_massage")
+    assert advice.opening[0].startswith("Please see your GP")
+    assert advice.hold_back is False and advice.closing is None
+    later = safety.advise(safety.check("how do I massage it?"), advice.memory, places("UK"), topic="self_massage")
+    assert later.opening == [] and later.hold_back is False
+
+
+def test_a_remembered_warning_repeats_in_one_line_and_holds_back():
+    before = safety.advise(safety.check("my left calf is swollen and hot"), Memory(), places("UK")).memory
+    advice = safety.advise(safety.check("how do I massage it then?"), before, places("UK"), topic="self_massage")
+    assert advice.hold_back is True
+    assert advice.opening == ["Reminder: please get the swollen, painful leg checked today, by your GP or at A&E, before any massage."]
+    assert "\n" not in advice.opening[0]
+
+
+def test_after_an_emergency_the_closing_line_fits_it():
+    advice = safety.advise(safety.check("I can't breathe properly"), Memory(), places("US"))
+    assert advice.closing == safety.texts().levels["emergency"].closing
+    assert "before you start" not in advice.closing and "doctor" in advice.closing
+    assert safety.advise(safety.check("my calf is swollen"), Memory(), places("US")).closing is None
+
+
+def test_cleared_is_acknowledged_only_when_something_was_remembered():
+    content = safety.texts()
+    advice = safety.advise(safety.check("A&E said it's only a sprain"), Memory(("sudden_injury",), "same_day"), places("UK"))
+    assert advice.cleared and advice.opening == [content.cleared] and advice.hold_back is False
+    nothing = safety.advise(safety.check("A&E said it's only a sprain"), Memory(), places("UK"))
+    assert not nothing.cleared and nothing.opening == []
+
+
+def test_precautions_carried_by_the_answers_that_need_them():
+    content = safety.texts()
+    memory = Memory((), None, ("diabetes_neuropathy",))
+    advice = safety.advise(safety.check("how do I massage my arch?"), memory, places("UK"), topic="self_massage")
+    assert advice.opening == [f"{content.precaution_reminder}\n- {content.contraindications['diabetes_neuropathy'].text}"]
+    assert advice.hold_back is False  # a precaution does not hold anything back
+    assert safety.advise(safety.check("what are the benefits?"), memory, places("UK"), topic="benefits").opening == []
+    # told in this message: ask to check with the doctor, and to tell the therapist
+    new = safety.advise(safety.check("I'm diabetic, can I roll my foot?"), Memory(), places("UK"), topic="self_massage")
+    assert new.opening[0].startswith(content.precaution_intro) and new.opening[0].endswith(content.precaution_outro)
+
+
+# ---------------------------------------------------------- content errors
+
+
+@pytest.fixture
+def safety_data():
+    return yaml.safe_load(SAFETY_FILE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path, data) -> Path:
+    path = tmp_path / "safety.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False) if not isinstance(data, str) else data)
+    return path
+
+
+def test_shipped_content_loads():
+    content = safety.load_content(SAFETY_FILE, load_lexicon())
+    assert set(content.precaution_topics) == {"self_massage", "procedure", "preparation"}
+
+
+@pytest.mark.parametrize(
+    "mutate, key, problem",
+    [
+        (lambda d: d.update(version=1), "version", "must be 2"),
+        (lambda d: d["levels"].pop("soon"), "levels", "must list exactly"),
+        (lambda d: d["levels"]["soon"].update(action="See a doctor. Soon."), "levels.soon.action", "one sentence"),
+        (lambda d: d["levels"]["same_day"].update(action="Go to A&E today."), "levels.same_day.action", "'A&E'"),
+        (lambda d: d["levels"]["emergency"].update(action="Call 911 now."), "levels.emergency.action", "'911'"),
+        (lambda d: d["levels"]["soon"].update(care="See your GP."), "levels.soon.care", "'GP'"),
+        (lambda d: d["levels"]["soon"].update(action="Call {fax}."), "levels.soon.action", "unknown placeholder {fax}"),
+        (lambda d: d["levels"]["same_day"].pop("reminder"), "levels.same_day.reminder", "non-empty text"),
+        (lambda d: d["levels"]["same_day"].update(holds_back="yes"), "levels.same_day.holds_back", "true or false"),
+        (lambda d: d["levels"]["soon"].update(sources=[]), "levels.soon.sources", "web addresses"),
+        (lambda d: d["levels"]["emergency"].update(closing="Get help now."), "levels.emergency.closing", "doctor"),
+        (lambda d: d["red_flags"]["fever"].update(level="urgent"), "red_flags.fever.level", "emergency, same_day, soon"),
+        (lambda d: d["red_flags"]["fever"].update(reason=""), "red_flags.fever.reason", "non-empty text"),
+        (lambda d: d["red_flags"]["fever"].update(sources=["nhs.uk"]), "red_flags.fever.sources", "web addresses"),
+        (lambda d: d["red_flags"]["fever"].pop("sources"), "red_flags.fever.sources", "web addresses"),
+        (lambda d: d["red_flags"]["fever"].update(colour="red"), "red_flags.fever.colour", "not a known key"),
+        (lambda d: d["contraindications"]["pregnancy"].update(precaution="call {emergency_number}"), "contraindications.pregnancy.precaution", "unknown placeholder"),
+        (lambda d: d["contraindications"]["pregnancy"].pop("sources"), "contraindications.pregnancy.sources", "web addresses"),
+        (lambda d: d.update(precaution_topics=["massage"]), "precaution_topics", "'massage' is not a topic"),
+        (lambda d: d.update(extra="x"), "extra", "not a known key"),
+    ],
+)
+def test_content_errors_name_file_and_key(tmp_path, safety_data, mutate, key, problem):
+    mutate(safety_data)
+    path = write(tmp_path, safety_data)
+    with pytest.raises(ContentError) as error:
+        safety.load_content(path)
+    assert error.value.key == key, str(error.value)
+    assert problem in str(error.value) and str(path) in str(error.value)
+
+
+def test_content_and_lexicon_must_name_the_same_ids(tmp_path, safety_data):
+    data = copy.deepcopy(safety_data)
+    data["red_flags"].pop("fever")
+    with pytest.raises(ContentError, match=r"red_flags\.fever is missing"):
+        safety.load_content(write(tmp_path, data), load_lexicon())
+
+
+def test_broken_content_file(tmp_path):
+    with pytest.raises(ContentError, match="not valid YAML"):
+        safety.load_content(write(tmp_path, "levels: ["))
+    with pytest.raises(ContentError, match="file not found"):
+        safety.load_content(tmp_path / "nope.yml")
