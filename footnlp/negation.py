@@ -433,6 +433,9 @@ RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("back", "to", "normal"), ("resolved",), ("it", "passed"), ("that", "passed"),
     ("was", "treated"), ("were", "treated"), ("signed", "me", "off"), ("grew", "back"),
     ("stopped", "after"), ("that", "stopped"), ("it", "stopped"), ("over", "now"),
+    # over within moments: "pins and needles when I sit cross-legged, goes after a minute"
+    ("after", "a", "minute"), ("in", "a", "minute"), ("within", "a", "minute"),
+    ("after", "a", "few", "minutes"), ("within", "a", "few", "minutes"),
 )
 #: single words of RESOLVED_MARKERS that only count at the end of a statement
 #: ("it has gone" yes, "it has gone numb" no)
