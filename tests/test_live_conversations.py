@@ -7,12 +7,14 @@ import uuid
 
 import pytest
 
+from actions import safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
 
 pytestmark = pytest.mark.model
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
+EMERGENCY_CLOSING = safety.texts().levels["emergency"].closing
 
 
 def new_sender() -> str:
@@ -56,23 +58,58 @@ def test_button_payload_answers_its_topic(stack):
 
 
 @pytest.mark.parametrize(
-    "message",
+    "message, level",
     [
-        "how should i prepare? also my foot went numb yesterday and still feels dead",
-        "hi, i heard a loud pop in my heel playing football and now i can't put any weight on it",
-        "my left calf is swollen hot and painful since my long flight, can i massage it",
-        "my toes have turned blue and cold",
+        ("how should i prepare? also my foot went numb yesterday and still feels dead", "soon"),
+        ("hi, i heard a loud pop in my heel playing football and now i can't put any weight on it", "same_day"),
+        ("my left calf is swollen hot and painful since my long flight, can i massage it", "same_day"),
+        ("my toes have turned blue and cold", "emergency"),
     ],
 )
-def test_red_flag_gets_urgent_advice_first(stack, message):
+def test_red_flag_gets_its_levels_advice_first(stack, message, level):
     sender = new_sender()
     replies = stack.say(sender, message)
     text = texts(replies)
-    first_paragraph = text.split("\n\n")[0].lower()
-    assert "doctor" in first_paragraph or clinic().emergency_number in first_paragraph or "emergency" in first_paragraph
+    action = safety.texts().levels[level].action.format(**clinic().placeholders())
+    assert text.startswith(action)
     assert "massage" in text.lower()
+    assert clinic().phone in text
+    assert text.endswith(EMERGENCY_CLOSING if level == "emergency" else DOCTOR)
+    slots = stack.tracker(sender)["slots"]
+    assert slots["red_flags"] and slots["urgency"] == level
+
+
+def test_a_red_flag_then_a_massage_question_holds_back_and_repeats_the_advice(stack):
+    sender = new_sender()
+    stack.say(sender, "my left calf is swollen and warm since my flight")
+    text = texts(stack.say(sender, "how do I massage it then?"))
+    first = text.split("\n\n")[0]
+    assert first.startswith("Reminder:") and "\n" not in first
+    assert KB.messages["withheld"] in text
+    assert "frozen water bottle" not in text
     assert text.endswith(DOCTOR)
-    assert stack.tracker(sender)["slots"]["red_flags"]
+    assert stack.tracker(sender)["slots"]["urgency"] == "same_day"
+
+
+def test_a_contraindication_then_a_self_massage_question_gets_the_answer_and_the_precaution(stack):
+    sender = new_sender()
+    stack.say(sender, "I have type 2 diabetes")
+    text = texts(stack.say(sender, "how can I massage my own feet at home?"))
+    assert KB.topics["self_massage"].answer in text and "frozen water bottle" in text
+    assert safety.texts().contraindications["diabetes_neuropathy"].text in text
+    assert text.endswith(DOCTOR)
+
+
+def test_a_red_flag_then_my_doctor_checked_it(stack):
+    sender = new_sender()
+    stack.say(sender, "my calf is swollen and hot on one side")
+    assert stack.tracker(sender)["slots"]["urgency"] == "same_day"
+    text = texts(stack.say(sender, "my doctor says it's not a clot"))
+    assert text.startswith(safety.texts().cleared)
+    slots = stack.tracker(sender)["slots"]
+    assert not slots["red_flags"] and slots["urgency"] is None
+    text = texts(stack.say(sender, "how do I massage my calf at home?"))
+    assert KB.topics["self_massage"].answer in text and KB.messages["withheld"] not in text
 
 
 def test_negated_warning_sign_is_answered_normally(stack):
@@ -110,9 +147,10 @@ def test_gibberish_gets_the_fallback_with_topics(stack):
 
 
 def test_the_nlu_finds_what_the_safety_check_finds(stack):
-    """The action server reuses the red flags and contraindications the NLU pipeline
-    put into the parse data; on every red-flag test message and hold-out message
-    they must be exactly what actions/safety.py finds in the text itself."""
+    """The action server reuses the findings the NLU pipeline put into the parse
+    data; on every red-flag test message and hold-out message they must be
+    exactly what the language layer finds in the text itself (a second
+    detector's `similar` may come on top)."""
     import json
     import re
     import urllib.request
@@ -120,8 +158,9 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
 
     import yaml
 
-    from actions import safety
+    from footnlp.pipeline import FINDINGS_KEYS, safety_findings
 
+    nlp = safety._load()[0]
     here = Path(__file__).resolve().parent
     cases = yaml.safe_load((here / "red_flags.yml").read_text(encoding="utf-8"))
     messages = [c["text"] for c in cases["positives"]] + [c if isinstance(c, str) else c["text"] for c in cases["negatives"]]
@@ -141,10 +180,10 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             parsed = json.loads(response.read())
-        mine = safety.check(text)
-        expected = {"red_flags": mine.red_flags, "contraindications": mine.contraindications}
-        if parsed.get("footcare_safety") != expected:
-            differ.append((text, parsed.get("footcare_safety"), expected))
+        expected = safety_findings(nlp(text))
+        got = {k: v for k, v in (parsed.get("footcare_safety") or {}).items() if k in FINDINGS_KEYS}
+        if got != expected:
+            differ.append((text, got, expected))
     assert not differ, differ[:5]
 
 
