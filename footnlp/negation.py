@@ -176,10 +176,10 @@ _FIRST_WORDS: Dict[int, Set[str]] = {}
 
 
 def _lows(doc) -> List[str]:
-    """Lower-case forms of all tokens, computed once per doc."""
+    """Lower-case forms of all tokens, computed once per doc (they never change)."""
     cached = doc.user_data.get("footnlp_lows")
     if cached is None or len(cached) != len(doc):
-        cached = [_low(t) for t in doc]
+        cached = [t.lower_.translate(_APOS) for t in doc]
         doc.user_data["footnlp_lows"] = cached
     return cached
 
@@ -296,8 +296,7 @@ def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int
         ends.setdefault(span.end, []).append(idx)
 
     negated: Set[int] = set()
-    doc.user_data.pop("footnlp_lows", None)
-    _lows(doc)  # cache lower-case forms for this pass
+    _lows(doc)  # cache lower-case forms
 
     # 1. forward scope of pre-negation cues (a scope ends where the next cue starts)
     cues = find_cues(doc, covered)
@@ -363,7 +362,6 @@ def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int
         if k >= 0 and _is_not(doc[k]) or (k >= 0 and _low(doc[k]) in ("never", "not")):
             continue  # "hasn't gone away"
         negated |= _backward_list(doc, _skip_place_back(doc, k + 1, spans, ends), spans, ends)
-    doc.user_data.pop("footnlp_lows", None)
     return negated
 
 
@@ -501,8 +499,9 @@ def _status_clauses(doc) -> List[int]:
 def _markers(doc, phrases, taken: Set[int]) -> List[Tuple[int, int]]:
     """(start, end) of the phrases found on tokens not already taken (which they then take)."""
     found = []
-    for i in range(len(doc)):
-        if i in taken:
+    first = {p[0] for p in phrases}
+    for i, low in enumerate(_lows(doc)):
+        if i in taken or low not in first:
             continue
         n = _phrase_at(doc, i, phrases)
         if n and not any(k in taken for k in range(i, i + n)):
@@ -518,7 +517,6 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
     over ("it's gone now") and names no finding of its own makes the clause
     before it (with findings) history.
     """
-    doc.user_data.pop("footnlp_lows", None)
     lows = _lows(doc)
     clauses = _status_clauses(doc)
     count = (clauses[-1] + 1) if clauses else 0
@@ -557,8 +555,10 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
     for start, _ in _markers(doc, GENERAL_MARKERS, set()):
         general[clauses[start]] = True
     # "what does a ruptured achilles feel like?", "if my foot ever went blue"
-    for c in range(count):
-        words = [lows[i] for i in range(len(doc)) if clauses[i] == c]
+    words_of: Dict[int, List[str]] = {}
+    for i, low in enumerate(lows):
+        words_of.setdefault(clauses[i], []).append(low)
+    for c, words in words_of.items():
         joined = " ".join(words)
         if ("what" in words and ("feel like" in joined or "look like" in joined)) or ("if" in words and "ever" in words):
             general[c] = True
@@ -576,7 +576,6 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
                 prev -= 1
             if prev >= 0 and mentions[prev] and not ongoing[prev] and status[prev] == CURRENT:
                 status[prev] = HISTORY
-    doc.user_data.pop("footnlp_lows", None)
     return [status[clauses[i]] for i in range(len(doc))]
 
 

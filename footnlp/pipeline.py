@@ -570,8 +570,11 @@ class CombinationResolver:
             for _ in range(len(combos) + 1):
                 added = False
                 present = {(s.id_, s.start, s.end) for s in spans}
+                mentioned = {s.id_ for s in spans} | {s.label_ for s in spans}
                 for concept in combos:
                     for combo in concept.combinations:
+                        if not all((CATEGORIES[p] if p in CATEGORIES else p) in mentioned for p in combo.all_of):
+                            continue  # a part is not mentioned at all
                         span = self._find(doc, spans, lexicon, concept, combo, clause, default_window)
                         if span is not None and (span.id_, span.start, span.end) not in present:
                             spans.append(span)
