@@ -570,6 +570,15 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
         elif (old[c] or resolved[c]) and not ongoing[c]:
             status[c] = HISTORY
     for c in range(count):
+        # "the swelling went away but came back today": it is going on after all
+        if ongoing[c] and not findings[c] and c > 0:
+            prev = c - 1
+            while prev > 0 and not mentions[prev]:
+                prev -= 1
+            if status[prev] == HISTORY:
+                status[prev] = CURRENT
+                ongoing[prev] = True
+    for c in range(count):
         if resolved[c] and not ongoing[c] and not findings[c]:
             prev = c - 1
             while prev >= 0 and not mentions[prev] and not ongoing[prev]:
