@@ -370,6 +370,8 @@ def test_a_sign_that_is_over_is_history_not_a_warning(nlp, text, contraindicatio
         ("the ulcer on my heel hasnt healed in 2 months", "non_healing_wound"),
         ("sprained it years ago but now my ankle is hot, red and swollen", "hot_red_swollen_foot"),
         ("had a fever last week. Today my heel is numb", "numbness"),
+        ("my calf swelling went away but came back today", "calf_clot"),
+        ("my toe went black last year and it's still black", "cold_pale_blue_foot"),
     ],
 )
 def test_what_goes_on_now_stays_a_warning(nlp, text, red_flag):
@@ -438,6 +440,7 @@ def test_an_insulin_injection_is_not_a_steroid_injection(nlp):
         ("puffy leg and I get short of breath", "breathless_chest_pain"),
         ("my blood sugar is a mess and my foot is swollen", "diabetic_foot_warning"),
         ("diabetic and my toe is cold and has gone dark", "diabetic_foot_warning"),
+        ("diabetic and my toe is cold", "diabetic_foot_warning"),
         ("a blister that oozes and I'm running a temperature", "sepsis_signs"),
         ("heel pain and I'm running a temperature", "fever"),
         ("my big toe is red and swollen", "hot_red_swollen_foot"),
