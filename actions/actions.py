@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -12,6 +12,7 @@ from actions import dialogue, safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
 from footnlp.pipeline import FINDINGS_KEY
+from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY
 
 # Load the content when the action server starts, so that a mistake in
 # content/*.yml stops it at once with the file and key, not at the first user.
@@ -41,15 +42,42 @@ def send(dispatcher: CollectingDispatcher, turn: dialogue.Turn) -> List[Dict[Tex
     return [SlotSet(name, value) for name, value in turn.slots.items()]
 
 
+def intent_of(tracker: Tracker) -> Optional[Text]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def asked_topics(tracker: Tracker) -> List[Text]:
+    """Topic ids the message asks about, in order (footnlp.message_topics), or []."""
+    asked = tracker.latest_message.get(TOPICS_KEY)
+    if not isinstance(asked, list):
+        return []
+    by_intent = {t.intent: t.id for t in knowledge().topics.values()}
+    by_intent["ask_booking"] = dialogue.BOOKING
+    return [by_intent[i] for i in asked if isinstance(i, str) and i in by_intent]
+
+
+def names_condition(tracker: Tracker) -> bool:
+    return any(e.get("entity") == "condition" for e in tracker.latest_message.get("entities") or [])
+
+
 class ActionAnswer(Action):
-    """Answers a topic question, for the user's condition if known."""
+    """Answers the topic (or topics, in order) a message asks, for the user's condition if known.
+
+    A statement ("I have heel spurs", "I'm diabetic btw") is acknowledged in
+    one line and remembered.
+    """
 
     def name(self) -> Text:
         return "action_answer"
 
     async def run(self, dispatcher, tracker, domain):
-        ctx = context(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        ctx, intent = context(tracker), intent_of(tracker)
+        greeting = tracker.latest_message.get(GREETING_KEY) is True
+        several = asked_topics(tracker)
+        if len(several) > 1 or greeting:
+            return send(dispatcher, dialogue.answer_topics(ctx, several or [dialogue.topic_for_intent(intent, ctx)], greeting=greeting))
+        if intent == "inform_condition":
+            return send(dispatcher, dialogue.statement(ctx, names_condition(tracker)))
         return send(dispatcher, dialogue.answer_topic(ctx, dialogue.topic_for_intent(intent, ctx)))
 
 
@@ -104,8 +132,23 @@ class ActionOutOfScope(MessageAction):
 class ActionBooking(MessageAction):
     key = "booking"
 
+    async def run(self, dispatcher, tracker, domain):
+        several = asked_topics(tracker)
+        if len(several) > 1:  # "how much is it and what should I wear?"
+            return send(dispatcher, dialogue.answer_topics(context(tracker), several))
+        return await super().run(dispatcher, tracker, domain)
+
 
 class ActionFallback(MessageAction):
-    """Asks to rephrase and offers the topics when NLU is unsure."""
+    """When the NLU is unsure: a short follow-up is read in the context of the
+    topic just answered; otherwise "Did you mean" with the nearest known topics."""
 
     key, buttons = "fallback", True
+
+    async def run(self, dispatcher, tracker, domain):
+        ctx = context(tracker)
+        topic = dialogue.follow_up_topic(ctx, tracker.latest_message.get("intent_ranking") or [])
+        if topic:
+            return send(dispatcher, dialogue.answer_topic(ctx, topic))
+        suggestions = tracker.latest_message.get(SUGGESTIONS_KEY)
+        return send(dispatcher, dialogue.unsure(ctx, suggestions if isinstance(suggestions, list) else []))

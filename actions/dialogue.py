@@ -15,12 +15,13 @@ Every reply is assembled by `compose`, the one code path that
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 from actions import safety
 from actions.clinic import Clinic, clinic
 from actions.knowledge import Knowledge, knowledge
 
+BOOKING = "booking"
 # Topics shown as buttons when the user has not picked one yet.
 MENU = ("what_is_fascia_massage", "preparation", "procedure", "side_effects", "self_massage", "safety")
 
@@ -57,6 +58,13 @@ class Context:
     findings: Any = None
 
 
+class Section(NamedTuple):
+    """One part of a reply's body; `withhold`: held back while a warning sign says so."""
+
+    text: str
+    withhold: bool = False
+
+
 def _buttons(kb: Knowledge, topic_ids: Sequence[str], booking: bool = True) -> list[dict[str, str]]:
     buttons = [{"title": kb.topics[t].title, "payload": f"/{kb.topics[t].intent}"} for t in topic_ids]
     if booking:
@@ -70,7 +78,7 @@ def _fill(text: str, clinic_: Clinic, **extra: str) -> str:
 
 def compose(
     ctx: Context,
-    body: Optional[str],
+    body: Union[None, str, Sequence[Section]],
     *,
     health: bool,
     next_topics: Sequence[str] = (),
@@ -81,9 +89,11 @@ def compose(
 ) -> Turn:
     """Assembles a turn around `body`; the single place that adds safety text.
 
-    `health`: the reply is a health answer whatever the message says (topic
-    answers); other replies point to a doctor when the message's findings make
-    it a health message.  `topic`: the topic id being answered, if any.
+    `body`: one text, or several sections (text, held back while a warning
+    sign says so) for a message that asks more than one thing.  `health`: the
+    reply is a health answer whatever the message says (topic answers); other
+    replies point to a doctor when the message's findings make it a health
+    message.  `topic`: the topic id being answered, if any.
     """
     kb, clinic_ = knowledge(), clinic()
     places = clinic_.placeholders()
@@ -95,8 +105,15 @@ def compose(
         slots.update(advice.memory.slots())
     parts: list[str] = list(advice.opening)
 
-    if body:
-        parts.append(_fill(kb.messages["withheld"], clinic_) if advice.hold_back and withhold_on_red_flag else body)
+    sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
+    withheld = False
+    for section in sections:
+        if advice.hold_back and section.withhold:
+            if not withheld:
+                parts.append(_fill(kb.messages["withheld"], clinic_))
+                withheld = True
+        elif section.text:
+            parts.append(section.text)
 
     offered = next_topics[0] if next_topics and not advice.hold_back and not check.red_flags else None
     if offered:
@@ -122,6 +139,81 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
         extra_slots={"topic": topic_id},
         topic=topic_id,
     )
+
+
+def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = False) -> Turn:
+    """Several topics asked in one message, answered in the order asked (booking too).
+
+    A greeting with the question gets one short line before the answer.
+    """
+    kb, clinic_ = knowledge(), clinic()
+    topic_ids = list(dict.fromkeys(t for t in topic_ids if t in kb.topics or t == BOOKING))
+    if not topic_ids:
+        return message(ctx, "fallback", buttons=True)
+    sections = [Section(_fill(kb.messages["hello_line"], clinic_))] if greeting else []
+    several = len(topic_ids) > 1
+    for topic_id in topic_ids:
+        if topic_id == BOOKING:
+            sections.append(Section(_fill(kb.messages["booking"], clinic_)))
+            continue
+        topic = kb.topics[topic_id]
+        text = kb.answer(topic_id, ctx.condition)
+        sections.append(Section(f"{topic.title}:\n{text}" if several else text, topic.withhold_on_red_flag))
+    topics = [t for t in topic_ids if t != BOOKING]
+    last = kb.topics[topics[-1]] if topics else None
+    precaution_topic = next((t for t in topics if t in safety.texts().precaution_topics), topics[0] if topics else None)
+    return compose(
+        ctx,
+        sections,
+        health=bool(topics),
+        next_topics=[t for t in (last.next if last else ()) if t not in topic_ids],
+        extra_slots={"topic": topics[-1]} if topics else None,
+        topic=precaution_topic,
+    )
+
+
+def statement(ctx: Context, condition_named: bool) -> Turn:
+    """The user tells something ("I have heel spurs", "I'm on warfarin"): one line, remembered.
+
+    A condition named after a topic answer also gets that topic's paragraph
+    for the condition ("what about heel spurs?").
+    """
+    kb, clinic_ = knowledge(), clinic()
+    if condition_named and ctx.condition in kb.condition_names:
+        line = _fill(kb.messages["noted_condition"], clinic_, condition=kb.condition_names[ctx.condition])
+        topic = kb.topics.get(ctx.last_topic) if ctx.last_topic else None
+        extra = topic.by_condition.get(ctx.condition) if topic else None
+        body = [Section(line), *([Section(extra, topic.withhold_on_red_flag)] if extra else [])]
+        return compose(ctx, body, health=True, next_topics=topic.next if topic else MENU,
+                       topic=topic.id if topic else None)
+    return compose(ctx, _fill(kb.messages["noted"], clinic_), health=True, next_topics=MENU, topic=ctx.last_topic)
+
+
+#: a follow-up this short ("and for how long?") is read in the context of the last topic
+FOLLOW_UP_WORDS = 6
+FOLLOW_UP_CONFIDENCE = 0.25
+
+
+def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
+    """The topic a short, unclear follow-up most likely asks, when a topic was just answered."""
+    kb = knowledge()
+    if not ctx.last_topic or len(ctx.text.split()) > FOLLOW_UP_WORDS:
+        return None
+    for row in ranking:
+        topic = kb.topic_for_intent(row.get("name"))
+        if topic and topic.id != "symptoms" and float(row.get("confidence") or 0) >= FOLLOW_UP_CONFIDENCE:
+            return topic.id
+    return None
+
+
+def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
+    """The NLU is unsure: "Did you mean" with the nearest known topics, else the menu."""
+    kb = knowledge()
+    by_intent = {t.intent: t.id for t in kb.topics.values()}
+    topic_ids = [by_intent[i] for i in suggestions if i in by_intent][:3]
+    if not topic_ids:
+        return message(ctx, "fallback", buttons=True)
+    return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids)
 
 
 def topic_for_intent(intent: Optional[str], ctx: Context) -> str:

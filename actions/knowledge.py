@@ -32,6 +32,10 @@ MESSAGES = (
     "out_of_scope",
     "fallback",
     "booking",
+    "hello_line",
+    "noted_condition",
+    "noted",
+    "did_you_mean",
     "offer",
     "declined_offer",
     "nothing_offered",
@@ -39,6 +43,8 @@ MESSAGES = (
     "unavailable",
     "restarted",
 )
+#: placeholders only some messages take
+EXTRA_PLACEHOLDERS = {"offer": {"topic"}, "noted_condition": {"condition"}}
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
 
 
@@ -145,7 +151,7 @@ def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
     messages = {}
     for key in MESSAGES:
         text = require_text(path, raw_messages, key, "messages.")
-        _check_placeholders(path, f"messages.{key}", text, PLACEHOLDERS | ({"topic"} if key == "offer" else set()))
+        _check_placeholders(path, f"messages.{key}", text, PLACEHOLDERS | EXTRA_PLACEHOLDERS.get(key, set()))
         messages[key] = text
     return Knowledge(doctor_recommendation=doctor, condition_names=names, topics=topics, messages=messages)
 

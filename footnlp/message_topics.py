@@ -29,13 +29,13 @@ Topic intents are the ``intent`` fields of content/knowledge.yml's topics, plus
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 from footnlp.encoder import load_encoder
-from footnlp.topics import topic_intents
+from footnlp.parts import PARTS_KEY, asks, split_parts
+from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -45,55 +45,10 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-TOPICS_KEY = "footcare_topics"
-SUGGESTIONS_KEY = "footcare_suggestions"
-GREETING_KEY = "footcare_greeting"
 #: intents that may come with a question in the same message
 SMALL_TALK = ("greet", "thank", "affirm", "deny", "goodbye")
 #: intents that tell rather than ask; never one of several answers
 STATEMENTS = ("describe_symptoms", "inform_condition")
-
-# Where a message splits into parts: sentence ends, and "and/also/plus/oh and"
-# before a new question ("how do I prepare and what are the side effects").
-_SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+|(?<=[.?!])(?=[A-Za-z])")
-_QUESTION_WORDS = (
-    r"how|what|whats|what's|will|would|is|are|can|could|do|does|did|should|when|why|where|which|who|any|"
-    r"whats|wat|hows|is it|do i|can i"
-)
-_JOINS = re.compile(rf",?\s+(?:and|also|plus|oh and|and also|but)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
-_GREETING_LEAD = re.compile(
-    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings|thanks|thank you|ok|okay|yes|no)"
-    r"(?:\s+(?:there|all|everyone|doc|so much|again))?\s*[,!.:;-]+\s*",
-    re.IGNORECASE,
-)
-
-
-def split_parts(text: str) -> List[str]:
-    """The parts of a message that may each ask something, in order."""
-    text = (text or "").strip()
-    lead = _GREETING_LEAD.match(text)
-    parts: List[str] = []
-    if lead and lead.end() < len(text):
-        parts.append(text[: lead.end()].strip(" ,!.:;-"))
-        text = text[lead.end() :]
-    for sentence in _SENTENCES.split(text):
-        for part in _JOINS.split(sentence):
-            part = part.strip(" ,;")
-            if part:
-                parts.append(part)
-    return parts
-
-
-_ASKS = re.compile(
-    rf"\?\s*$|^\W*(?:(?:and|so|but|also|ok|okay|oh|well|then)\W+)*(?:{_QUESTION_WORDS}|tell me|explain|any (?:tips|advice))\b",
-    re.IGNORECASE,
-)
-
-
-def asks(part: str) -> bool:
-    """Whether a part of a message is a question (not a piece of the story)."""
-    return bool(_ASKS.search(part))
-
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
@@ -217,10 +172,12 @@ class MessageTopics(GraphComponent):
         ordered = [self.known_labels[i] for i in nearest if self.known_labels[i] in self.topics]
         return list(dict.fromkeys(ordered))[: self.config["suggestions"]]
 
-    def part_topics(self, parts: Sequence[str]) -> List[Tuple[str, float]]:
+    def part_topics(self, parts: Sequence[str], vectors: Optional[np.ndarray] = None) -> List[Tuple[str, float]]:
         """(topic intent, probability) of each part that asks a topic, in order."""
-        encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
-        probabilities = self._predict(encoder.embed(list(parts)))
+        if vectors is None:
+            encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
+            vectors = encoder.embed(list(parts))
+        probabilities = self._predict(vectors)
         found: List[Tuple[str, float]] = []
         for row in probabilities:
             best = int(row.argmax())
@@ -231,10 +188,13 @@ class MessageTopics(GraphComponent):
 
     def _read_parts(self, message: Message) -> None:
         parts = split_parts(message.get(TEXT))
-        questions = [p for p in parts if asks(p)]
-        if len(parts) < 2 or not questions:
+        asking = [i for i, p in enumerate(parts) if asks(p)]
+        if len(parts) < 2 or not asking:
             return
-        found = self.part_topics(questions)
+        # the safety detector already encoded the message and its parts (footnlp.safety_similarity)
+        known = message.get(PARTS_KEY)
+        vectors = known[1:][asking] if isinstance(known, np.ndarray) and len(known) == len(parts) + 1 else None
+        found = self.part_topics([parts[i] for i in asking], vectors)
         topics = list(dict.fromkeys(label for label, _ in found))
         if not topics:
             return

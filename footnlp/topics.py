@@ -7,6 +7,10 @@ from typing import Tuple
 import yaml
 
 KNOWLEDGE_FILE = Path(__file__).resolve().parent.parent / "content" / "knowledge.yml"
+#: parse-data keys footnlp.message_topics sets and the actions read
+TOPICS_KEY = "footcare_topics"
+SUGGESTIONS_KEY = "footcare_suggestions"
+GREETING_KEY = "footcare_greeting"
 #: asked like a topic, answered from content/clinic.yml rather than a topic text
 EXTRA_TOPIC_INTENTS = ("ask_booking",)
 

@@ -1,0 +1,50 @@
+"""The parts of a message: where it splits, and which parts ask something. Plain Python."""
+from __future__ import annotations
+
+import re
+from typing import List
+
+#: the message's and its parts' sentence vectors, kept on the Rasa message for
+#: the components after the one that computed them (footnlp.safety_similarity)
+PARTS_KEY = "footcare_part_vectors"
+
+# Where a message splits into parts: sentence ends, and "and/also/plus/oh and"
+# before a new question ("how do I prepare and what are the side effects").
+_SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+|(?<=[.?!])(?=[A-Za-z])")
+_QUESTION_WORDS = (
+    r"how|what|whats|what's|will|would|is|are|can|could|do|does|did|should|when|why|where|which|who|any|"
+    r"whats|wat|hows|is it|do i|can i"
+)
+_JOINS = re.compile(rf",?\s+(?:and|also|plus|oh and|and also|but)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
+_GREETING_LEAD = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings|thanks|thank you|ok|okay|yes|no)"
+    r"(?:\s+(?:there|all|everyone|doc|so much|again))?\s*[,!.:;-]+\s*",
+    re.IGNORECASE,
+)
+
+
+def split_parts(text: str) -> List[str]:
+    """The parts of a message that may each ask something, in order."""
+    text = (text or "").strip()
+    lead = _GREETING_LEAD.match(text)
+    parts: List[str] = []
+    if lead and lead.end() < len(text):
+        parts.append(text[: lead.end()].strip(" ,!.:;-"))
+        text = text[lead.end() :]
+    for sentence in _SENTENCES.split(text):
+        for part in _JOINS.split(sentence):
+            part = part.strip(" ,;")
+            if part:
+                parts.append(part)
+    return parts
+
+
+_ASKS = re.compile(
+    rf"\?\s*$|^\W*(?:(?:and|so|but|also|ok|okay|oh|well|then)\W+)*(?:{_QUESTION_WORDS}|tell me|explain|any (?:tips|advice))\b",
+    re.IGNORECASE,
+)
+
+
+def asks(part: str) -> bool:
+    """Whether a part of a message is a question (not a piece of the story)."""
+    return bool(_ASKS.search(part))
