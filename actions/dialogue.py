@@ -175,18 +175,22 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
 def statement(ctx: Context, condition_named: bool) -> Turn:
     """The user tells something ("I have heel spurs", "I'm on warfarin"): one line, remembered.
 
-    A condition named after a topic answer also gets that topic's paragraph
-    for the condition ("what about heel spurs?").
+    A condition named after a topic answer also gets that topic's paragraph for
+    the condition ("what about heel spurs?"); named first thing, what the
+    condition is.  A health fact gets its precaution (compose adds it).
     """
     kb, clinic_ = knowledge(), clinic()
-    if condition_named and ctx.condition in kb.condition_names:
-        line = _fill(kb.messages["noted_condition"], clinic_, condition=kb.condition_names[ctx.condition])
-        topic = kb.topics.get(ctx.last_topic) if ctx.last_topic else None
-        extra = topic.by_condition.get(ctx.condition) if topic else None
-        body = [Section(line), *([Section(extra, topic.withhold_on_red_flag)] if extra else [])]
-        return compose(ctx, body, health=True, next_topics=topic.next if topic else MENU,
-                       topic=topic.id if topic else None)
-    return compose(ctx, _fill(kb.messages["noted"], clinic_), health=True, next_topics=MENU, topic=ctx.last_topic)
+    if not (condition_named and ctx.condition in kb.condition_names):
+        return compose(ctx, _fill(kb.messages["noted"], clinic_), health=True, next_topics=MENU, topic=ctx.last_topic)
+    line = Section(_fill(kb.messages["noted_condition"], clinic_, condition=kb.condition_names[ctx.condition]))
+    if ctx.last_topic in kb.topics:
+        topic = kb.topics[ctx.last_topic]
+        extra = topic.by_condition.get(ctx.condition)
+        body = [line, *([Section(extra, topic.withhold_on_red_flag)] if extra else [])]
+    else:
+        topic = kb.topics["condition_info"]
+        body = [line, Section(kb.answer(topic.id, ctx.condition), topic.withhold_on_red_flag)]
+    return compose(ctx, body, health=True, next_topics=topic.next, extra_slots={"topic": topic.id}, topic=topic.id)
 
 
 #: a follow-up this short ("and for how long?") is read in the context of the last topic

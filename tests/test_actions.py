@@ -68,10 +68,14 @@ def test_a_bare_condition_keeps_the_last_topic(make_tracker, dispatcher):
 
 
 def test_a_bare_condition_without_a_topic_explains_the_condition(make_tracker, dispatcher):
-    tracker = make_tracker("metatarsalgia", "inform_condition", condition="metatarsalgia")
+    tracker = make_tracker(
+        "metatarsalgia", "inform_condition", [{"entity": "condition", "value": "metatarsalgia"}], condition="metatarsalgia"
+    )
     events = run(actions.ActionAnswer(), dispatcher, tracker)
     assert slots(events)["topic"] == "condition_info"
-    assert KB.topics["condition_info"].by_condition["metatarsalgia"] in last_text(dispatcher)
+    text = last_text(dispatcher)
+    assert text.startswith("Thanks, I'll keep in mind that you have metatarsalgia.")
+    assert KB.topics["condition_info"].by_condition["metatarsalgia"] in text
 
 
 def test_yes_answers_the_offered_topic(make_tracker, dispatcher):

@@ -1,0 +1,141 @@
+"""Messages that say more than one thing, statements, follow-ups and "Did you mean"
+(actions/dialogue.py, footnlp/parts.py), and the sentence encoder's hash check
+(footnlp/encoder.py). The trained components are tested live in
+tests/test_live_conversations.py."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actions import actions, dialogue
+from actions.knowledge import knowledge
+from footnlp import encoder
+from footnlp.parts import asks, split_parts
+
+KB = knowledge()
+
+
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        ("hello! my arch has hurt for weeks, can massage fix that?", ["hello", "my arch has hurt for weeks, can massage fix that?"]),
+        ("how do I prepare and what are the side effects?", ["how do I prepare", "what are the side effects?"]),
+        ("I have had heel pain for 2 years. I tried insoles.What should I do?",
+         ["I have had heel pain for 2 years.", "I tried insoles.", "What should I do?"]),
+        ("I have PF and a heel spur", ["I have PF and a heel spur"]),
+        ("", []),
+    ],
+)
+def test_a_message_splits_into_its_parts(text, parts):
+    assert split_parts(text) == parts
+
+
+@pytest.mark.parametrize(
+    "part, question",
+    [
+        ("What should I do?", True),
+        ("ok so what do i wear", True),
+        ("and will it hurt", True),
+        ("I tried insoles and stretching.", False),
+        ("my heel has hurt for weeks", False),
+    ],
+)
+def test_only_questions_count_as_asking(part, question):
+    assert asks(part) is question
+
+
+def _run(action, make_tracker, dispatcher, text, intent, **extra):
+    slots = extra.pop("slots", {})
+    tracker = make_tracker(text, intent, extra.pop("entities", None), **slots)
+    tracker.latest_message.update(extra)
+    events = action.run(dispatcher, tracker, {})
+    import asyncio
+
+    return asyncio.run(events) if asyncio.iscoroutine(events) else events
+
+
+def test_two_questions_get_both_answers_in_the_order_asked(make_tracker, dispatcher):
+    _run(actions.ActionAnswer(), make_tracker, dispatcher, "how do I prepare and what are the side effects?",
+         "ask_preparation", footcare_topics=["ask_preparation", "ask_side_effects"])
+    text = dispatcher.messages[-1]["text"]
+    prep = text.index(KB.topics["preparation"].answer.split("\n")[0])
+    side = text.index(KB.topics["side_effects"].answer.split("\n")[0])
+    assert prep < side
+    assert text.rstrip().endswith(KB.doctor_recommendation)
+
+
+def test_a_greeting_with_a_question_answers_the_question_after_one_line(make_tracker, dispatcher):
+    _run(actions.ActionAnswer(), make_tracker, dispatcher, "hello! my arch has hurt for weeks, can massage fix that?",
+         "ask_benefits", footcare_greeting=True)
+    text = dispatcher.messages[-1]["text"]
+    assert text.startswith(KB.messages["hello_line"])
+    assert KB.topics["benefits"].answer.split("\n")[0] in text
+    assert KB.messages["greet"].split("\n")[0] not in text
+
+
+def test_booking_and_a_topic_in_one_message_get_both(make_tracker, dispatcher):
+    _run(actions.ActionBooking(), make_tracker, dispatcher, "how much is it and what should I wear?",
+         "ask_booking", footcare_topics=["ask_booking", "ask_preparation"])
+    text = dispatcher.messages[-1]["text"]
+    assert text.index("book online") < text.index(KB.topics["preparation"].answer.split("\n")[0])
+
+
+def test_a_health_fact_is_acknowledged_remembered_and_never_misunderstood(make_tracker, dispatcher):
+    events = _run(actions.ActionAnswer(), make_tracker, dispatcher, "I'm diabetic by the way", "inform_condition")
+    text = dispatcher.messages[-1]["text"]
+    assert KB.messages["noted"] in text
+    assert KB.messages["fallback"] not in text
+    assert "diabetes_neuropathy" in {e["name"]: e["value"] for e in events if e["event"] == "slot"}["contraindications"]
+
+
+def test_a_condition_told_first_thing_is_acknowledged_and_explained(make_tracker, dispatcher):
+    _run(actions.ActionAnswer(), make_tracker, dispatcher, "I have heel spurs", "inform_condition",
+         entities=[{"entity": "condition", "value": "heel_spur"}], slots={"condition": "heel_spur"})
+    text = dispatcher.messages[-1]["text"]
+    assert text.startswith("Thanks, I'll keep in mind that you have heel spurs.")
+    assert KB.topics["condition_info"].by_condition["heel_spur"] in text
+
+
+def test_a_short_unclear_follow_up_is_read_in_the_context_of_the_last_topic():
+    ctx = dialogue.Context(text="and for how long?", last_topic="benefits")
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6}, {"name": "ask_long_term_results", "confidence": 0.3}]
+    assert dialogue.follow_up_topic(ctx, ranking) == "long_term_results"
+    assert dialogue.follow_up_topic(dialogue.Context(text="and for how long?"), ranking) is None
+    long = dialogue.Context(text="so I was wondering about all of this and more of that", last_topic="benefits")
+    assert dialogue.follow_up_topic(long, ranking) is None
+
+
+def test_unsure_offers_the_nearest_topics_as_did_you_mean_buttons(make_tracker, dispatcher):
+    _run(actions.ActionFallback(), make_tracker, dispatcher, "the thing with the ball", "nlu_fallback",
+         footcare_suggestions=["ask_self_massage", "ask_procedure"], intent_ranking=[])
+    reply = dispatcher.messages[-1]
+    assert reply["text"].startswith(KB.messages["did_you_mean"])
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert payloads[:2] == ["/ask_self_massage", "/ask_procedure"]
+
+
+def test_without_suggestions_the_fallback_offers_the_menu(make_tracker, dispatcher):
+    _run(actions.ActionFallback(), make_tracker, dispatcher, "asdf qwer", "nlu_fallback", intent_ranking=[])
+    assert dispatcher.messages[-1]["text"].startswith(KB.messages["fallback"])
+
+
+def test_the_encoder_refuses_files_with_other_hashes(tmp_path):
+    for name in encoder.SHA256:
+        (tmp_path / name).write_bytes(b"not the model")
+    with pytest.raises(encoder.EncoderError, match="Refusing to use it"):
+        encoder.check_hashes(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(encoder.EncoderError, match="missing"):
+        encoder.check_hashes(tmp_path)
+
+
+def test_vocab_txt_is_the_tokenizer_vocabulary_in_id_order(tmp_path):
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {"b": 1, "[PAD]": 0, "c": 2}}}))
+    encoder._write_vocab(tmp_path)
+    assert (tmp_path / "vocab.txt").read_text().splitlines() == ["[PAD]", "b", "c"]
+
+
+def test_a_missing_model_folder_says_how_to_build_it(tmp_path):
+    with pytest.raises(encoder.EncoderError, match="make train"):
+        encoder.Encoder(tmp_path)
