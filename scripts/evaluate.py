@@ -13,7 +13,6 @@ the figure is the intent the classifier picked).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import os
@@ -31,12 +30,6 @@ RESULTS = ROOT / "results" / "evaluate"
 DOCS = ROOT / "docs"
 BEFORE_COMMIT = "d6962df"
 
-#: the test sets, how each was written, and whether anyone read its errors
-SETS = {
-    "real": ("tests/nlu_real.yml", "quoted from public pages (forums, reader letters, clinic FAQs)"),
-    "real_blind": ("tests/nlu_real_blind.yml", "quoted from public pages, a second collection"),
-    "holdout": ("tests/nlu_holdout.yml", "written by the project apart from the training data"),
-}
 PIPELINES = {
     "config.yml": ("config.yml", "data/nlu"),
     "Rasa default": ("tests/configs/rasa_default.yml", "data/nlu"),
@@ -46,6 +39,7 @@ PIPELINES = {
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
+from nlu_report import SETS, per_intent_rows, score_sets  # noqa: E402
 
 
 def env() -> dict:
@@ -98,27 +92,8 @@ def score(model: Path) -> dict:
 
 
 def _score_child(model: str, to: str) -> int:
-    from rasa.core.agent import Agent
-    from rasa.nlu.classifiers import fallback_classifier
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    agent = Agent.load(model)
-
-    async def parse_all(texts):
-        results = []
-        for text in texts:
-            parsed = await agent.parse_message(text)
-            if fallback_classifier.is_fallback_classifier_prediction(parsed):
-                parsed = fallback_classifier.undo_fallback_prediction(parsed)
-            results.append(parsed["intent"]["name"])
-        return results
-
-    scores = {}
-    for key, (path, _) in SETS.items():
-        examples = load_data(str(ROOT / path)).intent_examples
-        predicted = asyncio.run(parse_all([m.get("text") for m in examples]))
-        scores[key] = [[m.get("intent"), p] for m, p in zip(examples, predicted)]
-    Path(to).write_text(json.dumps(scores))
+    scores = score_sets(model)
+    Path(to).write_text(json.dumps({key: [[g, p] for g, p, _ in rows] for key, rows in scores.items()}))
     return 0
 
 
@@ -127,13 +102,8 @@ def accuracy(pairs) -> float:
 
 
 def per_intent(pairs) -> str:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    gold, pred = [g for g, _ in pairs], [p for _, p in pairs]
-    labels = sorted(set(gold))
-    p, r, f, n = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     lines = ["| intent | precision | recall | F1 | n |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {l} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for l, a, b, c, d in zip(labels, p, r, f, n)]
+    lines += [f"| {l} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for l, a, b, c, d in per_intent_rows(pairs)]
     return "\n".join(lines)
 
 
