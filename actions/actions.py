@@ -47,7 +47,7 @@ def intent_of(tracker: Tracker) -> Optional[Text]:
 
 
 def asked_topics(tracker: Tracker) -> List[Text]:
-    """Topic ids the message asks about, in order (footnlp.message_topics), or []."""
+    """Topic ids the message asks about, in order (footnlp.intent_classifier), or []."""
     asked = tracker.latest_message.get(TOPICS_KEY)
     if not isinstance(asked, list):
         return []

@@ -7,7 +7,7 @@ from typing import Tuple
 import yaml
 
 KNOWLEDGE_FILE = Path(__file__).resolve().parent.parent / "content" / "knowledge.yml"
-#: parse-data keys footnlp.message_topics sets and the actions read
+#: parse-data keys footnlp.intent_classifier sets and the actions read
 TOPICS_KEY = "footcare_topics"
 SUGGESTIONS_KEY = "footcare_suggestions"
 GREETING_KEY = "footcare_greeting"
