@@ -65,7 +65,10 @@ def understanding(events: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
         # Entities the language layer found, and what the action's safety check added.
         return list(dict.fromkeys([str(e.get("value")) for e in turn.entities if e.get("entity") == entity] + added))
 
+    parse = events[last_user].get("parse_data") or {}
     return {
+        "detectors": detectors(parse.get("footcare_safety")),
+        "topics": parse.get("footcare_topics") or [],
         "intent": turn.intent,
         "confidence": turn.confidence,
         "ranking": turn.ranking,
@@ -81,6 +84,15 @@ def understanding(events: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
     }
 
 
+def detectors(findings: Any) -> list[str]:
+    """Which detector found each warning sign or contraindication: "calf_clot (lexicon)", "numbness (encoder 0.71)"."""
+    if not isinstance(findings, dict):
+        return []
+    found = [f"{i} (lexicon)" for i in [*(findings.get("red_flags") or []), *(findings.get("contraindications") or [])]]
+    similar = findings.get("similar") if isinstance(findings.get("similar"), dict) else {}
+    return found + [f"{i} (encoder {float(sim):.2f})" for i, sim in similar.items()]
+
+
 def format_understanding(info: dict[str, Any], style: Style) -> list[str]:
     others = [f"{n} {c:.2f}" for n, c in info["ranking"] if n != info["intent"]][:3]
     lines = [f"intent: {info['intent']} ({info['confidence']:.2f})" + (f"   next: {', '.join(others)}" if others else "")]
@@ -88,6 +100,10 @@ def format_understanding(info: dict[str, Any], style: Style) -> list[str]:
     flags = ", ".join(info["red_flags"]) or "none"
     contra = ", ".join(info["contraindications"]) or "none"
     lines.append(f"red flags: {flags}   contraindications: {contra}")
+    if info.get("detectors"):
+        lines.append("found by: " + ", ".join(info["detectors"]))
+    if info.get("topics"):
+        lines.append("asks, in order: " + ", ".join(info["topics"]))
     acts = ", ".join(f"{n} ({p or '?'} {c:.2f})" if isinstance(c, (int, float)) else f"{n} ({p or '?'})" for n, p, c in info["actions"])
     lines.append(f"actions: {acts or 'none'}")
     shown = {k: v for k, v in info["slots"].items() if k not in ("red_flags", "contraindications")}
