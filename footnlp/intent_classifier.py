@@ -5,10 +5,11 @@ config.yml, after footnlp.sentence_featurizer.SentenceEncoderFeaturizer::
     - name: footnlp.intent_classifier.EncoderIntentClassifier
 
 The classifier is a logistic regression (classes weighted by their size) over
-two views of a message: the all-MiniLM-L6-v2 sentence vector (what the
-pretrained model knows about English), and character n-grams of the words as
-typed (tf-idf, so typos and word forms still match), plus the sparse sentence
-features of the featurizers before it (the lexicon's concepts).  On the real
+three views of a message: the all-MiniLM-L6-v2 sentence vector (what the
+pretrained model knows about English); character n-grams of the words as typed
+and, at a lower weight, words and word pairs (tf-idf, so typos and word forms
+still match); plus the sparse sentence features of the featurizers before it
+(the lexicon's concepts).  On the real
 patient questions it scored higher than DIET over the same features
 (docs/evaluation.md), and it trains in seconds.
 
@@ -71,10 +72,11 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            "C": 16.0,  # inverse regularisation strength of the logistic regression
+            "C": 64.0,  # inverse regularisation strength of the logistic regression
             "max_iter": 3000,
-            "ngram_min": 2,
-            "ngram_max": 4,
+            "char_ngrams": [2, 4],
+            "word_ngrams": [1, 2],
+            "word_weight": 0.5,
             # a part counts as asking a topic at this probability or more
             "part_threshold": 0.5,
             # nearest known questions looked at for the "Did you mean" topics
@@ -93,17 +95,18 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self.intercept = np.asarray(state.get("intercept", np.zeros(0)), dtype=np.float32)
         self.known = np.asarray(state.get("known", np.zeros((0, 0))), dtype=np.float32)
         self.known_labels: List[str] = list(state.get("known_labels", []))
-        self.ngrams = self._vectorizer(state.get("vocabulary"), state.get("idf"))
+        self.chars = self._vectorizer("char_wb", self.config["char_ngrams"], state.get("chars"), state.get("chars_idf"))
+        self.words = self._vectorizer("word", self.config["word_ngrams"], state.get("words"), state.get("words_idf"))
         self.topics = topic_intents()
 
-    def _vectorizer(self, vocabulary: Optional[Dict[str, int]] = None, idf: Optional[np.ndarray] = None) -> TfidfVectorizer:
-        ngrams = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(self.config["ngram_min"], self.config["ngram_max"]),
-            sublinear_tf=True, min_df=2, lowercase=True, vocabulary=vocabulary,
-        )
+    @staticmethod
+    def _vectorizer(analyzer: str, ngrams: Sequence[int], vocabulary: Optional[Dict[str, int]] = None,
+                    idf: Optional[np.ndarray] = None) -> TfidfVectorizer:
+        vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngrams), sublinear_tf=True,
+                                     min_df=2 if analyzer == "char_wb" else 1, lowercase=True, vocabulary=vocabulary)
         if vocabulary is not None and idf is not None:
-            ngrams.idf_ = np.asarray(idf, dtype=np.float64)
-        return ngrams
+            vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+        return vectorizer
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context) -> "EncoderIntentClassifier":
@@ -123,7 +126,11 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
     # -- features -------------------------------------------------------------
 
     def _features(self, texts: Sequence[str], vectors: np.ndarray, sparse: Optional[scipy.sparse.spmatrix]) -> scipy.sparse.csr_matrix:
-        blocks = [scipy.sparse.csr_matrix(vectors), self.ngrams.transform(texts)]
+        blocks = [
+            scipy.sparse.csr_matrix(vectors),
+            self.chars.transform(texts),
+            self.words.transform(texts) * self.config["word_weight"],
+        ]
         if sparse is not None:
             blocks.append(sparse)
         return scipy.sparse.hstack(blocks).tocsr()
@@ -149,7 +156,8 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         texts = [m.get(TEXT) for m in examples]
         vectors = np.stack([message_embedding(m) for m in examples]).astype(np.float32)
-        self.ngrams = self._vectorizer().fit(texts)
+        self.chars.fit(texts)
+        self.words.fit(texts)
         X = self._features(texts, vectors, self._sparse_sentence(examples))
         y = [m.get(INTENT) for m in examples]
         model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], class_weight="balanced")
@@ -157,14 +165,14 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self.labels = [str(c) for c in model.classes_]
         self.coef, self.intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
         self.known, self.known_labels = vectors, y
-        vocabulary = {str(k): int(v) for k, v in self.ngrams.vocabulary_.items()}
+        vocabularies = {name: {str(k): int(v) for k, v in vec.vocabulary_.items()}
+                        for name, vec in (("chars", self.chars), ("words", self.words))}
         with self._storage.write_to(self._resource) as path:
             (Path(path) / "classifier.json").write_text(
-                json.dumps({"labels": self.labels, "known_labels": self.known_labels, "vocabulary": vocabulary}),
-                encoding="utf-8",
+                json.dumps({"labels": self.labels, "known_labels": self.known_labels, **vocabularies}), encoding="utf-8"
             )
-            np.savez_compressed(Path(path) / "classifier.npz", coef=self.coef, intercept=self.intercept,
-                                known=self.known, idf=self.ngrams.idf_)
+            np.savez_compressed(Path(path) / "classifier.npz", coef=self.coef, intercept=self.intercept, known=self.known,
+                                chars_idf=self.chars.idf_, words_idf=self.words.idf_)
         return self._resource
 
     # -- inference ----------------------------------------------------------
@@ -196,7 +204,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
             vectors = encoder.embed(list(parts))
         # parts are not Rasa messages: no concept features, the block stays empty
-        width = self.coef.shape[1] - vectors.shape[1] - len(self.ngrams.vocabulary_)
+        width = self.coef.shape[1] - vectors.shape[1] - len(self.chars.vocabulary_) - len(self.words.vocabulary_)
         X = self._features(list(parts), vectors, scipy.sparse.csr_matrix((len(parts), width)) if width else None)
         found: List[Tuple[str, float]] = []
         for row in self._probabilities(X):
