@@ -71,6 +71,15 @@ PRE_CUES = {
     "no", "not", "never", "without", "w/o", "none", "nor", "neither", "nothing",
     "deny", "denies", "denied", "denying", "nope", "nah", "zero", "nil", "cannot",
 }
+#: a check still to be done (or done and clear) names no finding: "my GP wants
+#: to check for neuropathy", "blood tests for gout", "they tested me for a clot"
+CHECK_CUES: Tuple[Tuple[str, ...], ...] = (
+    ("check", "for"), ("checked", "for"), ("checking", "for"), ("checks", "for"),
+    ("test", "for"), ("tests", "for"), ("tested", "for"), ("testing", "for"),
+    ("screen", "for"), ("screened", "for"), ("screening", "for"),
+    ("tested", "me", "for"), ("tested", "him", "for"), ("tested", "her", "for"),
+    ("checked", "me", "for"), ("checked", "him", "for"), ("checked", "her", "for"),
+)
 #: multi-word cues, as lower-case word tuples
 PRE_CUE_PHRASES: Tuple[Tuple[str, ...], ...] = (
     ("free", "of"),
@@ -79,14 +88,15 @@ PRE_CUE_PHRASES: Tuple[Tuple[str, ...], ...] = (
     ("negative", "for"),
     ("ruled", "out"),
     ("rule", "out"),
-)
+) + CHECK_CUES
 #: answers that negate what came just before ("numbness? no")
 POST_CUES = {"no", "none", "nope", "nah", "never", "negative", "n", "non", "nil", "zero", "free"}
 POST_PHRASES: Tuple[Tuple[str, ...], ...] = (
     ("not", "really"), ("not", "at", "all"), ("no", "never"),
     # a test result: "the blood test for gout came back negative"
     ("came", "back", "negative"), ("came", "back", "clear"), ("came", "back", "normal"),
-    ("was", "negative"), ("were", "negative"),
+    ("was", "negative"), ("were", "negative"), ("all", "negative"), ("both", "negative"),
+    ("came", "back", "fine"), ("were", "normal"), ("was", "normal"), ("all", "normal"),
 )
 
 #: after a cue, these words make it a pseudo-negation (the finding is not denied)
@@ -214,12 +224,21 @@ def _is_pseudo(doc, i: int, cue_len: int) -> bool:
     return False
 
 
-def find_cues(doc, covered: Set[int]) -> List[Tuple[int, int]]:
-    """(start, end) token ranges of forward-scoping negation cues."""
+def find_cues(doc, covered: Set[int], helper_only: Set[int] = frozenset()) -> List[Tuple[int, int]]:
+    """(start, end) token ranges of forward-scoping negation cues.
+
+    ``helper_only``: covered tokens that only helper words cover (such as "blood
+    tests"); a check cue may start there ("blood tests for gout").
+    """
     cues = []
     i = 0
     while i < len(doc):
         if i in covered:
+            n = _phrase_at(doc, i, CHECK_CUES) if i in helper_only else 0
+            if n and all(k in helper_only or k not in covered for k in range(i, i + n)):
+                cues.append((i, i + n))
+                i += n
+                continue
             i += 1
             continue
         n = _phrase_at(doc, i, PRE_CUE_PHRASES)
@@ -299,7 +318,8 @@ def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int
     _lows(doc)  # cache lower-case forms
 
     # 1. forward scope of pre-negation cues (a scope ends where the next cue starts)
-    cues = find_cues(doc, covered)
+    finding_tokens = {k for span in spans if span.label_ != "CONTEXT" for k in range(span.start, span.end)}
+    cues = find_cues(doc, covered, covered - finding_tokens)
     for n, (cue_start, cue_end) in enumerate(cues):
         stop = min(cues[n + 1][0] if n + 1 < len(cues) else len(doc), cue_end + MAX_SCOPE)
         budget = window
@@ -417,7 +437,14 @@ OLD_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("when", "i", "was", "a", "kid"), ("when", "i", "was", "a", "child"), ("when", "i", "was", "little"),
     ("when", "i", "was", "younger"), ("when", "i", "was", "young"), ("in", "my", "teens"),
     ("in", "my", "twenties"), ("in", "my", "20s"), ("used", "to"),
-)
+    ("last", "summer"), ("last", "winter"), ("last", "spring"), ("last", "autumn"),
+    ("in", "my", "thirties"), ("in", "my", "30s"), ("as", "a", "student"),
+    ("when", "i", "was", "pregnant"), ("after", "my", "son", "was", "born"), ("after", "my", "daughter", "was", "born"),
+) + tuple(("back", "in", m) for m in (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sept", "oct", "nov", "dec",
+    "the", "spring", "summer", "autumn", "winter",
+))
 #: "it is over" (not after a negation: "hasn't healed")
 RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("fine", "ever", "since"), ("fine", "since"), ("fine", "now"), ("fine", "again"), ("fine", "after"),
@@ -434,10 +461,23 @@ RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
     # over within moments: "pins and needles when I sit cross-legged, goes after a minute"
     ("after", "a", "minute"), ("in", "a", "minute"), ("within", "a", "minute"),
     ("after", "a", "few", "minutes"), ("within", "a", "few", "minutes"),
+    ("then", "fine"), ("then", "it", "was", "fine"), ("then", "it's", "fine"), ("then", "went", "away"),
+    ("sorted", "it"), ("sorted", "it", "out"), ("sorted", "out"), ("cleared", "it"), ("cured", "it"),
+    ("'s", "gone", "now"), ("s", "gone", "now"), ("has", "gone", "now"), ("is", "gone", "now"),
+    ("'s", "all", "gone"), ("has", "all", "gone"),
+    ("that's", "gone"), ("it's", "gone"), ("has", "gone"), ("have", "gone"), ("is", "gone"),
+    ("'s", "gone"), ("s", "gone"),
 )
 #: single words of RESOLVED_MARKERS that only count at the end of a statement
 #: ("it has gone" yes, "it has gone numb" no)
-_RESOLVED_NEEDS_END = {("healed",), ("recovered",), ("resolved",), ("it", "passed"), ("that", "passed"), ("it", "stopped"), ("that", "stopped")}
+_RESOLVED_NEEDS_END = {
+    ("healed",), ("recovered",), ("resolved",), ("it", "passed"), ("that", "passed"), ("it", "stopped"), ("that", "stopped"),
+    # "that's gone" yes, "it's gone numb", "has gone black" no
+    ("that's", "gone"), ("it's", "gone"), ("has", "gone"), ("have", "gone"), ("is", "gone"), ("'s", "gone"), ("s", "gone"),
+}
+#: after a bare "gone" only these (or punctuation) end the statement: "it's gone, thankfully"
+#: but not "it's gone a weird colour", "has gone numb"
+_GONE_END_OK = {"now", "completely", "totally", "thankfully", "since", "and", "but", "though", "after", "altogether"}
 _END_OK = {
     "now", "completely", "totally", "since", "after", "when", "once", "and", "but", "though",
     "thankfully", "nicely", "well", "fine", "within", "in", "by", "with", "last", "a", "years",
@@ -463,6 +503,13 @@ GENERAL_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("can", "massage", "cause"), ("does", "massage", "cause"), ("could", "massage", "cause"),
     ("can", "a", "massage", "cause"), ("can", "massaging", "cause"), ("when", "should", "i", "worry"),
     ("what", "if"), ("in", "case"),
+    # "how do you tell a torn achilles from a tight one?", "what signs should I look out for"
+    ("how", "do", "you", "tell"), ("how", "do", "i", "tell"), ("how", "can", "i", "tell"), ("how", "to", "tell"),
+    ("how", "would", "i", "know"), ("how", "would", "you", "know"), ("how", "do", "i", "know", "if"),
+    ("tell", "the", "difference"), ("look", "out", "for"), ("watch", "out", "for"), ("what", "to", "look", "for"),
+    ("what", "signs"), ("which", "signs"), ("what", "symptoms"), ("warning", "signs"), ("reading", "up"),
+    ("read", "up", "on"), ("read", "about"), ("heard", "about"), ("is", "it", "true"), ("can", "you", "get"),
+    ("can", "people", "get"), ("a", "friend", "had"), ("my", "friend", "had"),
 )
 #: "in 2015": a year before this one
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-9][0-9])$")
@@ -532,11 +579,16 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
             if span.label_ in _FINDING_LABELS:
                 findings[clauses[k]] = True
     taken: Set[int] = set()
+    # words of a warning sign's own term are not a time marker ("the feeling has gone")
+    in_red_flag = {k for span in spans if span.label_ == "RED_FLAG" for k in range(span.start, span.end)}
     for start, end in _markers(doc, RESOLVED_MARKERS, taken):
+        if in_red_flag and any(k in in_red_flag for k in range(start, end)):
+            continue
         phrase = tuple(lows[start:end])
         if phrase in _RESOLVED_NEEDS_END and end < len(doc):
             nxt = doc[end]
-            if not (nxt.is_punct or lows[end] in _END_OK):
+            ok = _GONE_END_OK if phrase[-1] == "gone" else _END_OK
+            if not (nxt.is_punct or lows[end] in ok):
                 continue
         before = [lows[k] for k in range(max(0, start - 3), start)]
         if any(b in ("not", "n't", "nt", "never", "yet", "hasnt", "havent", "isnt", "wasnt") for b in before) or any(

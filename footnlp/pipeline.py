@@ -199,12 +199,21 @@ def stem(word: str) -> str:
     return w
 
 
+def token_stem(token) -> str:
+    """The stem of a token's default norm (which already turns n't / nt into
+    "not", 'm into "am" ...), except that the past "did" stays "did": "a blister
+    I didn't feel" (not felt: a warning sign with diabetes) is not "I don't feel
+    ill" (a negation)."""
+    if token.lower_.translate(_APOSTROPHES) in ("did", "didn"):
+        return "did"
+    return stem(token.norm_)
+
+
 def normalize_doc(doc: Doc) -> Doc:
     """Set ``token.norm_`` (and ``lemma_``, which Rasa's featurizers read) to the
     stem of the token's default norm, so that "toes", "Toe" and "toe" look alike."""
     for token in doc:
-        # the default norm already turns n't / nt into "not", 'm into "am" ...
-        token.norm_ = stem(token.norm_)
+        token.norm_ = token_stem(token)
         token.lemma_ = token.norm_
     return doc
 
@@ -389,7 +398,7 @@ class ConceptMatcher:
                 continue
             if pattern and pattern[-1].get("OP") != "?":
                 pattern.append({"ORTH": {"IN": ["-", "\u2013", "/"]}, "OP": "?"})
-            pattern.append({"NORM": stem(token.norm_)})
+            pattern.append({"NORM": token_stem(token)})
             if token.is_alpha:
                 words.append(token.lower_)
         if not any("NORM" in p and p.get("OP") != "?" for p in pattern):
