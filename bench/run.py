@@ -195,6 +195,25 @@ def time_training() -> dict[str, Any]:
         }
 
 
+# --- the sentence encoder on its own -------------------------------------------------------
+
+def time_encoder(messages: int = 300) -> dict[str, Any]:
+    """The encoder's own time for one message (as a turn calls it), on real questions' texts."""
+    from footnlp.encoder import load_encoder
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = [m.get("text") for m in load_data(str(ROOT / "tests" / "nlu_real.yml")).intent_examples]
+    encoder = load_encoder()
+    encoder.embed(texts[:5])  # the first calls trace the graph
+    times = []
+    for i in range(messages):
+        started = time.perf_counter()
+        encoder.embed([texts[i % len(texts)]])
+        times.append((time.perf_counter() - started) * 1000)
+    summary = loadgen.summary(times)
+    return {"messages": messages, "p50_ms": round(summary["p50"], 1), "p95_ms": round(summary["p95"], 1)}
+
+
 # --- stacks -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -333,6 +352,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         figures["training"] = json.loads(args.raw.read_text()).get("training")
     elif not args.skip_training:
         figures["training"] = time_training()
+    print("  the sentence encoder on its own ...", flush=True)
+    figures["encoder"] = time_encoder()
     figures["setups"] = [
         measure_setup(setup, levels, args.seconds, args.warmup, args.paired, args.sanic_workers)
         for setup in setups
