@@ -462,6 +462,10 @@ RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("after", "a", "minute"), ("in", "a", "minute"), ("within", "a", "minute"),
     ("after", "a", "few", "minutes"), ("within", "a", "few", "minutes"),
     ("then", "fine"), ("then", "it", "was", "fine"), ("then", "it's", "fine"), ("then", "went", "away"),
+    # "..., now it's fine": "now" here says it is over, not going on
+    ("now", "it", "'s", "fine"), ("now", "its", "fine"), ("now", "it", "is", "fine"), ("now", "fine"),
+    ("now", "it", "'s", "ok"), ("now", "it", "'s", "okay"), ("now", "ok"), ("now", "back", "to", "normal"),
+    ("'s", "fine", "now"), ("is", "fine", "now"), ("back", "to", "normal", "now"),
     ("sorted", "it"), ("sorted", "it", "out"), ("sorted", "out"), ("cleared", "it"), ("cured", "it"),
     ("'s", "gone", "now"), ("s", "gone", "now"), ("has", "gone", "now"), ("is", "gone", "now"),
     ("'s", "all", "gone"), ("has", "all", "gone"),
