@@ -36,7 +36,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from footnlp.encoder import load_encoder
-from footnlp.parts import PARTS_KEY, asks, split_parts
+from footnlp.parts import PARTS_KEY, asks, greeting_lead, split_parts
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -50,6 +50,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 #: intents that may come with a question in the same message
 SMALL_TALK = ("greet", "thank", "affirm", "deny", "goodbye")
+GREETINGS = ("hi", "hello", "hey", "hiya", "good ", "greetings")
 #: intents that tell rather than ask; never one of several answers
 STATEMENTS = ("describe_symptoms", "inform_condition")
 RANKING_LENGTH = 10
@@ -189,6 +190,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             message.set(SUGGESTIONS_KEY, self.suggestions(vector), add_to_output=True)
+            self._read_greeting(message)
             self._read_parts(message)
         return messages
 
@@ -200,19 +202,33 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
 
     def part_topics(self, parts: Sequence[str], vectors: Optional[np.ndarray] = None) -> List[Tuple[str, float]]:
         """(topic intent, probability) of each part that asks a topic, in order."""
+        return [
+            (label, p) for label, p in self.classify(parts, vectors)
+            if label in self.topics and label not in STATEMENTS and p >= self.config["part_threshold"]
+        ]
+
+    def _read_greeting(self, message: Message) -> None:
+        """"hello! my arch has hurt for weeks, can massage fix that?": what follows the greeting decides."""
+        lead, rest = greeting_lead(message.get(TEXT))
+        if not lead or not rest:
+            return
+        intent = message.get(INTENT) or {}
+        whole, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0)
+        [(label, p)] = self.classify([rest])
+        if label in self.topics and (p > confidence or whole in SMALL_TALK):
+            self._set_intent(message, label, p)
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in self.topics and lead.lower().startswith(GREETINGS):
+            message.set(GREETING_KEY, True, add_to_output=True)
+
+    def classify(self, texts: Sequence[str], vectors: Optional[np.ndarray] = None) -> List[Tuple[str, float]]:
+        """(best intent, probability) for texts that are not Rasa messages (parts of a message)."""
         if vectors is None:
             encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
-            vectors = encoder.embed(list(parts))
-        # parts are not Rasa messages: no concept features, the block stays empty
+            vectors = encoder.embed(list(texts))
+        # no concept features for them: that block stays empty
         width = self.coef.shape[1] - vectors.shape[1] - len(self.chars.vocabulary_) - len(self.words.vocabulary_)
-        X = self._features(list(parts), vectors, scipy.sparse.csr_matrix((len(parts), width)) if width else None)
-        found: List[Tuple[str, float]] = []
-        for row in self._probabilities(X):
-            best = int(row.argmax())
-            label, p = self.labels[best], float(row[best])
-            if label in self.topics and label not in STATEMENTS and p >= self.config["part_threshold"]:
-                found.append((label, p))
-        return found
+        X = self._features(list(texts), vectors, scipy.sparse.csr_matrix((len(texts), width)) if width else None)
+        return [(self.labels[int(row.argmax())], float(row.max())) for row in self._probabilities(X)]
 
     def _read_parts(self, message: Message) -> None:
         parts = split_parts(message.get(TEXT))
@@ -228,10 +244,8 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             return
         name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if name in SMALL_TALK or name in STATEMENTS or name not in self.topics:
-            # "hello! can massage fix my arch?": the question decides
+            # "thanks! and how often should I come?": the question decides
             self._set_intent(message, topics[0], max(p for label, p in found if label == topics[0]))
-            if name in SMALL_TALK:
-                message.set(GREETING_KEY, name == "greet", add_to_output=True)
         elif name not in topics:
             topics.insert(0, name)
         if len(topics) > 1:

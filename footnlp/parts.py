@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import List, Tuple
 
 #: the message's and its parts' sentence vectors, kept on the Rasa message for
 #: the components after the one that computed them (footnlp.safety_similarity)
@@ -17,20 +17,28 @@ _QUESTION_WORDS = (
 )
 _JOINS = re.compile(rf",?\s+(?:and|also|plus|oh and|and also|but)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 _GREETING_LEAD = re.compile(
-    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings|thanks|thank you|ok|okay|yes|no)"
-    r"(?:\s+(?:there|all|everyone|doc|so much|again))?\s*[,!.:;-]+\s*",
+    # a greeting, with or without a comma after it ("hi can massage help?")
+    r"^\s*(?:(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings)"
+    r"(?:\s+(?:there|all|everyone|doc|again))?(?:\s*[,!.:;-]+\s*|\s+)"
+    # thanks, ok, yes, no: only with punctuation ("no swelling" is not a greeting)
+    r"|(?:thanks|thank you|ok|okay|yes|no)(?:\s+(?:so much|again))?\s*[,!.:;-]+\s*)",
     re.IGNORECASE,
 )
 
 
-def split_parts(text: str) -> List[str]:
-    """The parts of a message that may each ask something, in order."""
+def greeting_lead(text: str) -> Tuple[str, str]:
+    """("hello", "my arch hurts, can massage help?") for a message that opens with a greeting; else ("", text)."""
     text = (text or "").strip()
     lead = _GREETING_LEAD.match(text)
-    parts: List[str] = []
-    if lead and lead.end() < len(text):
-        parts.append(text[: lead.end()].strip(" ,!.:;-"))
-        text = text[lead.end() :]
+    if not lead or lead.end() >= len(text):
+        return "", text
+    return text[: lead.end()].strip(" ,!.:;-"), text[lead.end() :].strip()
+
+
+def split_parts(text: str) -> List[str]:
+    """The parts of a message that may each ask something, in order."""
+    lead, text = greeting_lead(text)
+    parts: List[str] = [lead] if lead else []
     for sentence in _SENTENCES.split(text):
         for part in _JOINS.split(sentence):
             part = part.strip(" ,;")

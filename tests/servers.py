@@ -145,6 +145,10 @@ class RasaServer(_Server):
         """Sends a message through the REST channel and returns the bot's replies."""
         return post_json(f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": message}, timeout)
 
+    def parse(self, text: str, timeout: float = 30) -> dict[str, Any]:
+        """What the NLU makes of a text (POST /model/parse, needs the HTTP API)."""
+        return post_json(f"{self.url}/model/parse?token={self.api_token}", {"text": text}, timeout)
+
     def tracker(self, sender: str) -> dict[str, Any]:
         request = urllib.request.Request(f"{self.url}/conversations/{sender}/tracker?token={self.api_token}")
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -197,3 +197,46 @@ def test_restart_commands_get_a_fresh_start_not_an_apology(stack, command):
     assert texts(stack.say(sender, "how should i prepare for a session?")).endswith(DOCTOR)
     if command == "/restart":  # a restart forgets the condition; a new session keeps it
         assert stack.tracker(sender)["slots"].get("condition") is None
+
+
+# --------------------------------------------------------------- messages that say more than one thing
+
+def first_line(topic_id: str) -> str:
+    return KB.topics[topic_id].answer.split("\n")[0]
+
+
+def test_two_questions_in_one_message_get_both_answers_in_order(stack):
+    sender = new_sender()
+    reply = texts(stack.say(sender, "how do I prepare and what are the side effects?"))
+    assert reply.index(first_line("preparation")) < reply.index(first_line("side_effects"))
+    assert reply.endswith(DOCTOR)
+    assert stack.tracker(sender)["slots"]["topic"] == "side_effects"
+
+
+def test_a_greeting_with_a_question_answers_the_question(stack):
+    reply = texts(stack.say(new_sender(), "hello! my arch has hurt for weeks, can massage fix that?"))
+    assert reply.startswith(KB.messages["hello_line"])
+    assert first_line("benefits") in reply
+    assert KB.messages["greet"].split("\n")[0] not in reply
+
+
+def test_a_health_statement_is_acknowledged_and_remembered(stack):
+    sender = new_sender()
+    reply = texts(stack.say(sender, "I'm diabetic by the way"))
+    assert KB.messages["fallback"] not in reply and KB.messages["did_you_mean"] not in reply
+    assert "diabetes_neuropathy" in stack.tracker(sender)["slots"]["contraindications"]
+    later = texts(stack.say(sender, "how do I massage my own foot?"))
+    assert first_line("self_massage") in later  # the precaution shapes the answer, it does not hold it back
+
+
+def test_a_short_follow_up_is_read_in_context(stack):
+    sender = new_sender()
+    stack.say(sender, "does fascia massage help plantar fasciitis?")
+    reply = texts(stack.say(sender, "and will it hurt?"))
+    assert first_line("side_effects") in reply
+
+
+def test_parse_gives_the_question_topic_for_a_greeting_with_a_question(stack):
+    parsed = stack.parse("hi there! what should i wear to my first session")
+    assert parsed["intent"]["name"] == "ask_preparation"
+    assert parsed.get("footcare_greeting") is True
