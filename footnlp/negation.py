@@ -97,6 +97,7 @@ POST_PHRASES: Tuple[Tuple[str, ...], ...] = (
     ("came", "back", "negative"), ("came", "back", "clear"), ("came", "back", "normal"),
     ("was", "negative"), ("were", "negative"), ("all", "negative"), ("both", "negative"),
     ("came", "back", "fine"), ("were", "normal"), ("was", "normal"), ("all", "normal"),
+    ("is", "normal"), ("'s", "normal"), ("are", "normal"),  # "my temperature is normal"
 )
 
 #: after a cue, these words make it a pseudo-negation (the finding is not denied)
@@ -319,7 +320,8 @@ def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int
 
     # 1. forward scope of pre-negation cues (a scope ends where the next cue starts)
     finding_tokens = {k for span in spans if span.label_ != "CONTEXT" for k in range(span.start, span.end)}
-    cues = find_cues(doc, covered, covered - finding_tokens)
+    helper_only = covered - finding_tokens
+    cues = find_cues(doc, covered, helper_only)
     for n, (cue_start, cue_end) in enumerate(cues):
         stop = min(cues[n + 1][0] if n + 1 < len(cues) else len(doc), cue_end + MAX_SCOPE)
         budget = window
@@ -346,10 +348,14 @@ def negated_spans(doc, spans: Sequence, window: int = DEFAULT_WINDOW) -> Set[int
     # 2. answers after the mention: "numbness? no", "fever - none", "pain-free"
     for i, token in enumerate(doc):
         if i in covered:
-            continue
-        n = _phrase_at(doc, i, POST_PHRASES)
-        if not n and _low(token) not in POST_CUES:
-            continue
+            # a result phrase may lie inside helper words ("is normal" is also an all-clear)
+            n = _phrase_at(doc, i, POST_PHRASES) if i in helper_only else 0
+            if not n or any(k in finding_tokens for k in range(i, i + n)):
+                continue
+        else:
+            n = _phrase_at(doc, i, POST_PHRASES)
+            if not n and _low(token) not in POST_CUES:
+                continue
         n = n or 1
         prev = i - 1
         marked = False
@@ -466,6 +472,8 @@ RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("now", "it", "'s", "fine"), ("now", "its", "fine"), ("now", "it", "is", "fine"), ("now", "fine"),
     ("now", "it", "'s", "ok"), ("now", "it", "'s", "okay"), ("now", "ok"), ("now", "back", "to", "normal"),
     ("'s", "fine", "now"), ("is", "fine", "now"), ("back", "to", "normal", "now"),
+    ("better", "now"), ("much", "better", "now"), ("all", "better", "now"), ("healing", "well"),
+    ("healing", "nicely"), ("healing", "fine"), ("healing", "up", "nicely"), ("scabbed", "over"),
     ("sorted", "it"), ("sorted", "it", "out"), ("sorted", "out"), ("cleared", "it"), ("cured", "it"),
     ("'s", "gone", "now"), ("s", "gone", "now"), ("has", "gone", "now"), ("is", "gone", "now"),
     ("'s", "all", "gone"), ("has", "all", "gone"),
@@ -514,6 +522,8 @@ GENERAL_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("what", "signs"), ("which", "signs"), ("what", "symptoms"), ("warning", "signs"), ("reading", "up"),
     ("read", "up", "on"), ("read", "about"), ("heard", "about"), ("is", "it", "true"), ("can", "you", "get"),
     ("can", "people", "get"), ("a", "friend", "had"), ("my", "friend", "had"),
+    # recovery timelines: "how long after an achilles rupture can you massage?"
+    ("how", "long", "after"), ("how", "soon", "after"), ("how", "long", "before"),
 )
 #: "in 2015": a year before this one
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-9][0-9])$")

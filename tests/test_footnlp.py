@@ -889,3 +889,72 @@ def test_concept_featurizer_marks_negated_mentions(tmp_path, nlp):
     message = featurizer.process([_tokenized(nlp, "thanks a lot")])[0]
     per_token, sentence = _concept_names(featurizer, message)
     assert sentence == [] and per_token == [[], [], []]
+
+
+# ------------------------------------------- wording of real posts (generalising)
+
+
+def test_didnt_feel_is_not_dont_feel(nlp):
+    # "a blister I didn't feel" is a wound not felt; "I don't feel ill" is a negation
+    assert "numb_feeling" in ids(nlp, "found a blister I didn't feel")
+    assert "numb_feeling" not in ids(nlp, "I don't feel ill though")
+    assert ("unwell", True) in mentions(nlp, "I don't feel ill though")
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("my GP wants to check for neuropathy", "diabetes_neuropathy"),
+        ("had the blood tests for gout last week", "hot_red_swollen_foot"),
+        ("they tested me for a clot", "suspected_clot"),
+    ],
+)
+def test_a_check_for_something_names_no_finding(nlp, text, concept):
+    assert (concept, True) in mentions(nlp, text), mentions(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a gout flare in my big toe back in March, no attacks since",
+        "got cellulitis in my foot last summer, antibiotics sorted it",
+        "the cortisone shot made my heel red and warm for a day, now it's fine",
+        "my son had a fever last week with a virus, he's better now",
+        "had a fever on monday but that's gone",
+    ],
+)
+def test_what_is_over_raises_no_flag(nlp, text):
+    from footnlp.pipeline import safety_findings
+
+    assert safety_findings(nlp(text))["red_flags"] == [], mentions(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("my foot has gone a funny colour and it is cold", "cold_pale_blue_foot"),  # "gone" + colour is not "gone"
+        ("the feeling has gone in my toes", "numbness"),
+        ("temp 38.7 and my heel hurts", "fever"),
+        ("my achilles is completely torn the doctor said", "sudden_injury"),
+        ("my calf is tender and swollen after my hysterectomy", "calf_clot"),
+    ],
+)
+def test_everyday_and_medical_wording(nlp, text, concept):
+    assert concept in flags(nlp, text), mentions(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my foot went to sleep sitting on it and I had pins and needles for a minute",
+        "sore heels after football, fine at rest",
+        "the heel pain is there when I first get up in the night to go to the loo",
+        "the podiatrist cut his nails and said his feet are fine, he is diabetic",
+        "my toenail is a bit black from running downhill",
+        "my feet go red after a hot shower",
+        "started running again and my heel hurts in the mornings",
+        "I'm 40 and my temperature is normal",
+    ],
+)
+def test_look_alikes_in_real_posts(nlp, text):
+    assert flags(nlp, text) == [], mentions(nlp, text)
