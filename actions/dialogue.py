@@ -86,6 +86,7 @@ def compose(
     extra_slots: Optional[dict[str, Any]] = None,
     show_buttons: bool = True,
     topic: Optional[str] = None,
+    offer: bool = True,
 ) -> Turn:
     """Assembles a turn around `body`; the single place that adds safety text.
 
@@ -93,7 +94,8 @@ def compose(
     sign says so) for a message that asks more than one thing.  `health`: the
     reply is a health answer whatever the message says (topic answers); other
     replies point to a doctor when the message's findings make it a health
-    message.  `topic`: the topic id being answered, if any.
+    message.  `topic`: the topic id being answered, if any.  `offer`: offer
+    the first of `next_topics` in words (otherwise they are only buttons).
     """
     kb, clinic_ = knowledge(), clinic()
     places = clinic_.placeholders()
@@ -115,7 +117,7 @@ def compose(
         elif section.text:
             parts.append(section.text)
 
-    offered = next_topics[0] if next_topics and not advice.hold_back and not check.red_flags else None
+    offered = next_topics[0] if offer and next_topics and not advice.hold_back and not check.red_flags else None
     if offered:
         parts.append(_fill(kb.messages["offer"], clinic_, topic=kb.topics[offered].title.lower()))
     slots["offered_topic"] = offered
@@ -217,7 +219,7 @@ def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     topic_ids = [by_intent[i] for i in suggestions if i in by_intent][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)
-    return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids)
+    return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids, offer=False)
 
 
 def topic_for_intent(intent: Optional[str], ctx: Context) -> str:

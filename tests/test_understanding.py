@@ -111,6 +111,7 @@ def test_unsure_offers_the_nearest_topics_as_did_you_mean_buttons(make_tracker, 
          footcare_suggestions=["ask_self_massage", "ask_procedure"], intent_ranking=[])
     reply = dispatcher.messages[-1]
     assert reply["text"].startswith(KB.messages["did_you_mean"])
+    assert "next?" not in reply["text"]  # the nearest topics are buttons, not an offer
     payloads = [b["payload"] for b in reply["buttons"]]
     assert payloads[:2] == ["/ask_self_massage", "/ask_procedure"]
 
