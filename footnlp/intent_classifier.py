@@ -8,8 +8,8 @@ The classifier is a logistic regression (classes weighted by their size) over
 three views of a message: the all-MiniLM-L6-v2 sentence vector (what the
 pretrained model knows about English); character n-grams of the words as typed
 and, at a lower weight, words and word pairs (tf-idf, so typos and word forms
-still match); plus the sparse sentence features of the featurizers before it
-(the lexicon's concepts).  On the real
+still match).  It reads the text itself, so a part of a message ("can massage
+fix that?") is classified exactly like a whole one.  On the real
 patient questions it scored higher than DIET over the same features
 (docs/evaluation.md), and it trains in seconds.
 
@@ -133,25 +133,14 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
 
     # -- features -------------------------------------------------------------
 
-    def _features(self, texts: Sequence[str], vectors: np.ndarray, sparse: Optional[scipy.sparse.spmatrix]) -> scipy.sparse.csr_matrix:
+    def _features(self, texts: Sequence[str], vectors: np.ndarray) -> scipy.sparse.csr_matrix:
+        """The same three views for a whole message and for a part of one."""
         blocks = [
             scipy.sparse.csr_matrix(vectors),
             self.chars.transform(texts),
             self.words.transform(texts) * self.config["word_weight"],
         ]
-        if sparse is not None:
-            blocks.append(sparse)
         return scipy.sparse.hstack(blocks).tocsr()
-
-    @staticmethod
-    def _sparse_sentence(messages: Sequence[Message]) -> Optional[scipy.sparse.csr_matrix]:
-        rows = []
-        for message in messages:
-            _, sentence = message.get_sparse_features(TEXT)
-            if sentence is None:
-                return None
-            rows.append(scipy.sparse.csr_matrix(sentence.features))
-        return scipy.sparse.vstack(rows).tocsr() if rows else None
 
     def _probabilities(self, X: scipy.sparse.csr_matrix) -> np.ndarray:
         return _softmax(np.asarray(X @ self.coef.T) + self.intercept)
@@ -166,7 +155,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         vectors = np.stack([message_embedding(m) for m in examples]).astype(np.float32)
         self.chars.fit(texts)
         self.words.fit(texts)
-        X = self._features(texts, vectors, self._sparse_sentence(examples))
+        X = self._features(texts, vectors)
         y = [m.get(INTENT) for m in examples]
         model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], class_weight="balanced")
         model.fit(X, y)
@@ -190,7 +179,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             vector = message_embedding(message)
             if not self.labels or vector is None or not message.get(TEXT):
                 continue
-            X = self._features([message.get(TEXT)], vector[None, :], self._sparse_sentence([message]))
+            X = self._features([message.get(TEXT)], vector[None, :])
             probabilities = self._probabilities(X)[0]
             order = np.argsort(-probabilities)[:RANKING_LENGTH]
             ranking = [{INTENT_NAME_KEY: self.labels[i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])} for i in order]
@@ -244,9 +233,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         if vectors is None:
             encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
             vectors = encoder.embed(list(texts))
-        # no concept features for them: that block stays empty
-        width = self.coef.shape[1] - vectors.shape[1] - len(self.chars.vocabulary_) - len(self.words.vocabulary_)
-        X = self._features(list(texts), vectors, scipy.sparse.csr_matrix((len(texts), width)) if width else None)
+        X = self._features(list(texts), vectors)
         return [(self.labels[int(row.argmax())], float(row.max())) for row in self._probabilities(X)]
 
     def _read_parts(self, message: Message) -> None:
@@ -267,6 +254,9 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         if name in self.topics and name not in STATEMENTS and (name in topics or confidence >= first):
             if name not in topics:  # the whole message asks one more thing than its parts show
                 topics.insert(0, name)
+            own = max((p for label, p in found if label == name), default=0.0)
+            if own > confidence:  # its question part says it more clearly than the whole message
+                self._set_intent(message, name, own)
         else:
             # "no numbness, just heel pain. what should I wear?": the question decides
             self._set_intent(message, topics[0], first)

@@ -9,13 +9,16 @@ from typing import List, Tuple
 PARTS_KEY = "footcare_part_vectors"
 
 # Where a message splits into parts: sentence ends, and "and/also/plus/oh and"
-# before a new question ("how do I prepare and what are the side effects").
+# or a comma before a new question ("how do I prepare and what are the side
+# effects", "my arch has hurt for weeks, can massage fix that?").
 _SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+|(?<=[.?!])(?=[A-Za-z])")
 _QUESTION_WORDS = (
     r"how|what|whats|what's|will|would|is|are|can|could|do|does|did|should|when|why|where|which|who|any|"
     r"whats|wat|hows|is it|do i|can i"
 )
-_JOINS = re.compile(rf",?\s+(?:and|also|plus|oh and|and also|but)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
+_JOINS = re.compile(
+    rf"(?:,?\s+(?:and|also|plus|oh and|and also|but)\s+|,\s*)(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE
+)
 _GREETING_LEAD = re.compile(
     # a greeting, with or without a comma after it ("hi can massage help?")
     r"^\s*(?:(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings)"

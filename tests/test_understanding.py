@@ -19,7 +19,8 @@ KB = knowledge()
 @pytest.mark.parametrize(
     "text, parts",
     [
-        ("hello! my arch has hurt for weeks, can massage fix that?", ["hello", "my arch has hurt for weeks, can massage fix that?"]),
+        ("hello! my arch has hurt for weeks, can massage fix that?", ["hello", "my arch has hurt for weeks", "can massage fix that?"]),
+        ("no swelling, just tingling", ["no swelling, just tingling"]),
         ("how do I prepare and what are the side effects?", ["how do I prepare", "what are the side effects?"]),
         ("I have had heel pain for 2 years. I tried insoles.What should I do?",
          ["I have had heel pain for 2 years.", "I tried insoles.", "What should I do?"]),
