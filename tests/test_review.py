@@ -220,7 +220,7 @@ def test_review_of_conversations_with_the_real_bot(stack, tmp_path):
     stack.say(sender, "how does a session of fascia massage go exactly?")  # a rephrasing
     for text in NONSENSE:
         stack.say(sender, text)
-    stack.say(other, f"please call me back on {PHONE} or mail {EMAIL}")
+    stack.say(other, f"xqzv plorb {PHONE} wibble {EMAIL}")  # unclear, so the review quotes it (masked)
     stack.say(other, "I heard a snap in my heel and now I cannot walk")
     red_flags = stack.tracker(other)["slots"].get("red_flags") or []
     assert red_flags, "the safety layer flagged nothing in a clear red-flag message"
