@@ -7,6 +7,8 @@ from typing import List, Tuple
 #: the message's and its parts' sentence vectors, kept on the Rasa message for
 #: the components after the one that computed them (footnlp.safety_similarity)
 PARTS_KEY = "footcare_part_vectors"
+#: parts read at most (a 10,000-character post must not cost hundreds of encoder calls)
+MAX_PARTS = 12
 
 # Where a message splits into parts: sentence ends, and "and/also/plus/oh and"
 # or a comma before a new question ("how do I prepare and what are the side
@@ -39,7 +41,7 @@ def greeting_lead(text: str) -> Tuple[str, str]:
 
 
 def split_parts(text: str) -> List[str]:
-    """The parts of a message that may each ask something, in order."""
+    """The parts of a message that may each ask something, in order (at most MAX_PARTS)."""
     lead, text = greeting_lead(text)
     parts: List[str] = [lead] if lead else []
     for sentence in _SENTENCES.split(text):
@@ -47,6 +49,8 @@ def split_parts(text: str) -> List[str]:
             part = part.strip(" ,;")
             if part:
                 parts.append(part)
+    if len(parts) > MAX_PARTS:  # keep the opening and the end, where the question usually is
+        parts = parts[:2] + parts[-(MAX_PARTS - 2):]
     return parts
 
 

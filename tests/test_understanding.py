@@ -11,7 +11,7 @@ import pytest
 from actions import actions, dialogue
 from actions.knowledge import knowledge
 from footnlp import encoder
-from footnlp.parts import asks, split_parts
+from footnlp.parts import MAX_PARTS, asks, split_parts
 
 KB = knowledge()
 
@@ -30,6 +30,12 @@ KB = knowledge()
 )
 def test_a_message_splits_into_its_parts(text, parts):
     assert split_parts(text) == parts
+
+
+def test_a_long_post_is_read_in_a_bounded_number_of_parts():
+    post = " ".join(f"Sentence number {i} of my story." for i in range(400)) + " So what should I do?"
+    parts = split_parts(post)
+    assert len(parts) == MAX_PARTS and parts[-1] == "So what should I do?"
 
 
 @pytest.mark.parametrize(
