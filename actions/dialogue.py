@@ -183,7 +183,10 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
     """
     kb, clinic_ = knowledge(), clinic()
     if not (condition_named and ctx.condition in kb.condition_names):
-        return compose(ctx, _fill(kb.messages["noted"], clinic_), health=True, next_topics=MENU, topic=ctx.last_topic)
+        check = safety.check(ctx.text, ctx.findings)
+        # a precaution or a doctor's all-clear is the acknowledgement itself
+        noted = None if check.contraindications or check.cleared else _fill(kb.messages["noted"], clinic_)
+        return compose(ctx, noted, health=True, next_topics=MENU, topic=ctx.last_topic, offer=False)
     line = Section(_fill(kb.messages["noted_condition"], clinic_, condition=kb.condition_names[ctx.condition]))
     if ctx.last_topic in kb.topics:
         topic = kb.topics[ctx.last_topic]

@@ -91,9 +91,14 @@ def test_booking_and_a_topic_in_one_message_get_both(make_tracker, dispatcher):
 def test_a_health_fact_is_acknowledged_remembered_and_never_misunderstood(make_tracker, dispatcher):
     events = _run(actions.ActionAnswer(), make_tracker, dispatcher, "I'm diabetic by the way", "inform_condition")
     text = dispatcher.messages[-1]["text"]
-    assert KB.messages["noted"] in text
-    assert KB.messages["fallback"] not in text
+    assert "Diabetes" in text.split("\n\n")[0]  # its precaution is the acknowledgement
+    assert KB.messages["fallback"] not in text and "next?" not in text
     assert "diabetes_neuropathy" in {e["name"]: e["value"] for e in events if e["event"] == "slot"}["contraindications"]
+
+
+def test_a_plain_statement_gets_one_line(make_tracker, dispatcher):
+    _run(actions.ActionAnswer(), make_tracker, dispatcher, "I work as a nurse", "inform_condition")
+    assert dispatcher.messages[-1]["text"].startswith(KB.messages["noted"])
 
 
 def test_a_condition_told_first_thing_is_acknowledged_and_explained(make_tracker, dispatcher):
