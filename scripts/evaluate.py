@@ -227,10 +227,12 @@ is deterministic):
 
 {chr(10).join(rows)}
 
-- **config.yml**: the project's pipeline: its spaCy layer (entities, negation,
-  concept features), the sentence encoder (all-MiniLM-L6-v2, mean-pooled
-  sentence vector), and a logistic regression over the vector, character
-  n-grams and the concepts, which also reads a message's parts.
+- **config.yml**: the project's pipeline: its spaCy layer (entities and
+  negation), the sentence encoder (all-MiniLM-L6-v2, mean-pooled sentence
+  vector), the encoder's warning-sign detector, and a logistic regression over
+  the vector, character n-grams and words, which also reads a message's parts.
+  With the lexicon's concept features added to it, the same classifier scored
+  no higher (94.0% hold-out, 85.1% real in one run), so they are left out.
 - **Rasa default**: Rasa's stock pipeline (`tests/configs/rasa_default.yml`,
   what `rasa init` ships) trained on the same `data/nlu/`.
 - **before the encoder**: `config.yml` and `data/nlu/` as they were at commit
