@@ -51,9 +51,9 @@ def asked_topics(tracker: Tracker) -> List[Text]:
     asked = tracker.latest_message.get(TOPICS_KEY)
     if not isinstance(asked, list):
         return []
-    by_intent = {t.intent: t.id for t in knowledge().topics.values()}
-    by_intent["ask_booking"] = dialogue.BOOKING
-    return [by_intent[i] for i in asked if isinstance(i, str) and i in by_intent]
+    kb = knowledge()
+    topics = [dialogue.BOOKING if i == "ask_booking" else getattr(kb.topic_for_intent(i), "id", None) for i in asked]
+    return [t for t in topics if t]
 
 
 def names_condition(tracker: Tracker) -> bool:

@@ -218,8 +218,7 @@ def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
 def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     """The NLU is unsure: "Did you mean" with the nearest known topics, else the menu."""
     kb = knowledge()
-    by_intent = {t.intent: t.id for t in kb.topics.values()}
-    topic_ids = [by_intent[i] for i in suggestions if i in by_intent][:3]
+    topic_ids = [t.id for t in map(kb.topic_for_intent, suggestions) if t][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)
     return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids, offer=False)

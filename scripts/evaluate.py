@@ -40,7 +40,7 @@ PIPELINES = {
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
-from nlu_report import SETS, per_intent_rows, score_sets  # noqa: E402
+from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402
 
 
 def env() -> dict:
@@ -102,10 +102,6 @@ def _score_child(model: str, to: str) -> int:
     scores = score_sets(model)
     Path(to).write_text(json.dumps({key: [[g, p] for g, p, _ in rows] for key, rows in scores.items()}))
     return 0
-
-
-def accuracy(pairs) -> float:
-    return sum(g == p for g, p in pairs) / len(pairs)
 
 
 def per_intent(pairs) -> str:
