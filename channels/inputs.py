@@ -1,22 +1,44 @@
-"""What every input channel does with a user's message before Rasa sees it.
+"""What every input channel does with a request and a user's message before Rasa sees it.
 
-- `clean_text` drops control characters and cuts overlong messages;
+- `clean_text` cuts overlong messages, then drops control characters;
+- `small_metadata` drops a message's metadata when it is larger than
+  MAX_METADATA_BYTES (Rasa stores it in the conversation and sends it to the
+  action server on every turn);
+- `sender_key` puts a channel's name in front of the id it gives a person
+  (`rest:`, `web:`, `telegram:`), so that nobody can speak for a conversation
+  of another channel by sending its id;
+- `limit_request_size` makes the Rasa server answer 413 to a body over
+  MAX_BODY_BYTES (default 64 KB) before it reads it (Sanic's own limit is
+  100 MB), and bounds websocket messages the same way;
 - `SenderGate` caps how many messages of one sender wait at once, so that a
   flood from one sender is refused early instead of piling up behind Rasa's
   per-conversation lock (which gives up after a minute with an error);
+- `RateLimits` caps the messages of one client (peer address, or the
+  forwarded address when the peer is a proxy named in TRUSTED_PROXIES) and of
+  everybody together, so that new sender ids cost something;
+- `ThrottledWarning` logs a repeated warning at most once a minute;
 - `notice` holds the short replies the channels give without asking Rasa
   (see channels/notices.yml).
 
+Every setting is an environment variable with a default (see docs/security.md).
 Nothing here logs message text.
 """
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping, Optional
 
 import yaml
 
@@ -24,13 +46,70 @@ MAX_MESSAGE_CHARS = 2000
 # Messages of one sender that may be in Rasa at once (one handled, the others waiting).
 MAX_WAITING_PER_SENDER = 4
 NOTICES = Path(__file__).with_name("notices.yml")
+CHANNEL_PREFIXES = ("rest", "web", "telegram")
+
+
+def env_number(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:
+    value = (env.get(name) or "").strip()
+    return float(value) if value else default
+
+
+def max_body_bytes() -> int:
+    return int(env_number("MAX_BODY_BYTES", 64 * 1024))
+
+
+def max_metadata_bytes() -> int:
+    return int(env_number("MAX_METADATA_BYTES", 1024))
 
 
 def clean_text(text: str) -> str:
-    """Drops control characters (keeping new lines and tabs) and cuts overlong messages."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Cuts overlong messages, then drops control characters (keeping new lines and tabs)."""
+    text = text[:MAX_MESSAGE_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
     return text[:MAX_MESSAGE_CHARS]
+
+
+def small_metadata(metadata: Any) -> Optional[dict]:
+    """The metadata if it is an object of at most MAX_METADATA_BYTES as JSON, else None."""
+    if not isinstance(metadata, dict) or not metadata:
+        return None
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return None
+    return metadata if size <= max_metadata_bytes() else None
+
+
+def sender_key(channel: str, raw_id: Any) -> str:
+    """The conversation id of a channel's sender: `<channel>:<id>`."""
+    assert channel in CHANNEL_PREFIXES, channel
+    return f"{channel}:{raw_id}"
+
+
+def raw_sender(sender_id: str) -> str:
+    """The id the channel knows (a chat id, a session id) from a conversation id."""
+    channel, sep, rest = str(sender_id).partition(":")
+    return rest if sep and channel in CHANNEL_PREFIXES else str(sender_id)
+
+
+_size_limited_apps: "set[int]" = set()
+
+
+def limit_request_size(blueprint: Any) -> None:
+    """Sets the Rasa server's body and websocket limits to MAX_BODY_BYTES when it starts.
+
+    Sanic checks a body's Content-Length against REQUEST_MAX_SIZE before reading the body, and
+    answers 413; every connection reads the value from the app's config when it opens.
+    """
+
+    @blueprint.listener("before_server_start")
+    async def limit(app: Any, *_: Any) -> None:
+        if id(app) in _size_limited_apps:
+            return
+        _size_limited_apps.add(id(app))
+        app.config.REQUEST_MAX_SIZE = max_body_bytes()
+        app.config.WEBSOCKET_MAX_SIZE = max_body_bytes()
+        install_log_redaction()
 
 
 class SenderGate:
@@ -53,6 +132,136 @@ class SenderGate:
             self._busy[sender] -= 1
             if self._busy[sender] <= 0:
                 del self._busy[sender]
+
+
+class _Bucket:
+    """A token bucket: `burst` messages at once, refilled at `rate` a second."""
+
+    __slots__ = ("tokens", "stamp")
+
+    def __init__(self, burst: float, now: float) -> None:
+        self.tokens, self.stamp = burst, now
+
+    def take(self, burst: float, rate: float, now: float) -> float:
+        """Takes one token; returns 0, or the seconds until one is there (nothing taken)."""
+        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / rate if rate > 0 else 60.0
+
+
+class RateLimits:
+    """Per-client and global message limits (token buckets), from the environment:
+
+    CLIENT_MESSAGES_PER_MINUTE (30) and CLIENT_BURST (10) for one client,
+    ALL_MESSAGES_PER_SECOND (20) and ALL_BURST (40) for all clients together.
+    """
+
+    def __init__(self, env: Mapping[str, str] = os.environ, clients: int = 10_000) -> None:
+        self.client_rate = env_number("CLIENT_MESSAGES_PER_MINUTE", 30, env) / 60
+        self.client_burst = env_number("CLIENT_BURST", 10, env)
+        self.all_rate = env_number("ALL_MESSAGES_PER_SECOND", 20, env)
+        self.all_burst = env_number("ALL_BURST", 40, env)
+        self._clients: "OrderedDict[str, _Bucket]" = OrderedDict()
+        self._all: Optional[_Bucket] = None
+        self._max_clients = clients
+
+    def retry_after(self, client: str, now: Optional[float] = None) -> int:
+        """0 if a message of `client` may go on now, else the whole seconds to wait."""
+        now = time.monotonic() if now is None else now
+        bucket = self._clients.pop(client, None) or _Bucket(self.client_burst, now)
+        self._clients[client] = bucket
+        while len(self._clients) > self._max_clients:
+            self._clients.popitem(last=False)
+        wait = bucket.take(self.client_burst, self.client_rate, now)
+        self._all = self._all or _Bucket(self.all_burst, now)
+        if not wait:
+            wait = self._all.take(self.all_burst, self.all_rate, now)
+            if wait:
+                bucket.tokens += 1  # refused by the global limit: the client's token is given back
+        return int(math.ceil(wait)) if wait else 0
+
+
+def trusted_proxies(env: Mapping[str, str] = os.environ) -> list:
+    """TRUSTED_PROXIES: addresses or networks (space or comma separated) of the reverse proxies."""
+    items = (env.get("TRUSTED_PROXIES") or "").replace(",", " ").split()
+    return [ipaddress.ip_network(item, strict=False) for item in items]
+
+
+def _is_in(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Any, proxies: Optional[list] = None) -> str:
+    """The client of a request: the peer, or, when the peer is a trusted proxy, the last address
+    in X-Forwarded-For that is not a trusted proxy (the one the proxies themselves saw)."""
+    proxies = trusted_proxies() if proxies is None else proxies
+    peer = request.ip or ""
+    if not proxies or not _is_in(peer, proxies):
+        return peer
+    forwarded = [part.strip() for part in (request.headers.get("X-Forwarded-For") or "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not _is_in(address, proxies):
+            return address
+    return peer
+
+
+def is_loopback(request: Any) -> bool:
+    """A request from this machine that no proxy forwarded (a proxy on this machine adds X-Forwarded-For)."""
+    if any(request.headers.get(name) for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP")):
+        return False
+    try:
+        return ipaddress.ip_address(request.ip or "").is_loopback
+    except ValueError:
+        return False
+
+
+class ThrottledWarning:
+    """Logs a warning at most once every `interval` seconds, with how many were left out meanwhile."""
+
+    def __init__(self, logger: logging.Logger, message: str, interval: float = 60.0) -> None:
+        self.logger, self.message, self.interval = logger, message, interval
+        self._last: Optional[float] = None
+        self._skipped = 0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self._skipped += 1
+            return
+        skipped, self._skipped, self._last = self._skipped, 0, now
+        suffix = f" ({skipped} more since the last such warning)" if skipped else ""
+        self.logger.warning(self.message + suffix)
+
+
+_QUERY = re.compile(r"\?\S*")
+
+
+class RedactQuery(logging.Filter):
+    """Removes query strings (Rasa's HTTP API takes its token as `?token=`) from Sanic's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, str) and "?" in request:
+            record.request = _QUERY.sub("?[query left out]", request)
+        return True
+
+
+_redaction_lock = threading.Lock()
+
+
+def install_log_redaction() -> None:
+    """Puts `RedactQuery` on Sanic's access logger (once)."""
+    access = logging.getLogger("sanic.access")
+    with _redaction_lock:
+        if not any(isinstance(f, RedactQuery) for f in access.filters):
+            access.addFilter(RedactQuery())
 
 
 @lru_cache(maxsize=1)

@@ -1,15 +1,26 @@
-"""REST channel: Rasa's own, with checked input and a reply on every turn.
+"""REST channel: Rasa's own, for callers on this machine or with a token, with checked input.
 
 POST /webhooks/rest/webhook {"sender": "<id>", "message": "<text>"}
+- REST is an internal interface: without REST_TOKEN it answers only loopback
+  peers (a request a proxy forwarded, with X-Forwarded-For, is not one); with
+  REST_TOKEN set it answers any peer that sends `Authorization: Bearer <token>`
+  (compared in constant time), and nothing else: 403 otherwise;
+- the conversation id is `rest:<sender>`, so a REST caller can never speak for
+  a widget visitor or a Telegram chat;
+- 413 for a body over MAX_BODY_BYTES (64 KB), before it is read;
 - 400 for a body that is not a JSON object, a missing or malformed sender, or a
   message that is not text or is empty (Rasa would read "" as an answer);
 - long messages are cut to MAX_MESSAGE_CHARS before the assistant reads them;
-- 429 when the same sender already has several messages waiting for an answer;
+  metadata over MAX_METADATA_BYTES is dropped;
+- 429 with Retry-After when the client or everybody together sends too fast,
+  and when the same sender already has several messages waiting for an answer;
 - a turn without replies gets the fallback reply (see channels.guard).
 """
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 import re
 from typing import Any, Awaitable, Callable, Optional, Text
 
@@ -20,11 +31,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
-from channels.inputs import MAX_MESSAGE_CHARS, SenderGate, clean_text, notice
+from channels.inputs import (
+    MAX_MESSAGE_CHARS, RateLimits, SenderGate, ThrottledWarning, clean_text, client_address, is_loopback,
+    limit_request_size, notice, sender_key, small_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_MESSAGE_CHARS", "SENDER_ID", "RestInput", "clean_text", "parse_body"]
+__all__ = ["MAX_MESSAGE_CHARS", "SENDER_ID", "RestInput", "allowed", "clean_text", "parse_body"]
 
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 
@@ -50,6 +64,14 @@ def parse_body(request: Request) -> tuple[Optional[dict], Optional[str]]:
     return body, None
 
 
+def allowed(request: Request, token: Optional[str]) -> bool:
+    """Loopback peers without REST_TOKEN; with it, only `Authorization: Bearer <REST_TOKEN>`."""
+    if not token:
+        return is_loopback(request)
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+
+
 class RestInput(RasaRestInput):
     @classmethod
     def name(cls) -> Text:
@@ -57,8 +79,11 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = never_silent(on_new_message)
-        gate = SenderGate()
+        gate, limits = SenderGate(), RateLimits()
+        token = (os.environ.get("REST_TOKEN") or "").strip() or None
+        refused = ThrottledWarning(logger, "Refused REST calls without a valid token or from another machine.")
         webhook = Blueprint("footcare_rest", __name__)
+        limit_request_size(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -66,21 +91,28 @@ class RestInput(RasaRestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not allowed(request, token):
+                refused()
+                reason = "a valid 'Authorization: Bearer' token is required" if token else "REST answers this machine only"
+                return response.json({"error": reason}, status=403)
             body, problem = parse_body(request)
             if problem:
                 return response.json({"error": problem}, status=400)
+            wait = limits.retry_after(client_address(request))
+            if wait:
+                return response.json({"error": notice("slow_down")}, status=429, headers={"Retry-After": str(wait)})
             collector = CollectingOutputChannel()
             message = UserMessage(
                 clean_text(body.get("message") or ""),
                 collector,
-                body["sender"],
+                sender_key("rest", body["sender"]),
                 input_channel=self.name(),
-                metadata=body.get("metadata"),
+                metadata=small_metadata(body.get("metadata")),
             )
             with gate.admit(message.sender_id) as admitted:
                 if not admitted:
-                    return response.json({"error": notice("busy")}, status=429)
+                    return response.json({"error": notice("busy")}, status=429, headers={"Retry-After": "1"})
                 await handle(message)
-            return response.json(collector.messages)
+            return response.json([{**m, "recipient_id": body["sender"]} for m in collector.messages])
 
         return webhook

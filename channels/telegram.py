@@ -7,11 +7,23 @@ Differences from Rasa's own connector:
                            X-Telegram-Bot-Api-Secret-Token header of every update
     TELEGRAM_WEBHOOK_URL   the public HTTPS URL of /webhooks/telegram/webhook
     TELEGRAM_BOT_NAME      the bot's username (commands like /start@name)
-    TELEGRAM_API_URL       the Bot API server (default https://api.telegram.org)
+    TELEGRAM_API_URL       the Bot API server (default https://api.telegram.org); only
+                           https://, or http:// to this machine (127.0.0.1, ::1,
+                           localhost: a local Bot API server, the tests' fake one)
 - when off, it touches no network and answers 404 on its webhook;
 - when on, it sets the webhook (with the secret token) once the server is up,
   and does not call Telegram for anything else but sending replies;
-- an update without the right secret token gets a 403 and no reply;
+- an update without the right secret token gets a 403 and no reply (the
+  warning about it is logged at most once a minute);
+- the conversation id is `telegram:<chat id>`;
+- an update id is answered once, also across replicas: with a Redis lock store
+  (the production profile) the ids seen are kept in Redis for a day;
+- a button press is only taken when its payload is `/<intent>` of a known
+  intent (never entities); a chat or everybody together sending too fast gets
+  a short notice (channels.inputs.RateLimits);
+- a reply Telegram does not take is sent again after 0.5, 1 and 2 seconds;
+  what still was not delivered (and the rest of that turn's reply) is recorded
+  in the conversation as a bot event with `metadata.undelivered`;
 - every other update gets a 200, so Telegram never retries it: text goes to the
   assistant, /start and /help greet, button presses are answered, and stickers,
   photos, edited messages, unknown commands and empty text get a short notice;
@@ -31,7 +43,9 @@ import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Text
+
+from urllib.parse import urlsplit
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -42,7 +56,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import never_silent, unavailable_text
-from channels.inputs import SenderGate, clean_text, notice
+from channels.inputs import (
+    RateLimits, SenderGate, ThrottledWarning, clean_text, limit_request_size, notice, raw_sender, sender_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +72,12 @@ MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 BUTTONS_PER_ROW = 2
 TOKEN_FORMAT = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
 SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-# A button payload: "/intent" or "/intent{...entities...}"
-PAYLOAD_FORMAT = re.compile(r"^/[A-Za-z0-9_]+(\{.*\})?$", re.DOTALL)
+# A button payload: "/intent", never with entities
+PAYLOAD_FORMAT = re.compile(r"^/[A-Za-z0-9_]{1,60}$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Seconds to wait before sending a reply again that Telegram did not take.
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+UPDATE_MEMORY_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -97,13 +117,30 @@ class TelegramSettings:
             found.append("TELEGRAM_SECRET_TOKEN is not set (1 to 256 letters, digits, _ or -)")
         elif not SECRET_FORMAT.match(self.secret_token):
             found.append("TELEGRAM_SECRET_TOKEN may only hold 1 to 256 letters, digits, _ or -")
-        if not self.api_url.startswith(("https://", "http://")):
-            found.append("TELEGRAM_API_URL must start with https:// or http://")
+        if not api_url_allowed(self.api_url):
+            found.append("TELEGRAM_API_URL must be an https:// URL (http:// only to 127.0.0.1, ::1 or localhost)")
         return found
+
+
+def api_url_allowed(url: str) -> bool:
+    """https://, or plain http:// to this machine only (the token travels in the URL)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password or not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
 
 
 class TelegramError(Exception):
     """A Bot API call that failed; its message never holds the token or the text sent."""
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def worth_retrying(self) -> bool:
+        """A network failure, Telegram's flood limit or a server error (not: blocked, bad request)."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
 
 class BotAPI:
@@ -135,8 +172,8 @@ class BotAPI:
                 await asyncio.sleep(retry_after)
                 continue
             description = str(data.get("description") or "no description")[:200]
-            raise TelegramError(f"{method}: HTTP {status}: {description}")
-        raise TelegramError(f"{method}: too many requests")
+            raise TelegramError(f"{method}: HTTP {status}: {description}", status)
+        raise TelegramError(f"{method}: too many requests", 429)
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -180,7 +217,9 @@ def inline_keyboard(buttons: List[Dict[Text, Any]], per_row: int = BUTTONS_PER_R
 
 
 def chat_id_for(recipient_id: Text) -> Any:
-    return int(recipient_id) if re.fullmatch(r"-?[0-9]+", str(recipient_id)) else recipient_id
+    """The chat id of a conversation id `telegram:<chat id>` (or of a bare chat id)."""
+    chat = raw_sender(recipient_id)
+    return int(chat) if re.fullmatch(r"-?[0-9]+", chat) else chat
 
 
 class TelegramOutput(OutputChannel):
@@ -190,20 +229,37 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> Text:
         return "telegram"
 
-    def __init__(self, api: BotAPI) -> None:
-        self.api = api
+    def __init__(self, api: BotAPI, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+        self.api, self.retry_delays = api, tuple(retry_delays)
+        # The texts of this turn that Telegram did not take; once one is left, the rest of the
+        # turn's reply is not sent either (it would arrive without what came before it).
+        self.undelivered: List[str] = []
+
+    async def _call_with_retries(self, method: str, **params: Any) -> None:
+        for delay in (*self.retry_delays, None):
+            try:
+                await self.api.call(method, **params)
+                return
+            except TelegramError as error:
+                if delay is None or not error.worth_retrying:
+                    raise
+                logger.info("Telegram did not take a reply (%s); trying again in %.1f s.", error, delay)
+                await asyncio.sleep(delay)
 
     async def _send(self, recipient_id: Text, text: Text, reply_markup: Optional[dict] = None) -> None:
         chunks = split_text(text or "")
         for index, chunk in enumerate(chunks):
+            if self.undelivered:
+                self.undelivered.append(chunk)
+                continue
             params: Dict[str, Any] = {"chat_id": chat_id_for(recipient_id), "text": chunk}
             if reply_markup and index == len(chunks) - 1:
                 params["reply_markup"] = reply_markup
             try:
-                await self.api.call("sendMessage", **params)
+                await self._call_with_retries("sendMessage", **params)
             except TelegramError as error:
-                logger.warning("Telegram did not take a reply: %s", error)
-                return
+                logger.warning("Telegram did not take a reply: %s; it is recorded as undelivered.", error)
+                self.undelivered.append(chunk)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._send(recipient_id, text)
@@ -248,8 +304,9 @@ def _private_chat_id(message: Any) -> Optional[int]:
     return chat_id
 
 
-def read_update(update: Any, bot_name: Optional[str] = None) -> Optional[Incoming]:
-    """Decides what an update asks for; None when it needs nothing at all."""
+def read_update(update: Any, bot_name: Optional[str] = None, intents: Optional[Sequence[str]] = None) -> Optional[Incoming]:
+    """Decides what an update asks for; None when it needs nothing at all. A button's payload is
+    taken only when it is `/<intent>` of one of `intents` (when given)."""
     if not isinstance(update, dict):
         return None
     query = update.get("callback_query")
@@ -257,7 +314,8 @@ def read_update(update: Any, bot_name: Optional[str] = None) -> Optional[Incomin
         callback_id = query.get("id") if isinstance(query.get("id"), str) else None
         chat_id = _private_chat_id(query.get("message"))
         data = query.get("data")
-        if chat_id is None or not isinstance(data, str) or not PAYLOAD_FORMAT.match(data):
+        known = isinstance(data, str) and PAYLOAD_FORMAT.match(data) and (intents is None or data[1:] in intents)
+        if chat_id is None or not known:
             return Incoming(callback_id=callback_id) if callback_id else None
         return Incoming(chat_id=chat_id, text=data, callback_id=callback_id)
     if "edited_message" in update:
@@ -284,12 +342,17 @@ def read_update(update: Any, bot_name: Optional[str] = None) -> Optional[Incomin
 
 
 class RecentUpdates:
-    """Remembers the last update ids, so an update Telegram sends again is not answered twice."""
+    """Remembers the last update ids, so an update Telegram sends again is not answered twice.
+
+    With `redis` (the production profile's lock store client) the ids are kept there, for a day,
+    so that a second replica does not answer an update the first one took; if Redis fails, the
+    ids this process saw still count.
+    """
 
     def __init__(self, size: int = 1000) -> None:
         self.size, self._seen = size, OrderedDict()  # type: ignore[var-annotated]
 
-    def seen(self, update_id: Any) -> bool:
+    def seen(self, update_id: Any, redis: Any = None, key_prefix: str = "") -> bool:
         if isinstance(update_id, bool) or not isinstance(update_id, int):
             return False
         if update_id in self._seen:
@@ -297,7 +360,40 @@ class RecentUpdates:
         self._seen[update_id] = None
         if len(self._seen) > self.size:
             self._seen.popitem(last=False)
+        if redis is not None:
+            try:
+                return not redis.set(f"{key_prefix}telegram_update:{update_id}", 1, nx=True, ex=UPDATE_MEMORY_S)
+            except Exception as error:  # redis' own errors; the local memory still counts
+                logger.warning("Could not check the Telegram update id in Redis (%s).", type(error).__name__)
         return False
+
+
+def shared_redis(app: Any) -> tuple[Any, str]:
+    """The Redis client and key prefix of the Rasa server's lock store, if it is a Redis one."""
+    lock_store = getattr(getattr(app, "ctx", None), "agent", None)
+    lock_store = getattr(lock_store, "lock_store", None)
+    return getattr(lock_store, "red", None), str(getattr(lock_store, "key_prefix", "") or "")
+
+
+def known_intents(app: Any) -> Optional[List[str]]:
+    """The intents of the loaded model's domain (None before a model is loaded)."""
+    domain = getattr(getattr(getattr(app, "ctx", None), "agent", None), "domain", None)
+    return list(domain.intents) if domain is not None else None
+
+
+async def record_undelivered(app: Any, sender_id: str, texts: List[str]) -> None:
+    """Adds a bot event with `metadata.undelivered` (the texts) to the conversation, under its lock."""
+    from rasa.shared.core.events import BotUttered
+
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or agent.tracker_store is None or agent.lock_store is None:
+        return
+    async with agent.lock_store.lock(sender_id):
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        if tracker is None:
+            return
+        tracker.update(BotUttered(None, metadata={"undelivered": texts, "channel": "telegram"}))
+        await agent.tracker_store.save(tracker)
 
 
 class TelegramInput(RasaTelegramInput):
@@ -323,7 +419,10 @@ class TelegramInput(RasaTelegramInput):
         self.api = BotAPI(settings) if settings.enabled else None
         self.output = TelegramOutput(self.api) if self.api else None
         self.gate = SenderGate()
+        self.limits = RateLimits()
         self.recent = RecentUpdates()
+        self.refused = ThrottledWarning(logger, "Refused Telegram webhook calls without the right secret token.")
+        self.retry_delays = RETRY_DELAYS
 
     def get_output_channel(self) -> Optional[TelegramOutput]:  # type: ignore[override]
         """The channel's output, or None when it is off (Rasa's version calls Telegram here)."""
@@ -358,6 +457,7 @@ class TelegramInput(RasaTelegramInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = never_silent(on_new_message)
         webhook = Blueprint("footcare_telegram", __name__)
+        limit_request_size(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -382,17 +482,18 @@ class TelegramInput(RasaTelegramInput):
             if not self.settings.enabled:
                 return response.json({"error": "the Telegram channel is off"}, status=404)
             if not self.secret_matches(request):
-                logger.warning("Refused a Telegram webhook call without the right secret token.")
+                self.refused()
                 return response.json({"error": "forbidden"}, status=403)
             try:
                 update = json.loads(request.body or b"")
             except ValueError:
                 logger.warning("Ignored a Telegram update that is not JSON.")
                 return response.json({"ok": True})
-            if isinstance(update, dict) and self.recent.seen(update.get("update_id")):
+            if isinstance(update, dict) and self.recent.seen(update.get("update_id"), *shared_redis(request.app)):
                 return response.json({"ok": True})
             try:
-                await self.dispatch(read_update(update, self.settings.bot_name), handle)
+                incoming = read_update(update, self.settings.bot_name, known_intents(request.app))
+                await self.dispatch(incoming, handle, request.app)
             except Exception as error:  # never a 500: Telegram would send the update again and again
                 logger.error("Handling a Telegram update failed: %s", type(error).__name__)
                 logger.debug("Telegram update failure", exc_info=True)
@@ -400,19 +501,24 @@ class TelegramInput(RasaTelegramInput):
 
         return webhook
 
-    async def dispatch(self, incoming: Optional[Incoming], handle: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        output = self.output
-        if incoming is None or output is None:
+    async def dispatch(
+        self, incoming: Optional[Incoming], handle: Callable[[UserMessage], Awaitable[Any]], app: Any = None
+    ) -> None:
+        if incoming is None or self.api is None:
             return
+        output = TelegramOutput(self.api, self.retry_delays)  # one per update: it records what was not delivered
         if incoming.callback_id:
             await output.answer_callback(incoming.callback_id)
         if incoming.chat_id is None:
             return
-        sender = str(incoming.chat_id)
+        sender = sender_key("telegram", incoming.chat_id)
         if incoming.notice:
             await output.send_text_message(sender, notice(incoming.notice))
             return
         if not incoming.text:
+            return
+        if self.limits.retry_after(sender):
+            await output.send_text_message(sender, notice("slow_down"))
             return
         with self.gate.admit(sender) as admitted:
             if not admitted:
@@ -424,3 +530,6 @@ class TelegramInput(RasaTelegramInput):
             except Exception:
                 await output.send_text_message(sender, unavailable_text())
                 raise
+            finally:
+                if output.undelivered:
+                    await record_undelivered(app, sender, output.undelivered)

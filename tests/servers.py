@@ -2,25 +2,41 @@
 
 Each stack runs on free loopback ports with its own endpoints and credentials
 files in a temporary folder, and is stopped (and its logs kept) at the end.
+Their rate limits are raised far above the shipped defaults (the suites send
+many messages from one address; the limits have their own tests), and the
+widget's session secret is a fixed test value.
+
+`ChannelApp` runs one of the project's input channels in this process, in a
+Sanic app on a loopback port, with a stand-in for Rasa's agent: the channel's
+own checks are tested against a real HTTP server without a trained model.
 """
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "footcare.tar.gz"
 RASA = str(Path(sys.executable).parent / "rasa")
+WIDGET_SECRET = "test-widget-session-secret-0123456789abcdef"
+# Limits far above the shipped defaults, for suites that send many messages from 127.0.0.1.
+TEST_LIMITS = {
+    "CLIENT_MESSAGES_PER_MINUTE": "100000", "CLIENT_BURST": "10000",
+    "ALL_MESSAGES_PER_SECOND": "100000", "ALL_BURST": "10000",
+}
 
 
 def free_port() -> int:
@@ -57,7 +73,7 @@ def default_tracker_store(workdir: Path) -> dict[str, Any]:
 
 
 def base_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {**TEST_LIMITS, "WIDGET_SESSION_SECRET": WIDGET_SECRET, **os.environ}
     env.update(
         PYTHONPATH=str(ROOT),
         RASA_TELEMETRY_ENABLED="false",
@@ -150,6 +166,10 @@ class RasaServer(_Server):
         return post_json(f"{self.url}/model/parse?token={self.api_token}", {"text": text}, timeout)
 
     def tracker(self, sender: str) -> dict[str, Any]:
+        """The stored conversation of `sender`: a conversation id (`web:...`, `telegram:...`), or a
+        REST sender as `say` sends it (stored as `rest:<sender>`)."""
+        if sender.partition(":")[0] not in ("rest", "web", "telegram"):
+            sender = f"rest:{sender}"
         request = urllib.request.Request(f"{self.url}/conversations/{sender}/tracker?token={self.api_token}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
@@ -190,3 +210,116 @@ def stop_process(process: Optional[subprocess.Popen]) -> None:
         except ProcessLookupError:
             pass
         process.wait(timeout=10)
+
+
+class FakeAgent:
+    """What the channels use of Rasa's agent: `handle_message` answers "echo: <text>" (or calls
+    `reply(message)`), and records every message it got."""
+
+    def __init__(self, reply: Optional[Callable[[Any], Awaitable[None]]] = None, intents: Optional[list[str]] = None,
+                 lock_store: Any = None, tracker_store: Any = None) -> None:
+        self.messages: list[Any] = []
+        self.reply = reply
+        self.domain = None
+        if intents is not None:
+            from rasa.shared.core.domain import Domain
+
+            self.domain = Domain.from_dict({"intents": intents})
+        self.lock_store, self.tracker_store = lock_store, tracker_store
+
+    async def handle_message(self, message: Any) -> None:
+        self.messages.append(message)
+        if self.reply is not None:
+            await self.reply(message)
+        else:
+            await message.output_channel.send_response(message.sender_id, {"text": f"echo: {message.text}"})
+
+
+_app_names = itertools.count(1)
+
+
+class ChannelApp:
+    """One input channel in a Sanic app on a free loopback port, served from a thread of this process."""
+
+    def __init__(self, channel: Any, agent: Optional[FakeAgent] = None) -> None:
+        self.channel, self.agent = channel, agent or FakeAgent()
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self._thread: Optional[threading.Thread] = None
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ChannelApp":
+        from rasa.core.channels.channel import register
+        from sanic import Sanic
+
+        Sanic.test_mode = True
+        app = Sanic(f"channel_test_{next(_app_names)}")
+        app.ctx.agent = self.agent
+        register([self.channel], app, route="/webhooks/")
+        self.app = app
+        started = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+
+            async def run() -> None:
+                self._server = await app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True,
+                                                       access_log=False)
+                await self._server.startup()
+                await self._server.before_start()
+                await self._server.after_start()
+                started.set()
+                await self._server.serve_forever()
+
+            try:
+                self.loop.run_until_complete(run())
+            except asyncio.CancelledError:
+                pass
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        if not started.wait(30):
+            raise RuntimeError("the channel app did not start")
+        return self
+
+    def call(self, coroutine: Awaitable[Any], timeout: float = 30) -> Any:
+        """Runs a coroutine on the app's event loop (e.g. to use the channel's objects)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+
+        async def shutdown() -> None:
+            await self._server.before_stop()
+            self._server.close()
+            await self._server.wait_closed()
+            await self._server.after_stop()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        try:
+            self.call(shutdown(), timeout=15)
+        except Exception:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+
+def request(url: str, body: Optional[bytes] = None, headers: Optional[dict] = None, method: Optional[str] = None,
+            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, body) of an HTTP request, also for 4xx and 5xx answers."""
+    import urllib.error
+
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()

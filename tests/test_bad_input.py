@@ -6,11 +6,19 @@ whitespace-only text, 10 000 characters, emoji and other scripts, HTML and
 <script>, control characters, malformed requests and a flood from one sender.
 Each gets a safe reply or a 4xx, the server keeps serving, conversations that
 were stored before are unchanged, and no message text reaches the server log.
+
+Without a model, the channels' own checks run in this process against a real
+HTTP server (tests/servers.py's ChannelApp, with a stand-in for Rasa): who may
+use REST, channel-named conversation ids, the 64 KB body limit, metadata and
+rate limits, signed widget sessions, and the action server's address.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -22,10 +30,13 @@ import pytest
 import socketio
 
 from actions.knowledge import knowledge
-from channels.inputs import MAX_MESSAGE_CHARS, SenderGate, clean_text, notice
-from channels.socketio import SocketIOInput, markdown_lines, widget_origins
+from channels import inputs
+from channels.inputs import MAX_MESSAGE_CHARS, RateLimits, SenderGate, clean_text, notice
+from channels.rest import RestInput
+from channels.socketio import SessionSigner, SocketIOInput, SocketIOOutput, markdown_lines, safe_links, widget_origins
 from channels.telegram import SECRET_HEADER
 from tests import fake_telegram as fake
+from tests.servers import WIDGET_SECRET, ActionServer, ChannelApp, request
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
@@ -158,6 +169,7 @@ def test_sender_gate_lets_a_few_messages_of_one_sender_wait():
 
 
 def test_widget_origins(monkeypatch):
+    monkeypatch.setenv("WIDGET_SESSION_SECRET", WIDGET_SECRET)
     monkeypatch.delenv("WIDGET_ORIGINS", raising=False)
     assert widget_origins() == ["http://localhost:8080", "http://127.0.0.1:8080"]
     monkeypatch.setenv("WIDGET_ORIGINS", "https://www.clinic.test/, https://clinic.test")
@@ -172,6 +184,305 @@ def test_widget_origins(monkeypatch):
 
 def test_a_list_keeps_its_lines_in_the_widget():
     assert markdown_lines("Call us:\n\u2022 phone\n\u2022 email\n\nThanks") == "Call us:  \n\u2022 phone  \n\u2022 email\n\nThanks"
+
+
+def test_text_is_cut_before_it_is_cleaned(monkeypatch):
+    looked_at = []
+    category = inputs.unicodedata.category
+    monkeypatch.setattr(inputs.unicodedata, "category", lambda ch: looked_at.append(ch) or category(ch))
+    assert clean_text("x" * 1_000_000) == "x" * MAX_MESSAGE_CHARS
+    assert len(looked_at) <= MAX_MESSAGE_CHARS
+
+
+def test_markdown_links_to_scripts_and_data_lose_their_target():
+    assert safe_links("see [site](https://clinic.test) or [x](javascript:alert(1))") == "see [site](https://clinic.test) or x"
+    for text in ["[a [b]](JavaScript:alert(1))", "[x]( data:text/html;base64,PHNjcmlwdD4=)", "[x](jav&#x61;script:alert(1))",
+                 "<javascript:alert(1)>", "[x][1]\n[1]: javascript:alert(1)", "[x](vbscript:msgbox)"]:
+        assert "script:" not in safe_links(text).lower() and "data:" not in safe_links(text), text
+    assert safe_links("[call](tel:+441234) [mail](mailto:a@clinic.test)") == "[call](tel:+441234) [mail](mailto:a@clinic.test)"
+
+
+def test_rate_limits_per_client_and_for_everybody():
+    limits = RateLimits({"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "60", "ALL_BURST": "3", "ALL_MESSAGES_PER_SECOND": "1"})
+    assert [limits.retry_after("a", now=100.0) for _ in range(3)] == [0, 0, 1]
+    assert limits.retry_after("b", now=100.0) == 0
+    assert limits.retry_after("c", now=100.0) == 1  # everybody's burst of 3 is used up
+    assert limits.retry_after("c", now=101.0) == 0  # one refilled after a second
+    assert limits.retry_after("a", now=101.0) == 1  # a's own token came back with c's, but the global one did not
+
+
+# --- the channels' own checks against a real HTTP server, without a model --------------------------
+@pytest.fixture
+def rest_app(monkeypatch):
+    apps = []
+
+    def start(**env: str) -> ChannelApp:
+        for name in ("REST_TOKEN", "TRUSTED_PROXIES", *inputs_env()):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        apps.append(ChannelApp(RestInput()).start())
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+def inputs_env() -> tuple[str, ...]:
+    return ("CLIENT_BURST", "CLIENT_MESSAGES_PER_MINUTE", "ALL_BURST", "ALL_MESSAGES_PER_SECOND", "MAX_METADATA_BYTES")
+
+
+def rest_post(app: ChannelApp, body: Any, headers: Optional[dict] = None) -> tuple[int, dict, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    status, head, answer = request(f"{app.url}/webhooks/rest/webhook", raw, headers)
+    return status, head, json.loads(answer or b"null") if head.get("content-type", "").startswith("application/json") else answer
+
+
+def test_rest_answers_this_machine_only_without_a_token(rest_app):
+    app = rest_app()
+    status, _, replies = rest_post(app, {"sender": "p1", "message": "hi"})
+    assert status == 200 and replies == [{"recipient_id": "p1", "text": "echo: hi"}]
+    # what a reverse proxy on this machine forwards is not from this machine
+    for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}, {"X-Real-IP": "203.0.113.9"}):
+        assert rest_post(app, {"sender": "p1", "message": "hi"}, header)[0] == 403
+    assert len(app.agent.messages) == 1
+
+
+def test_rest_with_a_token_answers_only_its_bearer(rest_app):
+    app = rest_app(REST_TOKEN="s3cret-token")
+    say = {"sender": "p1", "message": "hi"}
+    assert rest_post(app, say)[0] == 403  # loopback, but no token
+    assert rest_post(app, say, {"Authorization": "Bearer wrong"})[0] == 403
+    assert rest_post(app, say, {"Authorization": "Bearer s3cret-token-and-more"})[0] == 403
+    assert rest_post(app, say, {"Authorization": "Basic s3cret-token"})[0] == 403
+    assert rest_post(app, say, {"Authorization": "Bearer s3cret-token", "X-Forwarded-For": "203.0.113.9"})[0] == 200
+    assert len(app.agent.messages) == 1
+
+
+def test_rest_conversations_are_named_by_their_channel(rest_app):
+    app = rest_app()
+    for sender in ("telegram:123456", "123456", "web:0123456789abcdef0123456789abcdef"):
+        status, _, replies = rest_post(app, {"sender": sender, "message": "hi"})
+        assert status == 200 and replies[0]["recipient_id"] == sender
+    assert [m.sender_id for m in app.agent.messages] == [
+        "rest:telegram:123456", "rest:123456", "rest:web:0123456789abcdef0123456789abcdef"]
+
+
+def test_a_body_over_64_kb_gets_413_before_it_is_read(rest_app):
+    app = rest_app()
+    big = json.dumps({"sender": "p1", "message": "x" * (70 * 1024)}).encode()
+    assert rest_post(app, big)[0] == 413
+    # A client that announces 16 MB and sends only the start gets its 413 at once: nothing waits for the body.
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 16777216\r\n\r\n{\"sender\": ")
+        assert sock.recv(100).startswith(b"HTTP/1.1 413")
+    assert rest_post(app, {"sender": "p1", "message": "x" * 60_000})[0] == 200
+    assert app.agent.messages[-1].text == "x" * MAX_MESSAGE_CHARS
+
+
+def test_large_metadata_is_not_kept(rest_app):
+    app = rest_app()
+    assert rest_post(app, {"sender": "p1", "message": "hi", "metadata": {"page": "/heel-pain"}})[0] == 200
+    assert rest_post(app, {"sender": "p1", "message": "hi", "metadata": {"blob": "x" * 20_000}})[0] == 200
+    assert [m.metadata for m in app.agent.messages] == [{"page": "/heel-pain"}, None]
+
+
+def test_rest_clients_and_everybody_are_rate_limited_with_retry_after(rest_app):
+    app = rest_app(REST_TOKEN="t0ken", TRUSTED_PROXIES="127.0.0.1", CLIENT_BURST="3", CLIENT_MESSAGES_PER_MINUTE="1",
+                   ALL_BURST="5", ALL_MESSAGES_PER_SECOND="0.01")
+
+    def say(client: str, sender: str) -> tuple[int, dict]:
+        status, head, _ = rest_post(app, {"sender": sender, "message": "hi"},
+                                    {"Authorization": "Bearer t0ken", "X-Forwarded-For": f"198.51.100.7, {client}"})
+        return status, head
+
+    # new sender ids cost the same: the limit is the client's (the address the trusted proxy saw)
+    results = [say("203.0.113.1", f"new-id-{i}") for i in range(4)]
+    assert [status for status, _ in results] == [200, 200, 200, 429]
+    assert int(results[-1][1]["retry-after"]) >= 1
+    assert [say("203.0.113.2", f"other-{i}")[0] for i in range(3)] == [200, 200, 429]  # everybody's 5 used up
+    assert len(app.agent.messages) == 5
+
+
+def test_the_query_string_is_left_out_of_the_access_log():
+    record = logging.LogRecord("sanic.access", logging.INFO, __file__, 1, "", (), None)
+    record.request = "GET http://127.0.0.1:5005/model/parse?token=s3cret&x=1"
+    inputs.RedactQuery().filter(record)
+    assert "s3cret" not in record.request and record.request.startswith("GET http://127.0.0.1:5005/model/parse?")
+
+
+def test_the_refused_call_warning_is_logged_at_most_once_a_minute(rest_app, caplog):
+    app = rest_app()
+    with caplog.at_level(logging.WARNING, logger="channels.rest"):
+        for _ in range(20):
+            assert rest_post(app, {"sender": "p1", "message": "hi"}, {"X-Forwarded-For": "203.0.113.9"})[0] == 403
+    assert len([r for r in caplog.records if r.name == "channels.rest"]) == 1
+
+
+def test_the_action_server_listens_on_loopback_only(tmp_path):
+    from actions.__main__ import bind_host
+
+    assert bind_host({}) == "127.0.0.1" and bind_host({"ACTION_SERVER_HOST": "0.0.0.0"}) == "0.0.0.0"
+    server = ActionServer(tmp_path, env={"ACTION_SERVER_HOST": "", "SANIC_HOST": ""}).start()
+    try:
+        port = f"{server.port:04X}"
+        listening = [line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]
+                     if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"]
+        listening += [line.split()[1] for line in open("/proc/net/tcp6").read().splitlines()[1:]
+                      if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"]
+        assert listening == [f"0100007F:{port}"]
+    finally:
+        server.stop()
+
+
+# --- the widget's socket.io channel, without a model ----------------------------------------------------
+@pytest.fixture
+def widget_app(monkeypatch):
+    apps = []
+
+    def start(**env: str) -> ChannelApp:
+        for name in inputs_env():
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("WIDGET_SESSION_SECRET", WIDGET_SECRET)
+        monkeypatch.setenv("WIDGET_ORIGINS", "http://127.0.0.1:8080")
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        channel = SocketIOInput.from_credentials({"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
+                                                  "session_persistence": True})
+        apps.append(ChannelApp(channel).start())
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+def widget(app: ChannelApp, asked: Any = None, request_session: bool = True) -> "WidgetSession":
+    return WidgetSession(app.url, "http://127.0.0.1:8080").open(asked=asked, request_session=request_session)
+
+
+def test_widget_session_ids_are_signed_by_the_server():
+    signer, other = SessionSigner(b"a" * 32), SessionSigner(b"b" * 32)
+    token = signer.issue()
+    session, _, signature = token.partition(".")
+    assert signer.verify(token) == session and len(session) == len(signature) == 32
+    assert other.verify(token) is None  # another secret
+    assert signer.verify(session) is None  # the id alone, as an erasure request or a screenshot shows it
+    assert signer.verify(session + "." + "0" * 32) is None
+    assert signer.verify(SessionSigner(b"a" * 32).issue())  # the same secret: after a restart, on a replica
+
+
+def test_the_widget_session_secret_is_made_once_and_kept(tmp_path):
+    from channels.socketio import session_secret
+
+    env = {"WIDGET_SESSION_SECRET_FILE": str(tmp_path / "secret" / "widget-session-secret")}
+    first = session_secret(env)
+    assert session_secret(env) == first and len(first) >= 32
+    assert oct((tmp_path / "secret" / "widget-session-secret").stat().st_mode & 0o777) == "0o600"
+    assert session_secret({"WIDGET_SESSION_SECRET": "x" * 40}) == b"x" * 40
+    with pytest.raises(ValueError):
+        session_secret({"WIDGET_SESSION_SECRET": "short"})
+
+
+def test_a_widget_session_is_kept_only_with_its_signature(widget_app):
+    app = widget_app()
+    first = widget(app)
+    try:
+        session = first.session_id.partition(".")[0]
+        assert first.say("hello") == ["echo: hello"]
+        assert app.agent.messages[-1].sender_id == f"web:{session}"
+    finally:
+        first.close()
+    for forged in (session, f"{session}.{'0' * 32}", SessionSigner(b"z" * 32).issue()):
+        other = widget(app, asked=forged)
+        try:
+            assert other.session_id.partition(".")[0] != session
+        finally:
+            other.close()
+    again = widget(app, asked=first.session_id)
+    try:
+        assert again.session_id == first.session_id
+    finally:
+        again.close()
+
+
+def test_a_second_session_request_leaves_the_first_sessions_room(widget_app):
+    app = widget_app()
+    client = widget(app)
+    try:
+        first = client.session_id.partition(".")[0]
+        client._confirmed.clear()
+        client.sio.emit("session_request", {"session_id": None})
+        assert client._confirmed.wait(20)
+        second = client.session_id.partition(".")[0]
+        assert second != first
+        output = SocketIOOutput(app.channel.sio, "bot_uttered")
+        start = len(client.received)
+        app.call(output.send_text_message(f"web:{first}", "for the first session"))
+        app.call(output.send_text_message(f"web:{second}", "for the second session"))
+        assert [m["text"] for m in client.collect(start, quiet=0.5, timeout=10)] == ["for the second session"]
+    finally:
+        client.close()
+
+
+def test_a_widget_message_before_its_session_gets_a_notice(widget_app):
+    app = widget_app()
+    client = widget(app, request_session=False)
+    try:
+        assert client.say({"message": "hello", "session_id": "anything"}, raw=True) == [notice("no_session")]
+        assert app.agent.messages == []
+    finally:
+        client.close()
+
+
+def test_widget_metadata_and_packets_are_limited(widget_app):
+    app = widget_app()
+    client = widget(app)
+    try:
+        assert client.say({"message": "hi", "metadata": {"page": "/heel"}}, raw=True) == ["echo: hi"]
+        assert client.say({"message": "hi", "metadata": {"blob": "x" * 20_000}}, raw=True) == ["echo: hi"]
+        assert [m.metadata for m in app.agent.messages] == [{"page": "/heel"}, None]
+    finally:
+        client.close()
+    packet = ("42" + json.dumps(["user_uttered", {"message": "x" * (100 * 1024)}])).encode()
+    # over engine.io's polling: the POST gets a 413 before its body is read
+    base, origin = f"{app.url}/socket.io/?EIO=4&transport=polling", {"Origin": "http://127.0.0.1:8080"}
+    sid = json.loads(request(base, headers=origin)[2].decode()[1:])["sid"]
+    assert request(f"{base}&sid={sid}", b"40", {**origin, "Content-Type": "text/plain"})[0] == 200
+    assert request(f"{base}&sid={sid}", packet, {**origin, "Content-Type": "text/plain"})[0] == 413
+
+    # over a websocket: the server closes it
+    async def over_websocket() -> Any:
+        import websockets
+
+        url = app.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        async with websockets.connect(url, extra_headers=origin, max_size=None) as ws:
+            assert (await ws.recv()).startswith("0")
+            await ws.send("40")
+            assert (await ws.recv()).startswith("40")
+            await ws.send(packet.decode())
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 20)
+            return closed.value.code
+
+    assert asyncio.run(over_websocket()) in (1009, 1011, 1000)
+    assert len(app.agent.messages) == 2
+
+
+def test_widget_clients_are_rate_limited_whatever_their_sessions(widget_app):
+    app = widget_app(CLIENT_BURST="2", CLIENT_MESSAGES_PER_MINUTE="1")
+    clients = [widget(app), widget(app)]
+    try:
+        assert clients[0].say("one") == ["echo: one"]
+        assert clients[1].say("two") == ["echo: two"]  # a new session, the same client
+        assert clients[1].say("three") == [notice("slow_down")]
+        assert len(app.agent.messages) == 2
+    finally:
+        for client in clients:
+            client.close()
 
 
 # --- the running server -------------------------------------------------------------------
@@ -263,27 +574,39 @@ def test_widget_malformed_events_get_a_notice(channels):
 
 
 @pytest.mark.model
-def test_widget_message_without_a_session_is_ignored(live):
+def test_widget_message_without_a_session_gets_a_notice_and_reaches_nobody(live, keeper):
     session = WidgetSession(live.rasa.url, live.origin).open(request_session=False)
     try:
-        start = len(session.received)
-        session.emit({"message": "hello", "session_id": "bad-input-keeper"})
-        time.sleep(2)
-        assert session.received[start:] == []
+        assert session.say({"message": "hello", "session_id": "bad-input-keeper"}, raw=True) == [notice("no_session")]
         assert session.sio.connected
+        assert live.rasa.tracker(keeper[0])["events"] == keeper[1]
     finally:
         session.close()
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("asked", ["bad-input-keeper", "../x", 5, "A" * 32, "f" * 200, {"x": 1}])
+@pytest.mark.parametrize("asked", ["bad-input-keeper", "../x", 5, "A" * 32, "f" * 32, "f" * 32 + "." + "0" * 32,
+                                   "f" * 200, {"x": 1}])
 def test_widget_sessions_are_issued_by_the_server(live, asked):
     session = WidgetSession(live.rasa.url, live.origin).open(asked=asked)
     try:
-        assert session.session_id != asked and len(session.session_id) == 32
-        int(session.session_id, 16)
+        assert session.session_id != asked
+        assert SessionSigner(WIDGET_SECRET.encode()).verify(session.session_id)
     finally:
         session.close()
+
+
+@pytest.mark.model
+def test_rest_cannot_speak_for_a_telegram_chat_or_a_widget_session(live, channels):
+    telegram = channels["telegram"]
+    chat = telegram.new_sender()
+    assert telegram.say(chat, "I have plantar fasciitis. What is fascia massage?")[0] == 200
+    stored = live.rasa.tracker(f"telegram:{chat}")["events"]
+    rest = channels["rest"]
+    for forged in (chat, f"telegram:{chat}"):
+        status, _ = rest.say(forged, "/restart")
+        assert status == 200
+    assert live.rasa.tracker(f"telegram:{chat}")["events"] == stored
 
 
 @pytest.mark.model

@@ -50,7 +50,8 @@ def test_off_without_a_token_and_never_touches_the_network(no_telegram_env, monk
     blueprint = channel.blueprint(lambda message: None)
     assert not channel.settings.enabled
     assert channel.get_output_channel() is None
-    assert not blueprint._future_listeners  # nothing runs at start-up
+    # nothing runs at start-up but the body size limit every channel sets
+    assert [listener.listener.__name__ for listener in blueprint._future_listeners] == ["limit"]
 
 
 def test_a_token_without_a_secret_token_refuses_to_start(no_telegram_env, monkeypatch):
