@@ -36,7 +36,8 @@ class FakeTelegram:
         self.token = token
         self.port = free_port()
         self.calls: list[Call] = []
-        self.failures: dict[str, tuple[int, str]] = {}  # method -> (error_code, description), once
+        # method -> (error_code, description), once; or (error_code, description, times)
+        self.failures: dict[str, tuple] = {}
         self._lock = threading.Lock()
         self._message_ids = itertools.count(1000)
         self._server: Optional[ThreadingHTTPServer] = None
@@ -94,8 +95,10 @@ class FakeTelegram:
         with self._lock:
             self.calls.append(Call(method, params))
             failure = self.failures.pop(method, None)
+            if failure and len(failure) == 3 and failure[2] > 1:
+                self.failures[method] = (failure[0], failure[1], failure[2] - 1)
         if failure:
-            code, description = failure
+            code, description = failure[:2]
             return code, {"ok": False, "error_code": code, "description": description}
         if method == "sendMessage":
             if not str(params.get("text") or "").strip():

@@ -186,6 +186,131 @@ def test_an_unreachable_bot_api_is_an_error_without_the_token():
     assert message.startswith("getMe: ") and fake.TOKEN not in message
 
 
+@pytest.mark.parametrize("url, allowed", [
+    ("https://api.telegram.org", True), ("https://bot-api.clinic.test:8443/x", True),
+    ("http://127.0.0.1:8081", True), ("http://localhost:8081", True), ("http://[::1]:8081", True),
+    ("http://api.telegram.org", False), ("http://10.0.0.5:8081", False), ("http://127.0.0.1.evil.test", False),
+    ("http://user@127.0.0.1:1", False), ("ftp://api.telegram.org", False), ("api.telegram.org", False),
+])
+def test_the_bot_api_must_be_https_or_on_this_machine(url, allowed):
+    settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=url)
+    assert (not settings.problems()) == allowed
+    if not allowed:
+        with pytest.raises(tg.RasaException):
+            tg.TelegramInput(settings)
+
+
+def test_button_payloads_are_known_intents_without_entities():
+    intents = ["greet", "ask_side_effects", "inform_condition"]
+    for data in ['/inform_condition{"condition": "heel_spur"}', "/inform_condition{}", "/restart", "/nlu_fallback",
+                 "/ask_side_effects extra", "ask_side_effects"]:
+        update = fake.callback_update(CHAT, data)
+        assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(callback_id=update["callback_query"]["id"]), data
+    update = fake.callback_update(CHAT, "/ask_side_effects")
+    assert tg.read_update(update, fake.BOT_NAME, intents).text == "/ask_side_effects"
+
+
+# --- the channel in this process against the fake Bot API (no model) ----------------------------
+@pytest.fixture
+def channel_app(no_telegram_env):
+    from tests.servers import ChannelApp, FakeAgent
+
+    started: list = []
+    server = FakeTelegram().start()
+
+    def start(agent: Optional[FakeAgent] = None) -> tuple[ChannelApp, FakeTelegram]:
+        settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=server.url,
+                                       webhook_url="https://assistant.clinic.test/webhooks/telegram/webhook")
+        channel = tg.TelegramInput(settings)
+        channel.retry_delays = (0.01, 0.02, 0.04)
+        started.append(ChannelApp(channel, agent or FakeAgent(intents=["greet", "ask_side_effects"])).start())
+        return started[-1], server
+
+    yield start
+    for app in started:
+        app.stop()
+    server.stop()
+
+
+def send_update(app: Any, update: Any, secret: Optional[str] = fake.SECRET) -> int:
+    from tests.servers import request
+
+    headers = {tg.SECRET_HEADER: secret} if secret is not None else {}
+    return request(f"{app.url}/webhooks/telegram/webhook", json.dumps(update).encode(), headers)[0]
+
+
+def test_conversations_are_named_telegram_and_the_reply_goes_to_the_chat(channel_app):
+    app, server = channel_app()
+    assert send_update(app, fake.text_update(CHAT, "hello")) == 200
+    assert app.agent.messages[-1].sender_id == f"telegram:{CHAT}"
+    assert server.sent_texts(CHAT) == ["echo: hello"]
+
+
+def test_a_reply_telegram_refuses_for_a_while_is_sent_again(channel_app):
+    app, server = channel_app()
+    server.failures["sendMessage"] = (502, "Bad Gateway", 2)
+    assert send_update(app, fake.text_update(CHAT, "hello")) == 200
+    assert server.sent_texts(CHAT)[-1] == "echo: hello"
+    assert len(server.recorded("sendMessage", CHAT)) == 3
+
+
+def test_what_telegram_never_took_is_recorded_in_the_conversation(channel_app):
+    from rasa.core.lock_store import InMemoryLockStore
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered
+
+    from tests.servers import FakeAgent
+
+    domain = Domain.from_dict({"intents": ["greet"]})
+    tracker_store, lock_store = InMemoryTrackerStore(domain), InMemoryLockStore()
+
+    async def reply(message: Any) -> None:  # like Rasa: the turn is stored, then its two replies are sent
+        tracker = await tracker_store.get_or_create_tracker(message.sender_id)
+        for text in ("Urgent: see a doctor today.", "More about it."):
+            tracker.update(BotUttered(text))
+        await tracker_store.save(tracker)
+        for text in ("Urgent: see a doctor today.", "More about it."):
+            await message.output_channel.send_response(message.sender_id, {"text": text})
+
+    app, server = channel_app(FakeAgent(reply, intents=["greet"], lock_store=lock_store, tracker_store=tracker_store))
+    server.failures["sendMessage"] = (500, "Internal Server Error", 10)
+    assert send_update(app, fake.text_update(CHAT, "my foot is numb")) == 200
+    assert len(server.recorded("sendMessage", CHAT)) == 4  # the first reply, tried four times; the second never
+    tracker = app.call(tracker_store.retrieve(f"telegram:{CHAT}"))
+    last = tracker.events[-1]
+    assert isinstance(last, BotUttered) and last.text is None
+    assert last.metadata["undelivered"] == ["Urgent: see a doctor today.", "More about it."]
+
+
+def test_refused_calls_are_logged_at_most_once_a_minute(channel_app, caplog):
+    app, _ = channel_app()
+    with caplog.at_level("WARNING", logger="channels.telegram"):
+        assert [send_update(app, fake.text_update(CHAT, "hi"), secret="wrong") for _ in range(20)] == [403] * 20
+    assert len([r for r in caplog.records if "secret token" in r.getMessage()]) == 1
+
+
+def test_an_update_is_answered_once_across_replicas(channel_app):
+    from footcare_server.locks import AtomicRedisLockStore
+    from tests.datastores import Redis, start_or_explain
+    from tests.servers import FakeAgent
+
+    redis = start_or_explain(Redis)
+    try:
+        def replica() -> Any:
+            lock_store = AtomicRedisLockStore(host="127.0.0.1", port=redis.port, key_prefix="footcare")
+            return channel_app(FakeAgent(intents=["greet"], lock_store=lock_store))[0]
+
+        first, second = replica(), replica()
+        update = fake.text_update(CHAT, "hello")
+        assert send_update(first, update) == 200 and send_update(second, update) == 200
+        assert len(first.agent.messages) + len(second.agent.messages) == 1
+        other = fake.text_update(CHAT, "hello again")
+        assert send_update(second, other) == 200 and len(second.agent.messages) == 1
+    finally:
+        redis.remove()
+
+
 # --- the real server against the fake Bot API -----------------------------------------------
 def post_update(rasa_url: str, update: Any, secret: Optional[str] = fake.SECRET, raw: Optional[bytes] = None) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
