@@ -81,6 +81,20 @@ class ActionAnswer(Action):
         return send(dispatcher, dialogue.answer_topic(ctx, dialogue.topic_for_intent(intent, ctx)))
 
 
+class ActionTellMore(Action):
+    """ "Tell me more": the details of the topic just answered ("tell me more about the cost"
+    asks that topic instead)."""
+
+    def name(self) -> Text:
+        return "action_tell_more"
+
+    async def run(self, dispatcher, tracker, domain):
+        ctx, asked = context(tracker), asked_topics(tracker)
+        if asked and asked != [ctx.last_topic]:
+            return send(dispatcher, dialogue.answer_topics(ctx, asked))
+        return send(dispatcher, dialogue.tell_more(ctx))
+
+
 class ActionFollowUp(Action):
     """Handles yes/no after the assistant offered a next topic."""
 

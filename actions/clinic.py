@@ -9,9 +9,10 @@ doctor / emergency department / 112.  ``emergency_number`` may be left out
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 from actions.content import CONTENT_DIR, ContentError, load_yaml, require_text
 
@@ -20,6 +21,9 @@ CLINIC_FILE = CONTENT_DIR / "clinic.yml"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,24}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://\S+$")
+#: optional answers to what patients ask about sessions and fees, in the clinic's own words;
+#: content/knowledge.yml (clinic_details) words them, and says so when one is not set
+CLINIC_DETAILS = ("session_length", "session_frequency", "price", "insurance")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Clinic:
     region: str
     opening_hours: str = ""
     address: str = ""
+    #: what the clinic says about its sessions and fees (CLINIC_DETAILS), "" = not set
+    details: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def services(self) -> Services:
@@ -104,15 +110,20 @@ def load_clinic(path: Path | str = CLINIC_FILE) -> Clinic:
                 "leave it out or change the region",
             )
     optional = {}
-    for key in ("opening_hours", "address"):
+    for key in ("opening_hours", "address", *CLINIC_DETAILS):
         value = data.get(key, "")
+        if value is None:
+            value = ""
         if not isinstance(value, str):
             raise ContentError(path, key, "must be text if given")
-        optional[key] = value.strip()
+        if "{" in value or "}" in value:
+            raise ContentError(path, key, "must not contain { or }")
+        optional[key] = " ".join(value.split())
     unknown = set(data) - set(fields) - set(optional) - {"emergency_number"}
     if unknown:
         raise ContentError(path, sorted(unknown)[0], "is not a known clinic field")
-    return Clinic(**fields, **optional)
+    details = {key: optional.pop(key) for key in CLINIC_DETAILS}
+    return Clinic(**fields, **optional, details=details)
 
 
 @lru_cache(maxsize=1)

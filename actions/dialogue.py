@@ -10,7 +10,11 @@ Every reply is assembled by `compose`, the one code path that
 - ends every reply to a health message with the doctor recommendation (a
   message is a health message when the language layer finds a body part,
   symptom, condition, medicine or treatment in it, whatever its intent),
-- attaches the next-topic buttons to the last message.
+- attaches the next-topic buttons to the last message, and "Tell me more"
+  when the topic answered has details.
+
+A topic answer is short (its core, after the condition's paragraph when the
+condition is known); "Tell me more" sends the details of the last topic.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from actions.clinic import Clinic, clinic
 from actions.knowledge import Knowledge, knowledge
 
 BOOKING = "booking"
+MORE_PAYLOAD = "/ask_more"
 # Topics shown as buttons when the user has not picked one yet.
 MENU = ("what_is_fascia_massage", "preparation", "procedure", "side_effects", "self_massage", "safety")
 
@@ -73,7 +78,12 @@ def _buttons(kb: Knowledge, topic_ids: Sequence[str], booking: bool = True) -> l
 
 
 def _fill(text: str, clinic_: Clinic, **extra: str) -> str:
-    return text.format(**clinic_.placeholders(), **extra)
+    return text.format(**clinic_.placeholders(), **knowledge().clinic_lines(clinic_), **extra)
+
+
+def shown(text: str) -> str:
+    """A content text as users see it: the clinic's details filled in."""
+    return _fill(text, clinic())
 
 
 def compose(
@@ -87,6 +97,7 @@ def compose(
     show_buttons: bool = True,
     topic: Optional[str] = None,
     offer: bool = True,
+    more: bool = False,
 ) -> Turn:
     """Assembles a turn around `body`; the single place that adds safety text.
 
@@ -115,7 +126,7 @@ def compose(
                 parts.append(_fill(kb.messages["withheld"], clinic_))
                 withheld = True
         elif section.text:
-            parts.append(section.text)
+            parts.append(_fill(section.text, clinic_))
 
     offered = next_topics[0] if offer and next_topics and not advice.hold_back and not check.red_flags else None
     if offered:
@@ -126,6 +137,9 @@ def compose(
     if health:
         parts.append(advice.closing or kb.doctor_recommendation)
     buttons = _buttons(kb, next_topics or MENU) if show_buttons or health else []
+    if more and not (withheld or advice.hold_back and withhold_on_red_flag):
+        # after the next topics (the first is the one offered in words), before "Book / contact"
+        buttons.insert(max(len(buttons) - 1, 0), {"title": kb.messages["more_button"], "payload": MORE_PAYLOAD})
     return Turn(replies=[Reply(text="\n\n".join(parts), buttons=buttons)], slots=slots)
 
 
@@ -140,6 +154,25 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
         withhold_on_red_flag=topic.withhold_on_red_flag,
         extra_slots={"topic": topic_id},
         topic=topic_id,
+        more=bool(topic.details),
+    )
+
+
+def tell_more(ctx: Context) -> Turn:
+    """ "Tell me more": the details of the topic last answered."""
+    kb = knowledge()
+    topic = kb.topics.get(ctx.last_topic or "")
+    if not topic or not topic.details:
+        title = topic.title.lower() if topic else "that"
+        return compose(ctx, _fill(kb.messages["no_more"], clinic(), topic=title), health=bool(topic), offer=False)
+    return compose(
+        ctx,
+        topic.details,
+        health=True,
+        next_topics=topic.next,
+        withhold_on_red_flag=topic.withhold_on_red_flag,
+        extra_slots={"topic": topic.id},
+        topic=topic.id,
     )
 
 
@@ -171,6 +204,7 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
         next_topics=[t for t in (last.next if last else ()) if t not in topic_ids],
         extra_slots={"topic": topics[-1]} if topics else None,
         topic=precaution_topic,
+        more=bool(last and last.details),
     )
 
 
@@ -195,7 +229,8 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
     else:
         topic = kb.topics["condition_info"]
         body = [line, Section(kb.answer(topic.id, ctx.condition), topic.withhold_on_red_flag)]
-    return compose(ctx, body, health=True, next_topics=topic.next, extra_slots={"topic": topic.id}, topic=topic.id)
+    return compose(ctx, body, health=True, next_topics=topic.next, extra_slots={"topic": topic.id}, topic=topic.id,
+                   more=bool(topic.details))
 
 
 #: a follow-up this short ("and for how long?") is read in the context of the last topic

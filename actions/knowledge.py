@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Optional
 
+from actions.clinic import CLINIC_DETAILS, Clinic
 from actions.content import CONTENT_DIR, ContentError, load_yaml, require_mapping, require_text
 
 KNOWLEDGE_FILE = CONTENT_DIR / "knowledge.yml"
@@ -23,7 +24,17 @@ TOPICS = (
     "self_massage",
     "safety",
     "symptoms",
+    "session_length",
+    "cost",
+    "aftercare",
+    "other_treatments",
+    "tools",
+    "children_older_adults",
+    "pregnancy",
+    "find_therapist",
 )
+#: the most words a core answer (and a condition's paragraph) may have: it must fit a phone screen
+CORE_WORDS = 70
 MESSAGES = (
     "greet",
     "goodbye",
@@ -42,10 +53,14 @@ MESSAGES = (
     "withheld",
     "unavailable",
     "restarted",
+    "more_button",
+    "no_more",
 )
 #: placeholders only some messages take
-EXTRA_PLACEHOLDERS = {"offer": {"topic"}, "noted_condition": {"condition"}}
+EXTRA_PLACEHOLDERS = {"offer": {"topic"}, "noted_condition": {"condition"}, "no_more": {"topic"}}
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
+#: topic texts may also name what the clinic says about its sessions and fees (clinic_details)
+TOPIC_PLACEHOLDERS = PLACEHOLDERS | set(CLINIC_DETAILS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,10 @@ class Topic:
     id: str
     intent: str
     title: str
+    #: the core: answers the question in at most CORE_WORDS words
     answer: str
+    #: the rest, sent on "Tell me more" ("" = nothing more)
+    details: str
     by_condition: Mapping[str, str]
     next: tuple[str, ...]
     withhold_on_red_flag: bool
@@ -65,15 +83,30 @@ class Knowledge:
     condition_names: Mapping[str, str]
     topics: Mapping[str, Topic]
     messages: Mapping[str, str]
+    #: clinic detail -> {"set": text with {value}, "not_set": text}
+    clinic_details: Mapping[str, Mapping[str, str]]
 
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         return next((t for t in self.topics.values() if t.intent == intent), None)
 
     def answer(self, topic_id: str, condition: Optional[str] = None) -> str:
-        """The topic's general answer, followed by the condition's paragraph if there is one."""
+        """The topic's core answer, after the condition's paragraph if there is one."""
         topic = self.topics[topic_id]
         specific = topic.by_condition.get(condition or "")
-        return f"{topic.answer}\n\n{specific}" if specific else topic.answer
+        return f"{specific}\n\n{topic.answer}" if specific else topic.answer
+
+    def details(self, topic_id: str) -> str:
+        """What "Tell me more" adds to the topic's answer ("" when there is nothing more)."""
+        return self.topics[topic_id].details
+
+    def clinic_lines(self, clinic_: Clinic) -> dict[str, str]:
+        """The sentence for each clinic detail: the clinic's value, or that it has not set one."""
+        places = clinic_.placeholders()
+        lines = {}
+        for key, texts in self.clinic_details.items():
+            value = clinic_.details.get(key, "")
+            lines[key] = (texts["set"] if value else texts["not_set"]).format(**places, value=value)
+        return lines
 
 
 def _placeholders_in(text: str) -> set[str]:
@@ -108,13 +141,22 @@ def _load_topic(path, topic_id: str, raw) -> Topic:
     if not isinstance(withhold, bool):
         raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
     texts = {key: require_text(path, raw, key, prefix) for key in ("intent", "title", "answer")}
-    for key in ("answer",):
-        _check_placeholders(path, prefix + key, texts[key], set())
+    details = raw.get("details") or ""
+    if not isinstance(details, str):
+        raise ContentError(path, f"{prefix}details", "must be a text (or left out)")
+    texts["details"] = details.strip()
+    _check_placeholders(path, f"{prefix}details", texts["details"], TOPIC_PLACEHOLDERS)
+    for key, text in [("answer", texts["answer"]), *((f"by_condition.{c}", t) for c, t in by_condition.items())]:
+        _check_placeholders(path, prefix + key, text, TOPIC_PLACEHOLDERS)
+        words = len(text.split())
+        if words > CORE_WORDS:
+            raise ContentError(path, prefix + key, f"has {words} words; at most {CORE_WORDS} fit a phone screen: move the rest to details")
     return Topic(
         id=topic_id,
         intent=texts["intent"],
         title=texts["title"],
         answer=texts["answer"],
+        details=texts["details"],
         by_condition={c: t.strip() for c, t in by_condition.items()},
         next=tuple(nxt),
         withhold_on_red_flag=withhold,
@@ -153,7 +195,23 @@ def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
         text = require_text(path, raw_messages, key, "messages.")
         _check_placeholders(path, f"messages.{key}", text, PLACEHOLDERS | EXTRA_PLACEHOLDERS.get(key, set()))
         messages[key] = text
-    return Knowledge(doctor_recommendation=doctor, condition_names=names, topics=topics, messages=messages)
+
+    raw_details = require_mapping(path, data, "clinic_details")
+    if set(raw_details) != set(CLINIC_DETAILS):
+        raise ContentError(path, "clinic_details", f"must word exactly {', '.join(CLINIC_DETAILS)}")
+    clinic_details = {}
+    for key in CLINIC_DETAILS:
+        where = f"clinic_details.{key}"
+        entry = require_mapping(path, raw_details, key, "clinic_details.")
+        clinic_details[key] = {}
+        for case, allowed in (("set", PLACEHOLDERS | {"value"}), ("not_set", PLACEHOLDERS)):
+            text = require_text(path, entry, case, f"{where}.")
+            _check_placeholders(path, f"{where}.{case}", text, allowed)
+            clinic_details[key][case] = text
+        if "{value}" not in clinic_details[key]["set"]:
+            raise ContentError(path, f"{where}.set", "must show the clinic's own words as {value}")
+    return Knowledge(doctor_recommendation=doctor, condition_names=names, topics=topics, messages=messages,
+                     clinic_details=clinic_details)
 
 
 @lru_cache(maxsize=1)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
-from actions import actions, safety
-from actions.clinic import clinic
+from actions import actions, dialogue, safety
+from actions.clinic import CLINIC_DETAILS, clinic
+from actions.dialogue import shown
 from actions.knowledge import CONDITIONS, TOPICS, knowledge
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
+MORE = KB.messages["more_button"]
 EMERGENCY_CLOSING = safety.texts().levels["emergency"].closing
 
 
@@ -36,13 +39,18 @@ def test_every_topic_and_condition_ends_with_the_doctor_recommendation(make_trac
     text = last_text(dispatcher)
     assert text.endswith(DOCTOR), text[-200:]
     assert text.count(DOCTOR) == 1
-    assert topic.answer in text
+    assert shown(topic.answer) in text
+    assert shown(topic.details) not in text  # the details wait for "Tell me more"
     specific = topic.by_condition.get(condition or "")
     if specific:
-        assert specific in text
+        assert text.startswith(specific)  # the condition's paragraph first
+    else:
+        assert text.startswith(shown(topic.answer))
+    assert "{" not in text and "}" not in text
     assert slots(events)["topic"] == topic_id
     titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
     assert titles[: len(topic.next)] == [KB.topics[t].title for t in topic.next]
+    assert (MORE in titles) == bool(topic.details) and titles[-1] == "Book / contact"
 
 
 def test_condition_paragraphs_differ_between_conditions(make_tracker):
@@ -267,3 +275,150 @@ def test_a_reply_to_a_health_message_points_to_a_doctor_whatever_the_intent(make
 def test_a_reply_to_small_talk_has_no_doctor_line(make_tracker, dispatcher, action):
     run(action, dispatcher, make_tracker("qwzx vbnm plok", "nlu_fallback"))
     assert DOCTOR not in last_text(dispatcher)
+
+
+# ------------------------------------------------------------- tell me more
+
+
+def buttons(dispatcher) -> list[dict]:
+    return dispatcher.messages[-1].get("buttons") or []
+
+
+@pytest.mark.parametrize("topic_id", [t for t in TOPICS if KB.topics[t].details])
+def test_tell_me_more_gives_the_details_of_the_last_topic(make_tracker, dispatcher, topic_id):
+    topic = KB.topics[topic_id]
+    events = run(actions.ActionTellMore(), dispatcher, make_tracker("tell me more", "ask_more", topic=topic_id, condition="heel_spur"))
+    text = last_text(dispatcher)
+    assert text.startswith(shown(topic.details)) and text.endswith(DOCTOR)
+    assert shown(topic.answer) not in text
+    assert slots(events)["topic"] == topic_id
+    assert slots(events)["offered_topic"] == topic.next[0]  # then the next topic is offered, as after an answer
+    titles = [b["title"] for b in buttons(dispatcher)]
+    assert MORE not in titles and titles[0] == KB.topics[topic.next[0]].title
+
+
+def test_the_button_under_an_answer_asks_for_its_details(make_tracker, dispatcher):
+    run(actions.ActionAnswer(), dispatcher, make_tracker("how do i prepare", "ask_preparation"))
+    more = next(b for b in buttons(dispatcher) if b["title"] == MORE)
+    assert more["payload"] == "/ask_more"
+
+
+def test_tell_me_more_with_nothing_answered_says_so(make_tracker, dispatcher):
+    run(actions.ActionTellMore(), dispatcher, make_tracker("more", "ask_more"))
+    assert last_text(dispatcher) == KB.messages["no_more"].format(topic="that")
+    assert buttons(dispatcher)  # the menu of topics
+
+
+def test_tell_me_more_about_another_topic_answers_that_topic(make_tracker, dispatcher):
+    tracker = make_tracker("tell me more about the cost", "ask_more", topic="procedure")
+    tracker.latest_message["footcare_topics"] = ["ask_cost"]
+    events = run(actions.ActionTellMore(), dispatcher, tracker)
+    assert slots(events)["topic"] == "cost"
+    assert shown(KB.topics["cost"].answer) in last_text(dispatcher)
+
+
+def test_tell_me_more_holds_back_massage_steps_while_a_warning_sign_says_so(make_tracker, dispatcher):
+    tracker = make_tracker("more", "ask_more", topic="self_massage", red_flags=["calf_clot"], urgency="same_day")
+    run(actions.ActionTellMore(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert text.startswith("Reminder:") and KB.messages["withheld"] in text
+    assert shown(KB.topics["self_massage"].details) not in text
+
+
+def test_an_answer_held_back_offers_no_details(make_tracker, dispatcher):
+    tracker = make_tracker("how do i massage it", "ask_self_massage", red_flags=["calf_clot"], urgency="same_day")
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    assert MORE not in [b["title"] for b in buttons(dispatcher)]
+
+
+def test_yes_after_the_details_takes_the_offered_topic(make_tracker, dispatcher):
+    first = actions.CollectingDispatcher()
+    offered = slots(run(actions.ActionTellMore(), first, make_tracker("go on", "ask_more", topic="side_effects")))["offered_topic"]
+    events = run(actions.ActionFollowUp(), dispatcher, make_tracker("yes", "affirm", offered_topic=offered))
+    assert slots(events)["topic"] == offered == KB.topics["side_effects"].next[0]
+
+
+# ------------------------------------------------------------- the topics added for what patients ask
+
+
+def answer(make_tracker, intent: str, text: str = "tell me", **slot_values) -> str:
+    dispatcher = actions.CollectingDispatcher()
+    run(actions.ActionAnswer(), dispatcher, make_tracker(text, intent, **slot_values))
+    return last_text(dispatcher)
+
+
+def set_details(monkeypatch, **values):
+    """The clinic of this deployment with these clinic details set (the others empty)."""
+    changed = replace(clinic(), details={key: values.get(key, "") for key in CLINIC_DETAILS})
+    monkeypatch.setattr(dialogue, "clinic", lambda: changed)
+    return changed
+
+
+def test_session_length_gives_the_articles_minimum_and_says_when_the_clinic_has_not_set_its_own(make_tracker):
+    text = answer(make_tracker, "ask_session_length", "how long is a session and how often should i come")
+    assert "at least fifteen minutes" in text
+    assert KB.clinic_details["session_length"]["not_set"].format(**clinic().placeholders()) in text
+    assert KB.clinic_details["session_frequency"]["not_set"].format(**clinic().placeholders()) in text
+    assert clinic().phone in text and text.endswith(DOCTOR)
+
+
+def test_session_length_uses_the_clinics_own_values(make_tracker, monkeypatch):
+    set_details(monkeypatch, session_length="about 45 minutes", session_frequency="once a week at first")
+    text = answer(make_tracker, "ask_session_length")
+    assert f"At {clinic().name}, a session takes about 45 minutes." in text
+    assert "How often to come: once a week at first." in text
+    assert "has not yet said" not in text
+
+
+def test_cost_says_the_clinic_has_not_set_its_prices_and_gives_the_contact(make_tracker):
+    text = answer(make_tracker, "ask_cost", "how much is it, does insurance pay?")
+    assert "has not yet put its prices here" in text and clinic().phone in text and clinic().email in text
+    assert "insurer" in text and text.endswith(DOCTOR)
+
+
+def test_cost_gives_the_clinics_price_and_insurance(make_tracker, monkeypatch):
+    set_details(monkeypatch, price="60 euros for one session", insurance="some private insurers pay for it")
+    text = answer(make_tracker, "ask_cost")
+    assert f"A session at {clinic().name} costs 60 euros for one session." in text
+    assert "Insurance: some private insurers pay for it." in text and "has not yet" not in text
+
+
+def test_aftercare_covers_walking_exercise_driving_and_ice_or_heat(make_tracker):
+    text = (answer(make_tracker, "ask_aftercare") + shown(KB.topics["aftercare"].details)).lower()
+    for word in ("walking", "exercise", "drive", "ice", "heat"):
+        assert word in text, word
+
+
+def test_other_treatments_names_each_one_neutrally_and_sends_to_the_doctor(make_tracker):
+    text = answer(make_tracker, "ask_other_treatments", "what else is there, splints, insoles, shock wave?")
+    for treatment in ("stretching", "night splints", "insoles", "shock-wave", "steroid injections", "surgery"):
+        assert treatment in text, treatment
+    assert "Ask your doctor which fits you." in text
+    for praise in ("best", "better than", "most effective", "recommend"):
+        assert praise not in text.lower(), praise
+
+
+def test_tools_names_guns_massagers_and_spiky_balls_and_when_to_stop(make_tracker):
+    text = answer(make_tracker, "ask_tools", "is a massage gun or a spiky ball better?").lower()
+    for tool in ("massage guns", "foot massagers", "spiky balls", "foam rollers"):
+        assert tool in text, tool
+    assert "none is known to be better" in text and "stop" in text
+
+
+def test_children_and_older_adults_are_answered_apart(make_tracker):
+    text = answer(make_tracker, "ask_children_older_adults", "can my 12 year old have it? and my gran?")
+    assert "Children and teenagers:" in text and "Older adults:" in text and "see a doctor first" in text
+
+
+def test_pregnancy_has_its_own_answer_and_its_precaution(make_tracker):
+    dispatcher = actions.CollectingDispatcher()
+    events = run(actions.ActionAnswer(), dispatcher, make_tracker("i'm pregnant, can i have a foot massage?", "ask_pregnancy"))
+    text = last_text(dispatcher)
+    assert shown(KB.topics["pregnancy"].answer) in text and "midwife" in text
+    assert "pregnancy" in slots(events)["contraindications"]
+    assert text.endswith(DOCTOR)
+
+
+def test_finding_a_therapist_gives_the_clinics_contact(make_tracker):
+    text = answer(make_tracker, "ask_find_therapist", "how do i find a qualified therapist")
+    assert "registered or licensed" in text and clinic().phone in text and text.endswith(DOCTOR)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.dialogue import shown
 from actions.knowledge import CONDITIONS, knowledge
 from workbench import answers
 
@@ -36,18 +37,25 @@ def test_every_topic_and_condition_is_rendered_once_ending_with_the_doctor_recom
     assert len(variants) == len(KB.topics) * (1 + len(CONDITIONS))
     assert {(v.topic_id, v.condition) for v in variants} == {(t, c) for t in KB.topics for c in (None, *CONDITIONS)}
     for v in variants:
+        topic = KB.topics[v.topic_id]
         assert v.text.endswith(KB.doctor_recommendation), (v.topic_id, v.condition)
-        assert KB.topics[v.topic_id].answer in v.text
+        assert shown(topic.answer) in v.text
         if v.condition and v.specific:
-            assert v.specific in v.text
+            assert v.specific in v.text and v.text.index(v.specific) < v.text.index(shown(topic.answer))
+        # what "Tell me more" adds: the details, again with the doctor recommendation
+        assert bool(v.more) == bool(topic.details)
+        if topic.details:
+            assert shown(topic.details) in v.more_text and v.more_text.endswith(KB.doctor_recommendation)
+            assert shown(topic.answer) not in v.more_text
 
 
 def test_document_shows_every_answer_text_and_the_doctor_recommendation(page, plain):
     # The general answers, the condition paragraphs and the closing line, each as readable text.
     for topic in KB.topics.values():
-        for paragraph in topic.answer.split("\n\n"):
-            for line in paragraph.splitlines():
-                assert as_shown(line.lstrip("• ")) in plain, line
+        for text in (topic.answer, topic.details):
+            for paragraph in shown(text).split("\n\n"):
+                for line in paragraph.splitlines():
+                    assert as_shown(line.lstrip("• ")) in plain, line
         for text in topic.by_condition.values():
             assert as_shown(text) in plain
     assert plain.count(as_shown(KB.doctor_recommendation)) >= len(answers.variants())
@@ -60,6 +68,8 @@ def test_document_shows_every_answer_text_and_the_doctor_recommendation(page, pl
     assert answers.fingerprint() in page
     # Condition paragraphs are marked as such.
     assert page.count("<div class='specific'") == sum(len(t.by_condition) for t in KB.topics.values())
+    # and each answer's details, under "Tell me more"
+    assert page.count("<h4>Tell me more</h4>") == sum(1 + len(CONDITIONS) for t in KB.topics.values() if t.details)
 
 
 def test_other_messages_are_in_the_appendix(plain):

@@ -3,7 +3,7 @@
 Each topic is shown once in general and once for each condition, exactly as a
 user sees it: composed by `actions.dialogue.answer_topic` (the code path the
 action server uses), with the "next topic" offer, the doctor recommendation at
-the end and the buttons. The paragraph that is specific to a condition is
+the end and the buttons; then what "Tell me more" adds (`actions.dialogue.tell_more`). The paragraph that is specific to a condition is
 marked, and each topic ends with a sign-off table. The document names the
 SHA-256 of the content files it was made from, so a signed printout can be
 matched to what is deployed.
@@ -22,7 +22,8 @@ from actions.knowledge import CONDITIONS, KNOWLEDGE_FILE, knowledge
 from actions.clinic import CLINIC_FILE
 
 # Messages that are not answers to a topic but that users see, shown in an appendix.
-APPENDIX_MESSAGES = ("greet", "fallback", "out_of_scope", "booking", "bot_challenge", "thank", "goodbye", "withheld", "unavailable")
+APPENDIX_MESSAGES = ("greet", "fallback", "out_of_scope", "booking", "bot_challenge", "thank", "goodbye", "withheld",
+                     "no_more", "unavailable")
 
 
 @dataclass
@@ -32,10 +33,16 @@ class Variant:
     label: str
     replies: list[dialogue.Reply]
     specific: Optional[str]  # the condition's own paragraph, if it has one
+    #: the reply to "Tell me more" after this answer (empty when the topic has no details)
+    more: list[dialogue.Reply]
 
     @property
     def text(self) -> str:
         return dialogue.Turn(self.replies).text
+
+    @property
+    def more_text(self) -> str:
+        return dialogue.Turn(self.more).text
 
 
 def fingerprint(paths: Sequence[Path] = (KNOWLEDGE_FILE, CLINIC_FILE)) -> str:
@@ -54,7 +61,8 @@ def variants() -> list[Variant]:
             turn = dialogue.answer_topic(dialogue.Context(condition=condition), topic.id)
             label = "In general (no condition named)" if condition is None else f"For {kb.condition_names[condition]}"
             specific = topic.by_condition.get(condition) if condition else None
-            result.append(Variant(topic.id, condition, label, turn.replies, specific))
+            more = dialogue.tell_more(dialogue.Context(condition=condition, last_topic=topic.id)).replies if topic.details else []
+            result.append(Variant(topic.id, condition, label, turn.replies, specific, more))
     return result
 
 
@@ -93,7 +101,8 @@ h1{font-size:1.7rem}h2{font-size:1.35rem;margin-top:3rem;border-bottom:2px solid
 h3{font-size:1.05rem;margin:1.8rem 0 .4rem;color:#234}
 .reply{border:1px solid #ccd;border-radius:.6rem;padding:.2rem 1rem;background:#fbfcfe}
 .specific{border-left:4px solid #3a7bd5;padding-left:.7rem;background:#eef4fc}
-.buttons{font-size:.85rem;color:#444}.buttons span{border:1px solid #99a;border-radius:1rem;padding:0 .5rem;margin-right:.3rem;white-space:nowrap}
+.buttons{font-size:.85rem;color:#444}.more{margin-top:.6rem;border-style:dashed}.more h4{margin:.5rem 0 0;font-family:system-ui,sans-serif;font-size:.85rem;color:#555}
+.buttons span{border:1px solid #99a;border-radius:1rem;padding:0 .5rem;margin-right:.3rem;white-space:nowrap}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin-top:1rem}th,td{border:1px solid #999;padding:.35rem .5rem;text-align:left}
 td.box{width:5.5rem}.meta{color:#555;font-size:.9rem}nav ol{columns:2}
 @media print{h2{break-before:page}.reply{break-inside:avoid}nav{display:none}}
@@ -111,9 +120,11 @@ def render_html(now: Optional[datetime] = None) -> str:
         "<h1>The assistant's answers, for sign-off</h1>",
         f"<p class='meta'>Made {now:%Y-%m-%d} by <code>make answers</code> from content/knowledge.yml and "
         f"content/clinic.yml (content version <strong>{fingerprint()}</strong>). {len(all_variants)} answers: "
-        f"{len(kb.topics)} topics, each in general and for {len(CONDITIONS)} conditions.</p>",
+        f"{len(kb.topics)} topics, each in general and for {len(CONDITIONS)} conditions, each with its details.</p>",
         "<p>Each box is one reply exactly as the user sees it in the chat, including the offer of a next topic, "
-        "the closing recommendation to see a doctor and the buttons under it. A paragraph with a "
+        "the closing recommendation to see a doctor and the buttons under it. The first box is the short answer "
+        "(at most 70 words before the closing line); the dashed box under it is what the user gets on "
+        "&ldquo;Tell me more&rdquo;. A paragraph with a "
         "<span class='specific'>blue edge</span> is shown only when the user has named that condition. "
         "If a user mentions a warning sign, urgent advice comes first and some topics hold back their instructions; "
         "those replies come from the safety checks and are not part of this document. "
@@ -127,6 +138,8 @@ def render_html(now: Optional[datetime] = None) -> str:
         mine = [v for v in all_variants if v.topic_id == topic.id]
         for v in mine:
             out.append(f"<h3>{html.escape(v.label)}</h3><div class='reply'>{_paragraphs(v.text, v.specific)}{_buttons(v.replies)}</div>")
+            if v.more:
+                out.append(f"<div class='reply more'><h4>Tell me more</h4>{_paragraphs(v.more_text, None)}{_buttons(v.more)}</div>")
         rows = "".join(f"<tr><td>{html.escape(v.label)}</td><td class='box'>&#9744;</td><td class='box'>&#9744;</td><td></td></tr>" for v in mine)
         out.append(
             "<table><thead><tr><th>Answer</th><th>Approved</th><th>Needs change</th><th>Comment</th></tr></thead>"
@@ -150,6 +163,8 @@ def _message_text(key: str) -> str:
         from actions.clinic import clinic
 
         return dialogue._fill(knowledge().messages[key], clinic())
+    if key == "no_more":  # "Tell me more" with no topic answered yet
+        return dialogue.tell_more(dialogue.Context()).text
     return dialogue.message(dialogue.Context(), key).text
 
 
