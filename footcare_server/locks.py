@@ -21,6 +21,10 @@ write-back would take three. The script does what Rasa's `TicketLock` does
 it. Lock keys also expire a minute after their last ticket, so a crashed
 replica leaves nothing behind.
 
+Every Redis call gives up after REDIS_TIMEOUT seconds (default 1; connecting
+too), where Rasa's store waits 10 seconds for an answer and has no limit for
+connecting: a stalled Redis would otherwise hold every channel.
+
 When Redis cannot be reached, a message is answered with 503
 (`LockStoreUnavailable`) before Rasa reads or changes its conversation; if
 Redis goes away while a message is being handled, the turn is kept and its
@@ -31,6 +35,7 @@ Endpoints files name it with `type: footcare_server.locks.AtomicRedisLockStore`.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Callable, Optional, Text, TypeVar
 
@@ -44,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 KEY_GRACE_S = 60
+DEFAULT_REDIS_TIMEOUT_S = 1.0
 
 # One change of a conversation's lock, run atomically by Redis. The value is Rasa's
 # TicketLock JSON: {"conversation_id": ..., "tickets": ["{\"number\": 0, \"expires\": ...}", ...]}.
@@ -99,7 +105,10 @@ class AtomicRedisLockStore(RedisLockStore):
         # Rasa builds lock stores named by module path with the endpoint config only.
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
+        timeout = float(os.environ.get("REDIS_TIMEOUT") or DEFAULT_REDIS_TIMEOUT_S)
+        kwargs.setdefault("socket_timeout", timeout)
         super().__init__(**kwargs)
+        self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = timeout
         self._change_lock = self.red.register_script(CHANGE_LOCK)
 
     def _change(self, conversation_id: Text, operation: Text, argument: float = 0) -> int:

@@ -40,6 +40,17 @@ or on another replica. For a clinic that is silent data loss.
   Rasa's default for SQLite opens a new connection for every read and write,
   and closing the last connection checkpoints the log, which would undo the
   gain;
+- every call has a time limit, so a stalled database cannot hold every
+  channel: PostgreSQL statements end after DB_STATEMENT_TIMEOUT seconds
+  (default 5; `statement_timeout`), and TCP keepalives notice a connection
+  whose server vanished; a SQLite write waits at most DB_BUSY_TIMEOUT seconds
+  (default 2) for another writer such as `make purge`;
+- a SQLite file and its `-wal` / `-shm` files are readable by their owner
+  only (0600; SQLite gives the other two the database file's permissions);
+- a session is capped at MAX_SESSION_EVENTS events (default 2000, about 250
+  turns): a longer one is closed and a new session is started in the store
+  with the slots carried over, as Rasa does after the idle time, so that
+  reading a conversation never costs more than that;
 - a missing database driver stops the server at start-up, where Rasa would
   have used an in-memory store with only a warning;
 - reading and saving a conversation run Rasa's own queries as SQLAlchemy Core
@@ -80,6 +91,9 @@ logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 CONNECT_TIMEOUT_ENV = "DB_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT_S = 5
+DEFAULT_STATEMENT_TIMEOUT_S = 5
+DEFAULT_BUSY_TIMEOUT_S = 2
+DEFAULT_MAX_SESSION_EVENTS = 2000
 # The attribute in which a tracker read from the store carries how many of its events are stored.
 STORED_EVENTS = "_footcare_stored_events"
 # The events one INSERT statement carries on PostgreSQL (SQLAlchemy's default splits at 1,000).
@@ -133,6 +147,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         query: Optional[dict] = None,
         **kwargs: Any,
     ) -> None:
+        if dialect == "sqlite" and db not in ("", ":memory:") and not host:
+            private_file(db)
         try:
             super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query, **kwargs)
         except (ImportError, AttributeError) as error:
@@ -140,6 +156,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             raise StoreSetupError(f"Cannot set up the {dialect} conversation store: {error}") from error
         self._tune_connections()
         self._statements = _Statements(self.SQLEvent.__table__)
+        self.max_session_events = int(_seconds("MAX_SESSION_EVENTS", DEFAULT_MAX_SESSION_EVENTS))
 
     def _tune_connections(self) -> None:
         url = self.engine.url
@@ -148,16 +165,23 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             if url.database in (None, "", ":memory:"):
                 return
             # One pool per process; a connection is only ever used by one thread at a time.
-            kwargs.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+            busy = _seconds("DB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT_S)
+            kwargs.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False, "timeout": busy})
         if url.get_backend_name() == "postgresql":
-            timeout = int(os.environ.get(CONNECT_TIMEOUT_ENV) or DEFAULT_CONNECT_TIMEOUT_S)
-            kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", timeout)
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("connect_timeout", int(_seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)))
+            statement_ms = int(_seconds("DB_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT_S) * 1000)
+            connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+            connect_args.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
             # One statement per read or insert, each committed by itself (see above).
             kwargs.update(isolation_level="AUTOCOMMIT", executemany_values_page_size=INSERT_PAGE_ROWS)
         self.engine.dispose()
         self.engine = sa.create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.chmod(f"{url.database}{suffix}", 0o600)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     @contextlib.contextmanager
@@ -212,6 +236,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         statement = self._statements.all_data if fetch_events_from_all_sessions else self._statements.session_data
         with self.engine.connect() as connection:
             events = [json.loads(data) for (data,) in connection.execute(statement, {"sender_id": sender_id})]
+        if self.domain and events and not fetch_events_from_all_sessions and len(events) > self.max_session_events:
+            self._start_new_session(DialogueStateTracker.from_dict(sender_id, events, self.domain.slots))
+            with self.engine.connect() as connection:
+                events = [json.loads(data) for (data,) in connection.execute(statement, {"sender_id": sender_id})]
         if self.domain and events:
             tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
             if not fetch_events_from_all_sessions and len(tracker.events) == len(events):
@@ -219,26 +247,52 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             return tracker
         return None
 
+    def _start_new_session(self, tracker: DialogueStateTracker) -> None:
+        """Stores the start of a new session (Rasa's own events for it), with the slots carried over."""
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+        from rasa.shared.core.events import ActionExecuted, SlotSet
+
+        logger.info("A session reached %d events; a new one was started with its slots.", self.max_session_events)
+        # In this order: the session's events are read by their timestamps.
+        events = [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()]
+        events += [SlotSet(name, slot.value) for name, slot in tracker.slots.items() if slot.has_been_set]
+        events.append(ActionExecuted(ACTION_LISTEN_NAME))
+        with self.engine.begin() as connection:
+            connection.execute(self._statements.insert, [_row(tracker.sender_id, event) for event in events])
+
     async def _save(self, tracker: DialogueStateTracker) -> None:
         # Taken, not read: should this save fail and run again, the database is asked.
         stored = tracker.__dict__.pop(STORED_EVENTS, None)
         with self.engine.begin() as connection:
             if stored is None:
                 stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
-            rows = []
-            for event in itertools.islice(tracker.events, stored, len(tracker.events)):
-                data = event.as_dict()
-                rows.append({
-                    "sender_id": tracker.sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                })
+            rows = [_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, len(tracker.events))]
             if rows:
                 connection.execute(self._statements.insert, rows)
         setattr(tracker, STORED_EVENTS, len(tracker.events))
+
+
+def _row(sender_id: Text, event: Any) -> dict:
+    """The `events` row of an event, as Rasa's SQLTrackerStore writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def private_file(path: Text) -> None:
+    """Creates the SQLite file readable by its owner only (SQLite makes -wal and -shm alike)."""
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class _Statements:

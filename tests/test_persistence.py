@@ -175,3 +175,75 @@ def test_a_save_after_a_read_counts_the_stored_events_from_that_read(tmp_path):
     asyncio.run(scenario())
     texts = [event.text for event in asyncio.run(store.retrieve("visitor")).events if isinstance(event, UserUttered)]
     assert texts == ["first", "second", "third", "fourth"]
+
+
+def test_the_sqlite_files_are_readable_by_their_owner_only(tmp_path):
+    import asyncio
+    import os
+    import stat
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from footcare_server.stores import StrictSQLTrackerStore
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    old_umask = os.umask(0o022)  # a usual umask: files readable by everybody unless made otherwise
+    try:
+        store = StrictSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "conversations.db"))
+        tracker = DialogueStateTracker("visitor", domain.slots)
+        tracker.update(UserUttered("my heel hurts"))
+        connection = store.engine.connect()  # an open connection keeps -wal and -shm in place
+        asyncio.run(store.save(tracker))
+        files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.glob("conversations.db*")}
+        connection.close()
+    finally:
+        os.umask(old_umask)
+    assert set(files) == {"conversations.db", "conversations.db-wal", "conversations.db-shm"}
+    assert all(mode == 0o600 for mode in files.values()), files
+
+
+def test_a_sqlite_write_waits_for_another_writer_only_a_short_while(tmp_path, monkeypatch):
+    from rasa.shared.core.domain import Domain
+
+    from footcare_server.stores import StrictSQLTrackerStore
+
+    monkeypatch.setenv("DB_BUSY_TIMEOUT", "1.5")
+    store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="sqlite", db=str(tmp_path / "c.db"))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
+    monkeypatch.delenv("DB_BUSY_TIMEOUT")
+    store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="sqlite", db=str(tmp_path / "d.db"))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2000  # Python's own default is 5 s
+
+
+def test_a_session_is_capped_and_goes_on_in_a_new_one_with_its_slots(tmp_path, monkeypatch):
+    import asyncio
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from footcare_server.stores import StrictSQLTrackerStore
+
+    monkeypatch.setenv("MAX_SESSION_EVENTS", "40")
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    store = StrictSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "conversations.db"))
+    tracker = DialogueStateTracker("visitor", domain.slots)
+    tracker.update(SlotSet("condition", "heel_spur"))
+    for i in range(30):
+        tracker.update(UserUttered(f"message {i}"))
+        tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+
+    read = asyncio.run(store.retrieve("visitor"))
+    assert len(read.events) < 40 and any(isinstance(e, SessionStarted) for e in read.events)
+    assert read.get_slot("condition") == "heel_spur"
+    read.update(UserUttered("after the cap"))
+    asyncio.run(store.save(read))
+    again = asyncio.run(store.retrieve("visitor"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["after the cap"]
+    everything = asyncio.run(store.retrieve_full_tracker("visitor"))
+    assert len([e for e in everything.events if isinstance(e, UserUttered)]) == 31  # nothing was deleted
