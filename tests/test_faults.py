@@ -10,6 +10,9 @@
   continues with its whole history once the server is back. A restart of
   PostgreSQL between two messages costs no failed request: the store runs a
   read or save again on a new connection when its pooled one was dropped.
+- A stalled Redis (accepts, never answers) or a stalled PostgreSQL statement
+  ends within the store timeouts (REDIS_TIMEOUT, DB_STATEMENT_TIMEOUT) instead
+  of holding every channel.
 """
 from __future__ import annotations
 
@@ -263,5 +266,75 @@ def test_a_restarted_database_is_picked_up_without_a_failed_request(caplog):
         assert [event.text for event in stored.events if isinstance(event, UserUttered)] == [
             "before the restart", "after the restart"]
         assert list(stored.events) == list(tracker.events)
+    finally:
+        pg.remove()
+
+
+class SilentServer:
+    """Accepts connections on a loopback port, reads what comes and never answers (a stalled Redis)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
+        self.sock.close()
+
+
+def test_a_stalled_redis_gives_a_503_within_about_a_second_not_a_stall():
+    from footcare_server.locks import AtomicRedisLockStore, LockStoreUnavailable
+
+    silent = SilentServer()
+    try:
+        store = AtomicRedisLockStore(host="127.0.0.1", port=silent.port)
+        assert store.red.connection_pool.connection_kwargs["socket_timeout"] == 1.0
+        outcome: list[Any] = []
+
+        def issue() -> None:
+            try:
+                store.issue_ticket("visitor")
+            except LockStoreUnavailable as error:
+                outcome.append(error)
+
+        caller = threading.Thread(target=issue, daemon=True)
+        caller.start()
+        caller.join(timeout=8)  # Rasa's own store waits 10 s for each answer
+        assert not caller.is_alive() and len(outcome) == 1
+    finally:
+        silent.close()
+
+
+def test_a_stalled_database_statement_ends_after_the_statement_timeout(monkeypatch):
+    import sqlalchemy as sa
+    from rasa.shared.core.domain import Domain
+
+    from footcare_server.stores import StrictSQLTrackerStore
+    from tests.servers import ROOT
+
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "1")
+    pg = start_or_explain(PostgreSQL)
+    try:
+        store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
+                                      port=pg.port, db=pg.DATABASE, username=pg.USER)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "1s"
+            with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+                connection.exec_driver_sql("SELECT pg_sleep(30)")
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         pg.remove()
