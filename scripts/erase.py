@@ -5,8 +5,10 @@
   scripts/erase.py --find TEXT      list the sender ids whose messages contain TEXT
                                     (for a person who tells you what they wrote, e.g. their phone number)
 
-The website widget's sender id is the session id kept in the browser; Telegram's
-is the chat id. Review reports that quote the person's messages are removed
+Sender ids name their channel: `web:<session id>` for the website widget,
+`telegram:<chat id>` for Telegram, `rest:<sender>` for REST. An id given
+without its channel is looked up under each channel; when it matches one
+conversation that one is erased, when it matches several they are listed. Review reports that quote the person's messages are removed
 too (run `make review` again). The tracker store is the one in the endpoints file.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ quiet()
 
 
 def main(argv=None) -> int:
-    from workbench.retention import erase, find_conversations
+    from workbench.retention import erase, find_conversations, stored_ids_like
     from workbench.cli import store_problems_exit
     from workbench.store import DEFAULT_ENDPOINTS, connect
 
@@ -45,11 +47,19 @@ def main(argv=None) -> int:
             if not found:
                 print("No conversation contains that text.", file=sys.stderr)
             return 0 if found else 1
-        deleted = erase(store, args.sender_id, reports_dir=Path(args.reports))
+        sender_id = args.sender_id
+        if not store.count(sender_id):
+            candidates = stored_ids_like(store, sender_id)
+            if len(candidates) > 1:
+                print("erase: several conversations have that id; give one of them:\n" + "\n".join(candidates),
+                      file=sys.stderr)
+                return 1
+            sender_id = candidates[0] if candidates else sender_id
+        deleted = erase(store, sender_id, reports_dir=Path(args.reports))
     if not deleted.events:
         print(f"erase: no conversation with sender id {args.sender_id!r} is stored (nothing deleted)")
         return 1
-    print(f"erase: {deleted.summary()}")
+    print(f"erase: {sender_id}: {deleted.summary()}")
     if deleted.reports:
         print("erase: run `make review` again to rebuild the report")
     return 0

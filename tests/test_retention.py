@@ -182,6 +182,95 @@ def test_erase_command_and_find(store_file, tmp_path):
     assert script("erase.py", "--endpoints", str(store_file)).returncode == 2  # usage error
 
 
+def test_purge_resets_the_slots_carried_over_from_deleted_sessions(tmp_path):
+    conversation = (
+        Conversation("carried", NOW - 40 * DAY).say("I have a heel spur and my foot is numb", "describe_symptoms",
+                                                    slots={"condition": "heel_spur", "red_flags": ["numbness"]})
+        .new_session(10 * DAY, carried={"condition": "heel_spur", "red_flags": ["numbness"]})
+        .say("what about self massage?", "ask_self_massage", slots={"topic": "self_massage"})
+        .new_session(35 * DAY - 600, carried={"condition": "heel_spur", "red_flags": ["numbness"], "topic": "self_massage"})
+        .say("and the side effects?", "ask_side_effects")
+    )
+    store = connect(write_store(tmp_path / "conversations.db", [conversation]))
+    deleted = retention.purge(store, days=30, now=NOW)
+    assert deleted.trimmed == 1
+    slots = [(e.data["name"], e.data["value"]) for e in store.iter_events() if e.type_name == "slot"]
+    # what the kept session set itself, and carried into the next one, stays; the rest came from deleted sessions
+    assert slots == [("topic", "self_massage"), ("topic", "self_massage")]
+    assert texts(store) == ["what about self massage?", "and the side effects?"]
+
+
+def test_purge_removes_reports_that_quote_deleted_messages_whatever_their_age(store_file, tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "review.html").write_text("<td>an old question about heels</td><td>a fresh question</td>")
+    (reports / "unclear_nlu.yml").write_text("- a fresh question\n")
+    deleted = retention.purge(connect(store_file), days=30, now=NOW, reports_dir=reports)
+    assert deleted.reports == ["review.html"]  # written today, but it quotes a message deleted now
+    assert (reports / "unclear_nlu.yml").exists()
+
+
+def test_erase_finds_short_messages_in_reports(tmp_path):
+    store_file = write_store(tmp_path / "conversations.db", [
+        Conversation("web:0123456789abcdef0123456789abcdef", NOW - DAY).say("hi", "greet").say("my heel", "describe_symptoms"),
+        Conversation("telegram:42", NOW - DAY).say("hello there", "greet"),
+    ])
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "review.html").write_text("<table><tr><td>0.41</td><td>my heel</td></tr></table>")
+    (reports / "unclear_nlu.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hi\n")
+    (reports / "other.html").write_text("<td>this is hi-fi, my heelwork</td><td>hello there</td>")
+    deleted = retention.erase(connect(store_file), "web:0123456789abcdef0123456789abcdef", reports_dir=reports)
+    assert deleted.reports == ["review.html", "unclear_nlu.yml"]
+    assert (reports / "other.html").exists()
+
+
+def test_purge_and_erase_delete_in_small_transactions(store_file, monkeypatch):
+    monkeypatch.setattr(retention, "DELETE_BATCH", 3)
+    store = connect(store_file)
+    commits: list[int] = []
+    sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    deleted = retention.purge(store, days=30, now=NOW)
+    assert deleted.events >= 14 and len(commits) >= deleted.events // 3
+    commits.clear()
+    assert retention.erase(store, "new-sender").events == 7 and len(commits) >= 3
+
+
+def test_purge_says_when_the_write_ahead_log_could_not_be_emptied(tmp_path):
+    db = tmp_path / "conversations.db"
+    sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").fetchall()
+    store_file = write_store(db, [Conversation("old", NOW - 40 * DAY).say("an old question about heels", "greet"),
+                                  Conversation("new", NOW - DAY).say("a fresh question", "greet")])
+    reader = sqlite3.connect(db, isolation_level=None)  # a reader in the middle of a read
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchall()
+    writer = sqlite3.connect(db)  # and a write after it began, which the checkpoint may not pass
+    writer.execute("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('new', 'x', ?, '{}')", (NOW,))
+    writer.commit()
+    writer.close()
+    deleted = retention.purge(connect(store_file), days=30, now=NOW)
+    assert any("write-ahead log could not be emptied" in problem for problem in deleted.problems)
+    assert "WARNING" in deleted.summary()
+    reader.execute("COMMIT")
+    reader.close()
+    assert retention.erase(connect(store_file), "new").problems == []  # nothing in the way any more
+
+
+def test_erase_takes_an_id_without_its_channel_when_it_is_unambiguous(tmp_path):
+    store_file = write_store(tmp_path / "conversations.db", [
+        Conversation("telegram:42", NOW - DAY).say("from telegram", "greet"),
+        Conversation("web:42", NOW - DAY).say("from the widget", "greet"),
+        Conversation("telegram:7", NOW - DAY).say("only on telegram", "greet"),
+    ])
+    ambiguous = script("erase.py", "42", "--endpoints", str(store_file), "--reports", str(tmp_path))
+    assert ambiguous.returncode == 1 and "telegram:42" in ambiguous.stderr and "web:42" in ambiguous.stderr
+    result = script("erase.py", "7", "--endpoints", str(store_file), "--reports", str(tmp_path))
+    assert result.returncode == 0 and result.stdout.startswith("erase: telegram:7: deleted")
+    found = script("erase.py", "--find", "from the widget", "--endpoints", str(store_file))
+    assert found.stdout.split("\t")[0] == "web:42"
+    assert sorted(connect(store_file).sender_ids()) == ["telegram:42", "web:42"]
+
+
 def test_store_url_follows_the_endpoints_file(tmp_path, monkeypatch):
     (tmp_path / "sqlite.yml").write_text("tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: conversations.db\n")
     assert database_url(tmp_path / "sqlite.yml", root=tmp_path).database == str(tmp_path / "conversations.db")
@@ -233,8 +322,11 @@ def test_review_purge_and_erase_read_the_production_postgresql_store(postgres, t
     assert "postgresql database 'footcare' on 127.0.0.1" in review.stdout
     assert re.search(r"user messages +4\n", review.stdout) and PHONE not in review.stdout
 
-    purge = script("purge.py", "--days", "30", "--endpoints", str(endpoints), env=env)
+    relfile = postgres.query("SELECT pg_relation_filenode('events')")
+    purge = script("purge.py", "--days", "30", "--full", "--endpoints", str(endpoints), env=env)
     assert purge.returncode == 0 and "1 conversations removed" in purge.stdout, purge.stdout + purge.stderr
+    # VACUUM FULL wrote the table into a new file (the old one, with the deleted rows, is gone)
+    assert postgres.query("SELECT pg_relation_filenode('events')") != relfile
     erase = script("erase.py", "pg-erase", "--endpoints", str(endpoints), env=env)
     assert erase.returncode == 0, erase.stderr
     assert postgres.query("SELECT DISTINCT sender_id FROM events") == [("pg-new",)]

@@ -31,18 +31,22 @@ class Conversation:
         self.clock += seconds
         return self.clock
 
-    def _session(self, ActionExecuted, SessionStarted) -> None:
+    def _session(self, ActionExecuted, SessionStarted, carried: Optional[dict[str, Any]] = None) -> None:
+        from rasa.shared.core.events import SlotSet
+
         self.events += [
             ActionExecuted("action_session_start", timestamp=self._tick()),
             SessionStarted(timestamp=self._tick()),
+            *[SlotSet(name, value, timestamp=self._tick(0.01)) for name, value in (carried or {}).items()],
             ActionExecuted("action_listen", timestamp=self._tick()),
         ]
 
-    def new_session(self, after: float) -> "Conversation":
+    def new_session(self, after: float, carried: Optional[dict[str, Any]] = None) -> "Conversation":
+        """A new session `after` seconds later; `carried`: the slots Rasa carries over into it."""
         from rasa.shared.core.events import ActionExecuted, SessionStarted
 
         self.clock += after
-        self._session(ActionExecuted, SessionStarted)
+        self._session(ActionExecuted, SessionStarted, carried)
         return self
 
     def say(

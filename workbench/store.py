@@ -160,17 +160,31 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def reclaim_space(self) -> None:
-        """Makes deleted text unrecoverable from the database files.
+    def reclaim_space(self, full: bool = False) -> list[str]:
+        """Compacts the database after a deletion; returns what it could not do.
 
         SQLite: VACUUM rewrites the file without the freed pages; in write-ahead-log mode
         (footcare_server.stores) a checkpoint then empties the -wal file, which may still
-        hold copies of the deleted pages.
+        hold copies of the deleted pages. A reader that is in the middle of a read keeps the
+        checkpoint from finishing: that is reported, and the next purge or erase empties it.
+
+        PostgreSQL: VACUUM marks the space of the deleted rows as free for new rows; it does not
+        overwrite it, so the deleted text stays in the table's files until new rows reuse that
+        space, and also in PostgreSQL's write-ahead log, its archive, replicas and backups.
+        `full` runs VACUUM FULL instead, which writes the table into new files and removes the
+        old ones, but locks the table meanwhile (the Rasa server waits or answers 503).
         """
+        problems: list[str] = []
         if self.dialect == "sqlite":
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("VACUUM")
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, log_pages, moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy or log_pages != moved:
+                problems.append(
+                    "SQLite's write-ahead log could not be emptied (a reader was busy): deleted text may stay in "
+                    f"{Path(self.engine.url.database).name}-wal until the next checkpoint; run this again later"
+                )
         elif self.dialect == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql(f"VACUUM {self.events.name}")
+                conn.exec_driver_sql(f"VACUUM {'FULL ' if full else ''}{self.events.name}")
+        return problems
