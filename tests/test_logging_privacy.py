@@ -82,7 +82,7 @@ def test_failed_turns_log_no_message_text_or_personal_details(private_stack):
         assert rasa.say(sender, message)
     # A slot value the actions cannot handle (a list as the condition) makes action_answer raise;
     # the conversation so far, with the phone number and email address, is in the tracker it gets.
-    post_json(f"{rasa.url}/conversations/{sender}/tracker/events?token={rasa.api_token}",
+    post_json(f"{rasa.url}/conversations/rest:{sender}/tracker/events?token={rasa.api_token}",
               {"event": "slot", "name": "condition", "value": ["not", "a", "condition"]})
     assert rasa.say(sender, "what are the side effects of fascia massage?")  # the never-silent guard answers
     logs = logs_of(rasa.workdir, rasa.port)
@@ -130,3 +130,22 @@ def test_action_server_errors_name_no_conversation_data(caplog):
     assert reply.status == 500
     assert json.loads(reply.body) == {"error": "the action server failed (KeyError)"}
     assert "A custom action failed: KeyError at " in caplog.text and PHONE not in caplog.text
+
+
+@pytest.mark.model
+def test_the_api_token_stays_out_of_the_access_log(tmp_path):
+    """With Sanic's access log on (LOG_LEVEL_LIBRARIES=INFO), the HTTP API's ?token= is not written."""
+    import urllib.request
+
+    rasa = RasaServer(tmp_path, None, credentials={"channels.rest.RestInput": None}, api_token="api-token-zebracorn",
+                      env={"LOG_LEVEL_LIBRARIES": "INFO"})
+    try:
+        rasa.start()
+        with urllib.request.urlopen(f"{rasa.url}/status?token={rasa.api_token}", timeout=30) as response:
+            assert response.status == 200
+        assert rasa.parse("hello")["intent"]["name"]
+        log = rasa.log.read_text(errors="replace")
+        assert "/status?[query left out]" in log  # the access log is on, and leaves the query out
+        assert rasa.api_token not in log
+    finally:
+        rasa.stop()

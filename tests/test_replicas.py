@@ -91,7 +91,7 @@ def talk(servers: list[RasaServer], number: int) -> list[list[dict[str, Any]]]:
 def stored_turns(pg: PostgreSQL, sender: str) -> list[tuple[str, list[str]]]:
     """(user text, bot texts that followed it) for each user message in PostgreSQL, in stored order."""
     turns: list[tuple[str, list[str]]] = []
-    for type_name, data in pg.query("SELECT type_name, data FROM events WHERE sender_id = %s ORDER BY id", sender):
+    for type_name, data in pg.query("SELECT type_name, data FROM events WHERE sender_id = %s ORDER BY id", f"rest:{sender}"):
         event = json.loads(data)
         if type_name == "user":
             turns.append((event.get("text"), []))
@@ -136,7 +136,7 @@ def test_two_messages_of_one_conversation_at_once_on_both_replicas_are_handled_o
 def test_no_replica_kept_conversations_anywhere_but_postgresql(replicas):
     pg, servers = replicas
     senders = {sender for (sender,) in pg.query("SELECT DISTINCT sender_id FROM events")}
-    assert {f"visitor-{number}" for number in range(CONVERSATIONS)} <= senders
+    assert {f"rest:visitor-{number}" for number in range(CONVERSATIONS)} <= senders
     for server in servers:
         log = server.log.read_text(errors="replace")
         assert "InMemoryTrackerStore" not in log, f"{server.url} fell back to memory:\n{log[-2000:]}"

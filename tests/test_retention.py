@@ -351,16 +351,17 @@ def test_purge_and_erase_on_conversations_with_the_real_bot(stack, tmp_path):
         stack.say(sender, "I have plantar fasciitis")
         stack.say(sender, "what are the side effects?")
     store = connect(stack.endpoints)
-    assert all(store.count(s) > 0 for s in (old, kept, erased))
+    stored = {s: f"rest:{s}" for s in (old, kept, erased)}  # REST conversations are stored as rest:<sender>
+    assert all(store.count(stored[s]) > 0 for s in (old, kept, erased))
 
-    age(store, old, 40)  # as if this conversation had happened 40 days ago
+    age(store, stored[old], 40)  # as if this conversation had happened 40 days ago
     result = script("purge.py", "--days", "30", "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert store.count(old) == 0 and store.count(kept) > 0
+    assert store.count(stored[old]) == 0 and store.count(stored[kept]) > 0
 
     result = script("erase.py", erased, "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    assert store.count(erased) == 0 and store.count(kept) > 0
+    assert result.returncode == 0, result.stderr  # the id as the person gave it, without its channel
+    assert store.count(stored[erased]) == 0 and store.count(stored[kept]) > 0
 
     # The server carries on: the kept conversation still knows the condition; the others start afresh.
     from actions.knowledge import knowledge
