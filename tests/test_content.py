@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.clinic import CLINIC_FILE, REGIONS, load_clinic
+from actions.clinic import CLINIC_DETAILS, CLINIC_FILE, REGIONS, load_clinic
 from actions.content import ContentError
-from actions.knowledge import CONDITIONS, KNOWLEDGE_FILE, TOPICS, load_knowledge
+from actions.knowledge import CONDITIONS, CORE_WORDS, KNOWLEDGE_FILE, TOPICS, load_knowledge
 
 FORBIDDEN = re.compile(r"\b(proven|cures?|cured|guarantee[sd]?|eliminates?|miracle|100 ?%)\b", re.I)
 
@@ -39,8 +39,9 @@ def test_shipped_knowledge_loads_with_every_topic():
 def test_shipped_answers_never_overclaim():
     kb = load_knowledge()
     texts = [kb.doctor_recommendation, *kb.messages.values()]
+    texts += [text for wording in kb.clinic_details.values() for text in wording.values()]
     for topic in kb.topics.values():
-        texts += [topic.answer, *topic.by_condition.values()]
+        texts += [topic.answer, topic.details, *topic.by_condition.values()]
     for text in texts:
         assert not FORBIDDEN.search(text), FORBIDDEN.search(text).group(0) + " in: " + text[:120]
 
@@ -63,6 +64,15 @@ def test_no_answer_text_in_domain():
         (lambda d: d.update(doctor_recommendation="Have a nice day."), "doctor_recommendation"),
         (lambda d: d["conditions"].pop("heel_spur"), "conditions"),
         (lambda d: d["topics"]["benefits"].update(intent="ask_procedure"), "topics"),
+        (lambda d: d["topics"]["benefits"].update(answer="word " * (CORE_WORDS + 1)), "topics.benefits.answer"),
+        (lambda d: d["topics"]["procedure"]["by_condition"].update(heel_spur="word " * (CORE_WORDS + 1)),
+         "topics.procedure.by_condition.heel_spur"),
+        (lambda d: d["topics"]["cost"].update(details=["a", "list"]), "topics.cost.details"),
+        (lambda d: d["topics"]["cost"].update(answer="It costs {fee}."), "topics.cost.answer"),
+        (lambda d: d["clinic_details"].pop("price"), "clinic_details"),
+        (lambda d: d["clinic_details"]["price"].update(set="We have prices."), "clinic_details.price.set"),
+        (lambda d: d["clinic_details"]["insurance"].update(not_set="Ask {value}."), "clinic_details.insurance.not_set"),
+        (lambda d: d["messages"].pop("more_button"), "messages.more_button"),
     ],
 )
 def test_knowledge_errors_name_file_and_key(tmp_path, knowledge_data, mutate, key):
@@ -117,6 +127,8 @@ def test_the_region_gives_the_emergency_number_and_the_services(tmp_path, clinic
         ({"region": ""}, "region"),
         ({"fax": "123"}, "fax"),
         ({"address": ["a", "b"]}, "address"),
+        ({"price": 60}, "price"),
+        ({"insurance": "ask {us}"}, "insurance"),
     ],
 )
 def test_clinic_errors_name_file_and_key(tmp_path, clinic_data, change, key):
@@ -125,3 +137,30 @@ def test_clinic_errors_name_file_and_key(tmp_path, clinic_data, change, key):
     with pytest.raises(ContentError) as error:
         load_clinic(path)
     assert error.value.key == key and str(path) in str(error.value)
+
+
+def test_every_topic_has_a_short_core_and_the_new_topics_have_details():
+    kb = load_knowledge()
+    for topic in kb.topics.values():
+        assert len(topic.answer.split()) <= CORE_WORDS, topic.id
+        assert topic.details, f"{topic.id} has no details for 'Tell me more'"
+
+
+def test_clinic_details_are_optional_and_kept_in_the_clinics_words(tmp_path, clinic_data):
+    for key in CLINIC_DETAILS:
+        clinic_data.pop(key, None)
+    assert load_clinic(write(tmp_path, "clinic.yml", clinic_data)).details == {key: "" for key in CLINIC_DETAILS}
+    clinic_data.update(price="  60 euros\n for one session ", session_length="about 45 minutes")
+    details = load_clinic(write(tmp_path, "clinic.yml", clinic_data)).details
+    assert details["price"] == "60 euros for one session" and details["session_length"] == "about 45 minutes"
+
+
+def test_a_clinic_detail_is_worded_whether_set_or_not(tmp_path, clinic_data):
+    kb = load_knowledge()
+    unset = kb.clinic_lines(load_clinic())
+    assert all("{" not in line for line in unset.values())
+    for key in ("session_length", "price", "insurance"):  # said so, with the contact
+        assert "has not yet" in unset[key] and clinic_data["phone"] in unset[key], key
+    clinic_data.update({key: "as agreed" for key in CLINIC_DETAILS})
+    lines = kb.clinic_lines(load_clinic(write(tmp_path, "clinic.yml", clinic_data)))
+    assert all("as agreed" in line and "has not yet" not in line for line in lines.values())
