@@ -62,6 +62,9 @@ class Rest:
     def new_sender(self) -> str:
         return f"bad-input-rest-{next(_ids)}"
 
+    def conversation(self, sender: str) -> str:
+        return f"rest:{sender}"
+
     def say(self, sender: str, text: Any) -> tuple[int, list[str]]:
         status, body = post(self.url, json.dumps({"sender": sender, "message": text}).encode())
         return status, [m.get("text", "") for m in body] if status == 200 else []
@@ -83,6 +86,9 @@ class Widget:
 
     def say(self, sender: str, text: Any) -> tuple[int, list[str]]:
         return 200, self.clients[sender].say(text)
+
+    def conversation(self, sender: str) -> str:
+        return f"web:{sender.partition('.')[0]}"  # the session id without its signature
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -143,6 +149,9 @@ class Telegram:
 
     def new_sender(self) -> str:
         return str(800_000_000 + next(_ids))
+
+    def conversation(self, sender: str) -> str:
+        return f"telegram:{sender}"
 
     def send(self, update: Any) -> int:
         return post(self.url, json.dumps(update).encode(), {SECRET_HEADER: fake.SECRET})[0]
@@ -542,7 +551,7 @@ def test_odd_text_gets_a_safe_reply(live, channels, channel, kind):
     assert status == 200
     assert replies and all(reply.strip() for reply in replies)
     assert not any("<script" in reply.lower() or "onerror" in reply.lower() for reply in replies)
-    stored = [e["text"] for e in live.rasa.tracker(sender)["events"] if e["event"] == "user"]
+    stored = [e["text"] for e in live.rasa.tracker(client.conversation(sender))["events"] if e["event"] == "user"]
     assert len(stored) == 1 and len(stored[0]) <= MAX_MESSAGE_CHARS
     assert "\x00" not in stored[0] and "\x1b" not in stored[0]
 
