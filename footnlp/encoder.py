@@ -160,6 +160,32 @@ def build(out: Path, source: Optional[Path] = None) -> Path:
     return out
 
 
+#: Rasa's own settings for TensorFlow's thread pools (rasa/constants.py); when set they win
+RASA_THREAD_SETTINGS = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
+
+
+def one_thread_each() -> None:
+    """One thread for BLAS, OpenMP and TensorFlow in this process.
+
+    The Rasa server works on one message at a time with small matrices (one
+    sentence through the encoder, a logistic regression): extra threads only
+    spin while they wait.  On 2 cores they cost about 20 ms of CPU a turn and
+    no latency is gained (`make bench` reports CPU ms per turn).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    if any(os.environ.get(name) for name in RASA_THREAD_SETTINGS):
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already ran something in this process: keep its pools
+        pass
+
+
 class Encoder:
     """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length)."""
 
@@ -168,6 +194,7 @@ class Encoder:
         if not (folder / "tf_model.h5").is_file():
             raise EncoderError(f"{folder} holds no built encoder: run `make train` (python -m footnlp.encoder --out {folder})")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        one_thread_each()
         import tensorflow as tf
         from tokenizers import Tokenizer
         from transformers import TFBertModel

@@ -38,8 +38,8 @@ from sklearn.linear_model import LogisticRegression
 
 from footnlp.encoder import load_encoder
 from footnlp.pipeline import common_words
-from footnlp.parts import PARTS_KEY, asks, greeting_lead, split_parts
-from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding
+from footnlp.parts import asks, greeting_lead, split_parts
+from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -208,10 +208,10 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         ordered = [self.known_labels[i] for i in nearest if self.known_labels[i] in self.topics]
         return list(dict.fromkeys(ordered))[: self.config["suggestions"]]
 
-    def part_topics(self, parts: Sequence[str], vectors: Optional[np.ndarray] = None) -> List[Tuple[str, float]]:
+    def part_topics(self, parts: Sequence[str], message: Optional[Message] = None) -> List[Tuple[str, float]]:
         """(topic intent, probability) of each part that asks a topic, in order."""
         return [
-            (label, p) for label, p in self.classify(parts, vectors)
+            (label, p) for label, p in self.classify(parts, message)
             if label in self.topics and label not in STATEMENTS and p >= self.config["part_threshold"]
         ]
 
@@ -222,18 +222,16 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             return
         intent = message.get(INTENT) or {}
         whole, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0)
-        [(label, p)] = self.classify([rest])
+        [(label, p)] = self.classify([rest], message)
         if label in self.topics and (p > confidence or whole in SMALL_TALK):
             self._set_intent(message, label, p)
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in self.topics and lead.lower().startswith(GREETINGS):
             message.set(GREETING_KEY, True, add_to_output=True)
 
-    def classify(self, texts: Sequence[str], vectors: Optional[np.ndarray] = None) -> List[Tuple[str, float]]:
-        """(best intent, probability) for texts that are not Rasa messages (parts of a message)."""
-        if vectors is None:
-            encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
-            vectors = encoder.embed(list(texts))
-        X = self._features(list(texts), vectors)
+    def classify(self, texts: Sequence[str], message: Optional[Message] = None) -> List[Tuple[str, float]]:
+        """(best intent, probability) for texts that are not Rasa messages (pieces of `message`)."""
+        encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
+        X = self._features(list(texts), piece_vectors(message, list(texts), encoder))
         return [(self.labels[int(row.argmax())], float(row.max())) for row in self._probabilities(X)]
 
     def _read_parts(self, message: Message) -> None:
@@ -241,10 +239,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         asking = [i for i, p in enumerate(parts) if asks(p)]
         if len(parts) < 2 or not asking:
             return
-        # the safety detector already encoded the message and its parts (footnlp.safety_similarity)
-        known = message.get(PARTS_KEY)
-        vectors = known[1:][asking] if isinstance(known, np.ndarray) and len(known) == len(parts) + 1 else None
-        found = self.part_topics([parts[i] for i in asking], vectors)
+        found = self.part_topics([parts[i] for i in asking], message)
         topics = list(dict.fromkeys(label for label, _ in found))
         if not topics:
             return

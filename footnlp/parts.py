@@ -4,9 +4,6 @@ from __future__ import annotations
 import re
 from typing import List, Tuple
 
-#: the message's and its parts' sentence vectors, kept on the Rasa message for
-#: the components after the one that computed them (footnlp.safety_similarity)
-PARTS_KEY = "footcare_part_vectors"
 #: parts read at most (a 10,000-character post must not cost hundreds of encoder calls)
 MAX_PARTS = 12
 

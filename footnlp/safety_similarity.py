@@ -38,10 +38,10 @@ import yaml
 
 from footnlp import negation
 from footnlp.encoder import load_encoder
-from footnlp.parts import PARTS_KEY, split_parts
+from footnlp.parts import split_parts
 from footnlp.pipeline import FINDINGS_KEY, concept_spans, load_pipeline, safety_findings
 from footnlp.rasa_component import FootcareEntityExtractor, footnlp_doc
-from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding
+from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
@@ -128,14 +128,14 @@ def load_descriptions(encoder, path: Path = DESCRIPTIONS_FILE) -> Descriptions:
     )
 
 
-def message_vectors(encoder, text: str, whole: Optional[np.ndarray] = None) -> np.ndarray:
-    """The message's vector and, when it has several sentences, each sentence's."""
+def message_vectors(encoder, text: str, message: Optional[Message] = None) -> np.ndarray:
+    """The message's vector and, when it has several sentences, each sentence's
+    (those the featurizer already encoded with `message` are not encoded again)."""
     parts = split_parts(text)
-    rows = [whole] if whole is not None else []
+    whole = message_embedding(message) if message is not None else None
     texts = ([] if whole is not None else [text]) + (parts if len(parts) > 1 else [])
-    if texts:
-        rows.extend(encoder.embed(texts))
-    return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+    rows = piece_vectors(message, texts, encoder)
+    return np.concatenate([whole[None, :], rows]) if whole is not None else rows
 
 
 def silenced(doc) -> Tuple[set, bool]:
@@ -206,8 +206,7 @@ class SafetySimilarity(GraphComponent):
             text, findings = message.get(TEXT), message.get(FINDINGS_KEY)
             if not text or not isinstance(findings, dict):
                 continue
-            vectors = message_vectors(self.encoder, text, message_embedding(message))
-            message.set(PARTS_KEY, vectors)
+            vectors = message_vectors(self.encoder, text, message)
             quiet, cleared = silenced(footnlp_doc(message))
             found = [*findings.get("red_flags", []), *findings.get("contraindications", [])]
             hits = similar(

@@ -10,8 +10,10 @@ all-MiniLM-L6-v2 vector, see footnlp.encoder) to every message's text.  The
 intent classifier then sees what the pretrained model knows about English, not
 only the words of the training data.  The vector is also kept on the message
 (``footcare_embedding``) for the components after it (the nearest known
-questions for "Did you mean", the similarity safety detector), so a message is
-encoded once.
+questions for "Did you mean", the similarity safety detector).  At inference the
+pieces those components read (each part of a message with several, what follows
+a greeting; footnlp.parts) are encoded in the same batch and kept by text
+(``footcare_piece_vectors``), so one message costs one encoder call.
 
 The model folder is not packed into the Rasa model: like the spaCy pipeline,
 it is built by `make train` into build/ and checked (hashes) there.
@@ -19,11 +21,12 @@ it is built by `make train` into build/ and checked (hashes) there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
 
-from footnlp.encoder import DEFAULT_DIR, load_encoder
+from footnlp.encoder import DEFAULT_DIR, DIM, load_encoder
+from footnlp.parts import greeting_lead, split_parts
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -36,12 +39,34 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 #: where the message's vector is kept for later components (not sent to clients)
 EMBEDDING_KEY = "footcare_embedding"
+#: {text: vector} of the message's pieces, for the same components
+PIECES_KEY = "footcare_piece_vectors"
 
 
 def message_embedding(message: Message) -> Optional[np.ndarray]:
     """The unit-length sentence vector the featurizer put on `message`, if any."""
     vector = message.get(EMBEDDING_KEY)
     return vector if isinstance(vector, np.ndarray) else None
+
+
+def pieces(text: str) -> List[str]:
+    """What later components read besides the whole message: its parts, when it has
+    several, and what follows a greeting ("hi! can massage help?" -> "can massage help?")."""
+    parts = split_parts(text)
+    found = parts if len(parts) > 1 else []
+    lead, rest = greeting_lead(text)
+    if lead and rest:
+        found = [*found, rest]
+    return [piece for piece in dict.fromkeys(found) if piece != text]
+
+
+def piece_vectors(message: Optional[Message], texts: Sequence[str], encoder) -> np.ndarray:
+    """Vectors of `texts`: those the featurizer encoded with `message`, the others now, in one batch."""
+    known: Dict[str, np.ndarray] = dict((message.get(PIECES_KEY) if message is not None else None) or {})
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        known.update(zip(missing, encoder.embed(missing)))
+    return np.stack([known[t] for t in texts]) if texts else np.zeros((0, DIM), dtype=np.float32)
 
 
 @DefaultV1Recipe.register(
@@ -80,17 +105,22 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.encoder = load_encoder(self._config["model"])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize([m for m in training_data.training_examples if m.get(TEXT)])
+        self._featurize([m for m in training_data.training_examples if m.get(TEXT)], with_pieces=False)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize([m for m in messages if m.get(TEXT)])
+        self._featurize([m for m in messages if m.get(TEXT)], with_pieces=True)
         return messages
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], with_pieces: bool) -> None:
         if not messages:
             return
-        vectors = self.encoder.embed([m.get(TEXT) for m in messages])
-        for message, vector in zip(messages, vectors):
+        extra = [pieces(m.get(TEXT)) if with_pieces else [] for m in messages]
+        texts = [m.get(TEXT) for m in messages] + [t for more in extra for t in more]
+        vectors = self.encoder.embed(texts)
+        start = len(messages)
+        for message, vector, more in zip(messages, vectors, extra):
             message.set(EMBEDDING_KEY, vector)
+            message.set(PIECES_KEY, dict(zip(more, vectors[start : start + len(more)])))
+            start += len(more)
             self.add_features_to_message(sequence=None, sentence=vector[None, :], attribute=TEXT, message=message)
