@@ -22,7 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from actions.clinic import clinic
 from actions.knowledge import knowledge
-from tests.servers import ROOT, DemoPage
+from tests.servers import ROOT, DemoPage, post_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -218,6 +218,34 @@ def test_html_and_script_are_shown_as_text_never_run(chat):
 
 
 @pytest.mark.model
+def test_links_to_scripts_or_data_never_become_live_links(chat, channels_stack):
+    """A reply (pushed through Rasa's HTTP API to this tab's conversation) and a message typed by the user."""
+    rasa = channels_stack.rasa
+    session_id = re.search(r"[0-9a-f]{32}", chat.evaluate("JSON.stringify(sessionStorage)")).group(0)
+    text = ("Read [our page](https://clinic.example.test/heel), [click here](javascript:window.__pwned=3) "
+            "or [this one](data:text/html,<script>window.__pwned=4</script>).")
+    before = bot_bubbles(chat).count()
+    post_json(f"{rasa.url}/conversations/web:{session_id}/tracker/events?token={rasa.api_token}"
+              "&output_channel=socketio&execute_side_effects=true", [{"event": "bot", "text": text}])
+    expect(bot_bubbles(chat)).to_have_count(before + 1)
+    reply = bot_bubbles(chat).last
+    expect(reply).to_contain_text("click here")
+    expect(reply).to_contain_text("this one")
+    assert reply.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))") == [
+        "https://clinic.example.test/heel"]
+
+    replies = bot_bubbles(chat).count()
+    send(chat, "[click me](javascript:window.__pwned=5) and ![x](data:image/svg+xml,<svg onload=alert(1)>)")
+    expect(bot_bubbles(chat)).not_to_have_count(replies, timeout=TIMEOUT)
+    settle(chat)
+    container = chat.locator(".rw-messages-container")
+    hrefs = container.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href') || '')")
+    assert not [h for h in hrefs if h.strip().lower().startswith(("javascript:", "data:"))]
+    assert container.locator("img[src^='data:']").count() == 0
+    assert chat.evaluate("window.__pwned") is None and not chat.errors
+
+
+@pytest.mark.model
 def test_reloading_keeps_the_conversation(chat, channels_stack):
     session_before = chat.evaluate("JSON.stringify(sessionStorage)")
     bubbles_before = bot_bubbles(chat).all_inner_texts()
@@ -227,8 +255,8 @@ def test_reloading_keeps_the_conversation(chat, channels_stack):
     assert bot_bubbles(chat).all_inner_texts() == bubbles_before
     assert bot_bubbles(chat).filter(has_text=GREETING[0]).count() == 1  # no second greeting
     ask(chat, "What results can I expect in the long term?")
-    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)
-    user_texts = [e["text"] for e in channels_stack.rasa.tracker(session_id)["events"] if e["event"] == "user"]
+    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)  # the id before its signature
+    user_texts = [e["text"] for e in channels_stack.rasa.tracker(f"web:{session_id}")["events"] if e["event"] == "user"]
     assert "How should I prepare for my first fascia massage session?" in user_texts
     assert user_texts[-1] == "What results can I expect in the long term?"
 
