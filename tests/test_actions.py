@@ -422,3 +422,14 @@ def test_pregnancy_has_its_own_answer_and_its_precaution(make_tracker):
 def test_finding_a_therapist_gives_the_clinics_contact(make_tracker):
     text = answer(make_tracker, "ask_find_therapist", "how do i find a qualified therapist")
     assert "registered or licensed" in text and clinic().phone in text and text.endswith(DOCTOR)
+
+
+def test_telegram_shows_a_list_line_by_line_and_the_tell_me_more_button(make_tracker, dispatcher):
+    from channels.telegram import inline_keyboard, split_text
+
+    run(actions.ActionAnswer(), dispatcher, make_tracker("how do i prepare", "ask_preparation"))
+    reply = dispatcher.messages[-1]
+    listed = next(p for p in shown(KB.topics["preparation"].answer).split("\n\n") if "\n•" in p)
+    assert listed in "\n".join(split_text(reply["text"]))  # plain text: each item on its own line
+    keys = [key for row in inline_keyboard(reply["buttons"])["inline_keyboard"] for key in row]
+    assert {"text": MORE, "callback_data": "/ask_more"} in keys
