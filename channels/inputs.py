@@ -17,6 +17,8 @@
   forwarded address when the peer is a proxy named in TRUSTED_PROXIES) and of
   everybody together, so that new sender ids cost something;
 - `ThrottledWarning` logs a repeated warning at most once a minute;
+- `RedactQuery` keeps query strings (Rasa's HTTP API takes its token as
+  `?token=`) out of Sanic's access log; importing this module installs it;
 - `notice` holds the short replies the channels give without asking Rasa
   (see channels/notices.yml).
 
@@ -32,7 +34,6 @@ import logging
 import math
 import os
 import re
-import threading
 import time
 import unicodedata
 from collections import Counter, OrderedDict
@@ -109,7 +110,6 @@ def limit_request_size(blueprint: Any) -> None:
         _size_limited_apps.add(id(app))
         app.config.REQUEST_MAX_SIZE = max_body_bytes()
         app.config.WEBSOCKET_MAX_SIZE = max_body_bytes()
-        install_log_redaction()
 
 
 class SenderGate:
@@ -253,15 +253,14 @@ class RedactQuery(logging.Filter):
         return True
 
 
-_redaction_lock = threading.Lock()
-
-
 def install_log_redaction() -> None:
     """Puts `RedactQuery` on Sanic's access logger (once)."""
     access = logging.getLogger("sanic.access")
-    with _redaction_lock:
-        if not any(isinstance(f, RedactQuery) for f in access.filters):
-            access.addFilter(RedactQuery())
+    if not any(isinstance(f, RedactQuery) for f in access.filters):
+        access.addFilter(RedactQuery())
+
+
+install_log_redaction()
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ Differences from Rasa's SocketIOInput:
   messages over the per-client or global rate limits (channels.inputs) get a
   short notice instead of reaching the assistant; long messages are cut,
   metadata over MAX_METADATA_BYTES is dropped, and a socket.io packet over
-  MAX_BODY_BYTES closes the socket;
+  MAX_BODY_BYTES is refused (413 over polling; a websocket is closed);
 - Markdown links in replies whose target is not http(s), mailto or tel lose
   their target (the widget renders replies as Markdown with live links);
 - a turn without replies gets the fallback reply (see channels.guard);

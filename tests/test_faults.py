@@ -78,11 +78,11 @@ def is_fallback(replies: list[dict[str, Any]]) -> bool:
 
 
 def stored_turns(database: Path, sender: str) -> list[tuple[str, list[str]]]:
-    """(user text, bot texts that followed it) for each stored user message, in order."""
+    """(user text, bot texts that followed it) for each stored user message of a REST sender, in order."""
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
             "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
-            (sender,),
+            (f"rest:{sender}",),
         ).fetchall()
     turns: list[tuple[str, list[str]]] = []
     for type_name, data in rows:
@@ -217,7 +217,7 @@ def test_unreachable_database_or_lock_store_answers_503_and_loses_nothing(tmp_pa
         assert replies and not is_fallback(replies), replies
 
         stored = [json.loads(data)["text"] for (data,) in pg.query(
-            "SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", sender)]
+            "SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", f"rest:{sender}")]
         # The refused messages are not stored (their sender got the 503); the rest is whole and in order.
         assert stored == ["hello", "what is fascia massage?", "how should I prepare for a session?"]
         log = rasa.log.read_text(errors="replace")
