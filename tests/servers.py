@@ -257,7 +257,8 @@ class ChannelApp:
         from sanic import Sanic
 
         Sanic.test_mode = True
-        app = Sanic(f"channel_test_{next(_app_names)}")
+        app = Sanic(f"channel_test_{next(_app_names)}", configure_logging=False)
+        app.config.MOTD = False
         app.ctx.agent = self.agent
         register([self.channel], app, route="/webhooks/")
         self.app = app
