@@ -606,6 +606,21 @@ def test_widget_sessions_are_issued_by_the_server(live, asked):
 
 
 @pytest.mark.model
+def test_the_rasa_server_refuses_big_bodies_before_reading_them_and_drops_big_metadata(live, channels):
+    for path in ("/webhooks/rest/webhook", "/webhooks/telegram/webhook", "/socket.io/?EIO=4&transport=polling"):
+        with socket.create_connection(("127.0.0.1", live.rasa.port), timeout=10) as sock:
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 16777216\r\n\r\n{".encode())
+            assert sock.recv(100).startswith(b"HTTP/1.1 413"), path
+    sender = channels["rest"].new_sender()
+    status, _ = post(channels["rest"].url, json.dumps(
+        {"sender": sender, "message": "what is fascia massage?", "metadata": {"blob": "x" * 30_000}}).encode())
+    assert status == 200
+    user = [e for e in live.rasa.tracker(sender)["events"] if e["event"] == "user"]
+    assert len(user) == 1 and "blob" not in json.dumps(user[0].get("metadata") or {})
+
+
+@pytest.mark.model
 def test_rest_cannot_speak_for_a_telegram_chat_or_a_widget_session(live, channels):
     telegram = channels["telegram"]
     chat = telegram.new_sender()
