@@ -190,12 +190,18 @@ def trusted_proxies(env: Mapping[str, str] = os.environ) -> list:
     return [ipaddress.ip_network(item, strict=False) for item in items]
 
 
-def _is_in(address: str, networks: list) -> bool:
+def _address(text: str) -> Optional[Any]:
+    """An IP address (an IPv4 address mapped into IPv6 as the IPv4 one), or None."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(text.strip())
     except ValueError:
-        return False
-    return any(ip in network for network in networks)
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def _is_in(address: str, networks: list) -> bool:
+    ip = _address(address)
+    return ip is not None and any(ip in network for network in networks)
 
 
 def client_address(request: Any, proxies: Optional[list] = None) -> str:
@@ -216,10 +222,8 @@ def is_loopback(request: Any) -> bool:
     """A request from this machine that no proxy forwarded (a proxy on this machine adds X-Forwarded-For)."""
     if any(request.headers.get(name) for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP")):
         return False
-    try:
-        return ipaddress.ip_address(request.ip or "").is_loopback
-    except ValueError:
-        return False
+    ip = _address(request.ip or "")
+    return ip is not None and ip.is_loopback
 
 
 class ThrottledWarning:

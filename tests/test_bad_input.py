@@ -220,6 +220,23 @@ def test_rate_limits_per_client_and_for_everybody():
     assert limits.retry_after("a", now=101.0) == 1  # a's own token came back with c's, but the global one did not
 
 
+def test_client_addresses_and_loopback():
+    from types import SimpleNamespace
+
+    def req(ip: str, **headers: str) -> Any:
+        return SimpleNamespace(ip=ip, headers=headers)
+
+    assert inputs.is_loopback(req("127.0.0.1")) and inputs.is_loopback(req("::1"))
+    assert inputs.is_loopback(req("::ffff:127.0.0.1"))
+    assert not inputs.is_loopback(req("10.0.0.4")) and not inputs.is_loopback(req(""))
+    assert not inputs.is_loopback(req("127.0.0.1", **{"X-Forwarded-For": "203.0.113.5"}))
+    proxies = inputs.trusted_proxies({"TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    forwarded = {"X-Forwarded-For": "198.51.100.1, 203.0.113.5, 10.1.2.3"}
+    assert inputs.client_address(req("127.0.0.1", **forwarded), proxies) == "203.0.113.5"
+    assert inputs.client_address(req("192.0.2.9", **forwarded), proxies) == "192.0.2.9"  # not a trusted proxy
+    assert inputs.client_address(req("127.0.0.1", **forwarded), []) == "127.0.0.1"  # no proxies configured
+
+
 # --- the channels' own checks against a real HTTP server, without a model --------------------------
 @pytest.fixture
 def rest_app(monkeypatch):
