@@ -95,13 +95,18 @@ def session_secret(env: Mapping[str, str] = os.environ) -> bytes:
     path = Path(env.get("WIDGET_SESSION_SECRET_FILE") or DEFAULT_SECRET_FILE)
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:  # O_EXCL: of two workers starting at once, one writes the secret and both read it
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked: of two processes starting at once, one
+        # puts its secret in place and both read that one; nobody reads a half-written file.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
+        finally:
+            os.unlink(draft)
     secret = path.read_text().strip()
     if len(secret) < MIN_SECRET_CHARS:
         raise ValueError(f"{path}: the widget session secret must have at least {MIN_SECRET_CHARS} characters")
