@@ -171,6 +171,7 @@ class RateLimits:
     def retry_after(self, client: str, now: Optional[float] = None) -> int:
         """0 if a message of `client` may go on now, else the whole seconds to wait."""
         now = time.monotonic() if now is None else now
+        client = _client_key(client)
         bucket = self._clients.pop(client, None) or _Bucket(self.client_burst, now)
         self._clients[client] = bucket
         while len(self._clients) > self._max_clients:
@@ -182,6 +183,14 @@ class RateLimits:
             if wait:
                 bucket.tokens += 1  # refused by the global limit: the client's token is given back
         return int(math.ceil(wait)) if wait else 0
+
+
+def _client_key(client: str) -> str:
+    """An IPv6 client counts by its /64 network (one household or server gets a whole /64)."""
+    ip = _address(client) if client else None
+    if ip is not None and ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return client
 
 
 def trusted_proxies(env: Mapping[str, str] = os.environ) -> list:

@@ -218,6 +218,10 @@ def test_rate_limits_per_client_and_for_everybody():
     assert limits.retry_after("c", now=100.0) == 1  # everybody's burst of 3 is used up
     assert limits.retry_after("c", now=101.0) == 0  # one refilled after a second
     assert limits.retry_after("a", now=101.0) == 1  # a's own token came back with c's, but the global one did not
+    # one IPv6 client is its /64: new addresses in it cost the same
+    limits = RateLimits({"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "1"})
+    assert [limits.retry_after(f"2001:db8:1:2::{i}", now=5.0) for i in range(1, 4)] == [0, 0, 60]
+    assert limits.retry_after("2001:db8:1:3::1", now=5.0) == 0
 
 
 def test_client_addresses_and_loopback():
