@@ -44,7 +44,6 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Text
-
 from urllib.parse import urlsplit
 
 import aiohttp
