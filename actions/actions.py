@@ -56,6 +56,14 @@ def asked_topics(tracker: Tracker) -> List[Text]:
     return [t for t in topics if t]
 
 
+def asked_again(tracker: Tracker) -> bool:
+    """Whether the user's message before this one had the same intent (the same question again)."""
+    said = [e for e in tracker.events if e.get("event") == "user"]
+    if len(said) < 2:
+        return False
+    return (said[-2].get("parse_data") or {}).get("intent", {}).get("name") == intent_of(tracker)
+
+
 def names_condition(tracker: Tracker) -> bool:
     return any(e.get("entity") == "condition" for e in tracker.latest_message.get("entities") or [])
 
@@ -78,7 +86,12 @@ class ActionAnswer(Action):
             return send(dispatcher, dialogue.answer_topics(ctx, several or [dialogue.topic_for_intent(intent, ctx)], greeting=greeting))
         if intent == "inform_condition":
             return send(dispatcher, dialogue.statement(ctx, names_condition(tracker)))
-        return send(dispatcher, dialogue.answer_topic(ctx, dialogue.topic_for_intent(intent, ctx)))
+        topic = dialogue.topic_for_intent(intent, ctx)
+        if topic == ctx.last_topic and asked_again(tracker) and dialogue.has_details(topic):
+            # the same topic asked again ("is it the same as a normal foot massage?" after what it
+            # is): the short answer did not do, so the details, not the same text twice
+            return send(dispatcher, dialogue.tell_more(ctx))
+        return send(dispatcher, dialogue.answer_topic(ctx, topic))
 
 
 class ActionTellMore(Action):

@@ -158,6 +158,12 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
     )
 
 
+def has_details(topic_id: str) -> bool:
+    """Whether a topic has details to send after its short answer."""
+    topic = knowledge().topics.get(topic_id)
+    return bool(topic and topic.details)
+
+
 def tell_more(ctx: Context) -> Turn:
     """ "Tell me more": the details of the topic last answered."""
     kb = knowledge()

@@ -152,3 +152,40 @@ def test_vocab_txt_is_the_tokenizer_vocabulary_in_id_order(tmp_path):
 def test_a_missing_model_folder_says_how_to_build_it(tmp_path):
     with pytest.raises(encoder.EncoderError, match="make train"):
         encoder.Encoder(tmp_path)
+
+
+def _answer(tracker):
+    dispatcher = actions.CollectingDispatcher()
+    events = actions.ActionAnswer().run(dispatcher, tracker, {})
+    import asyncio
+
+    events = asyncio.run(events)
+    return dispatcher.messages[-1]["text"], {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _asked_twice(make_tracker, first: str, second: str, intent: str, **slots):
+    tracker = make_tracker(second, intent, **slots)
+    earlier = {"text": first, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    tracker.events.insert(len(tracker.events) - 1, {"event": "user", "text": first, "parse_data": earlier})
+    return tracker
+
+
+def test_the_same_topic_asked_again_gets_its_details_not_the_same_text(make_tracker):
+    kb = knowledge()
+    topic = kb.topics["what_is_fascia_massage"]
+    assert topic.details, "the test needs a topic with details"
+    tracker = _asked_twice(make_tracker, "what is fascia massage", "is it the same as a normal foot massage",
+                           "ask_what_is_fascia_massage", topic="what_is_fascia_massage")
+    text, slots = _answer(tracker)
+    assert dialogue._fill(topic.details, dialogue.clinic()).split("\n")[0] in text
+    assert kb.answer("what_is_fascia_massage", None).split("\n")[0] not in text
+    assert slots["topic"] == "what_is_fascia_massage"
+
+
+def test_a_topic_asked_again_after_a_condition_gets_the_answer_for_that_condition(make_tracker):
+    # "how do I prepare" -> "I have heel spurs" -> "how do I prepare then": the answer, not the details
+    tracker = make_tracker("how should i prepare then", "ask_preparation", topic="preparation", condition="heel_spur")
+    earlier = {"text": "i have heel spurs", "intent": {"name": "inform_condition", "confidence": 0.9}, "entities": []}
+    tracker.events.insert(len(tracker.events) - 1, {"event": "user", "text": "i have heel spurs", "parse_data": earlier})
+    text, _ = _answer(tracker)
+    assert knowledge().topics["preparation"].by_condition["heel_spur"] in text
