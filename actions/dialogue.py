@@ -23,12 +23,10 @@ from typing import Any, NamedTuple, Optional, Sequence, Union
 
 from actions import safety
 from actions.clinic import Clinic, clinic
-from actions.knowledge import Knowledge, knowledge
+from actions.knowledge import MENU, Knowledge, knowledge
 
 BOOKING = "booking"
 MORE_PAYLOAD = "/ask_more"
-# Topics shown as buttons when the user has not picked one yet.
-MENU = ("what_is_fascia_massage", "preparation", "procedure", "side_effects", "self_massage", "safety")
 
 
 @dataclass

@@ -1,38 +1,27 @@
-"""The answers: content/knowledge.yml (topic x optional condition), checked on load."""
+"""The answers: content/knowledge.yml (topic x optional condition), checked on load.
+
+The file is the one list of topics (and footnlp.topics reads their intents
+from it); its `conditions` name the conditions of content/lexicon.yml, the one
+list of conditions. `make validate` (scripts/check_domain.py) checks that
+domain.yml, data/rules.yml and the NLU data agree with both.
+"""
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from actions.clinic import CLINIC_DETAILS, Clinic
 from actions.content import CONTENT_DIR, ContentError, load_yaml, require_mapping, require_text
 
 KNOWLEDGE_FILE = CONTENT_DIR / "knowledge.yml"
 
-CONDITIONS = ("plantar_fasciitis", "metatarsalgia", "heel_spur", "achilles_tendonitis")
-TOPICS = (
-    "what_is_fascia_massage",
-    "benefits",
-    "preparation",
-    "procedure",
-    "side_effects",
-    "long_term_results",
-    "condition_info",
-    "self_massage",
-    "safety",
-    "symptoms",
-    "session_length",
-    "cost",
-    "aftercare",
-    "other_treatments",
-    "tools",
-    "children_older_adults",
-    "pregnancy",
-    "find_therapist",
-)
+#: topics the dialogue names itself (actions/dialogue.py): the menu offered while the user has
+#: not picked a topic, the answer to a bare condition and the one to a symptom story
+MENU = ("what_is_fascia_massage", "preparation", "procedure", "side_effects", "self_massage", "safety")
+NAMED_TOPICS = (*MENU, "condition_info", "symptoms")
 #: the most words a core answer (and a condition's paragraph) may have: it must fit a phone screen
 CORE_WORDS = 70
 MESSAGES = (
@@ -123,7 +112,7 @@ def _check_placeholders(path, key: str, text: str, allowed: set[str]) -> None:
         raise ContentError(path, key, f"uses unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {', '.join(sorted(allowed))}")
 
 
-def _load_topic(path, topic_id: str, raw) -> Topic:
+def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: Sequence[str]) -> Topic:
     prefix = f"topics.{topic_id}."
     if not isinstance(raw, Mapping):
         raise ContentError(path, f"topics.{topic_id}", "must be a mapping")
@@ -131,12 +120,12 @@ def _load_topic(path, topic_id: str, raw) -> Topic:
     if not isinstance(by_condition, Mapping):
         raise ContentError(path, f"{prefix}by_condition", "must be a mapping of condition to text")
     for condition in by_condition:
-        if condition not in CONDITIONS:
-            raise ContentError(path, f"{prefix}by_condition.{condition}", f"is not a condition; use one of {', '.join(CONDITIONS)}")
+        if condition not in conditions:
+            raise ContentError(path, f"{prefix}by_condition.{condition}", f"is not a condition; use one of {', '.join(conditions)}")
         require_text(path, by_condition, condition, f"{prefix}by_condition.")
     nxt = raw.get("next") or []
-    if not isinstance(nxt, list) or not all(n in TOPICS and n != topic_id for n in nxt):
-        raise ContentError(path, f"{prefix}next", f"must be a list of other topic ids from {', '.join(TOPICS)}")
+    if not isinstance(nxt, list) or not all(n in topic_ids and n != topic_id for n in nxt):
+        raise ContentError(path, f"{prefix}next", f"must be a list of other topic ids from {', '.join(topic_ids)}")
     withhold = raw.get("withhold_on_red_flag", False)
     if not isinstance(withhold, bool):
         raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
@@ -172,18 +161,14 @@ def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
         raise ContentError(path, "doctor_recommendation", "must recommend consulting a doctor")
 
     raw_conditions = require_mapping(path, data, "conditions")
-    if set(raw_conditions) != set(CONDITIONS):
-        raise ContentError(path, "conditions", f"must list exactly {', '.join(CONDITIONS)}")
-    names = {c: require_text(path, raw_conditions[c] or {}, "name", f"conditions.{c}.") for c in CONDITIONS}
+    names = {c: require_text(path, raw_conditions[c] or {}, "name", f"conditions.{c}.") for c in raw_conditions}
 
     raw_topics = require_mapping(path, data, "topics")
-    missing = [t for t in TOPICS if t not in raw_topics]
+    missing = [t for t in NAMED_TOPICS if t not in raw_topics]
     if missing:
-        raise ContentError(path, f"topics.{missing[0]}", "is missing")
-    extra = [t for t in raw_topics if t not in TOPICS]
-    if extra:
-        raise ContentError(path, f"topics.{extra[0]}", f"is not a known topic; use one of {', '.join(TOPICS)}")
-    topics = {t: _load_topic(path, t, raw_topics[t]) for t in TOPICS}
+        raise ContentError(path, f"topics.{missing[0]}", "is missing (the assistant answers it by name)")
+    topic_ids = list(raw_topics)
+    topics = {t: _load_topic(path, t, raw_topics[t], topic_ids, list(names)) for t in topic_ids}
     intents = [t.intent for t in topics.values()]
     duplicate = next((i for i in intents if intents.count(i) > 1), None)
     if duplicate:
@@ -218,3 +203,10 @@ def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
 def knowledge() -> Knowledge:
     """The knowledge of this deployment, loaded once per process."""
     return load_knowledge()
+
+
+def __getattr__(name: str) -> Any:
+    """``CONDITIONS``: the condition ids content/knowledge.yml names, read when first asked."""
+    if name == "CONDITIONS":
+        return tuple(knowledge().condition_names)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

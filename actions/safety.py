@@ -42,17 +42,9 @@ from __future__ import annotations
 
 import re
 import string
-import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-
-try:
-    import footnlp  # noqa: F401
-except ImportError:  # started from another directory: the project root holds footnlp
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import footnlp  # noqa: F401
 
 from actions.content import CONTENT_DIR, ContentError, load_yaml
 from footnlp.lexicon import Lexicon, LexiconError, check_consistency, load_lexicon, parse_safety
@@ -238,11 +230,12 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
     topics = data.get("precaution_topics")
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         raise ContentError(path, "precaution_topics", "must be a list of topic ids")
-    from actions.knowledge import TOPICS
+    from actions.knowledge import knowledge
 
-    unknown = [t for t in topics if t not in TOPICS]
+    known = list(knowledge().topics)
+    unknown = [t for t in topics if t not in known]
     if unknown:
-        raise ContentError(path, "precaution_topics", f"{unknown[0]!r} is not a topic; use ids from {', '.join(TOPICS)}")
+        raise ContentError(path, "precaution_topics", f"{unknown[0]!r} is not a topic; use ids from {', '.join(known)}")
 
     content = SafetyContent(
         levels=levels,
@@ -291,13 +284,6 @@ def _load() -> Tuple[Any, SafetyContent]:
 def preload() -> None:
     """Load the pipeline and texts now (e.g. when the action server starts)."""
     _load()
-
-
-def reset_cache() -> None:
-    """Forget the loaded pipeline and texts (after editing the content files)."""
-    global _resources
-    with _lock:
-        _resources = None
 
 
 def texts() -> SafetyContent:
@@ -597,7 +583,6 @@ __all__ = [
     "preload",
     "remember",
     "reminder",
-    "reset_cache",
     "texts",
     "warning_reply",
     "MAX_CHARS",

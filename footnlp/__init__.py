@@ -21,7 +21,6 @@ from typing import Any
 
 from footnlp.lexicon import (  # noqa: F401  (cheap: yaml only)
     CATEGORIES,
-    CONDITION_IDS,
     Lexicon,
     LexiconError,
     SafetyTexts,
@@ -103,7 +102,6 @@ def load_pipeline(*args: Any, **kwargs: Any):
 
 __all__ = [
     "CATEGORIES",
-    "CONDITION_IDS",
     "Lexicon",
     "LexiconError",
     "SafetyTexts",

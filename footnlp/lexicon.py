@@ -54,9 +54,6 @@ HEALTH_CATEGORIES = ("condition", "body_part", "symptom", "medicine", "treatment
 LABEL_TO_CATEGORY = {label: cat for cat, label in CATEGORIES.items()}
 REQUIRED_CATEGORIES = ("condition", "red_flag", "contraindication")
 
-#: The canonical values of the Rasa entity ``condition`` (fixed by the design).
-CONDITION_IDS = ("plantar_fasciitis", "metatarsalgia", "heel_spur", "achilles_tendonitis")
-
 #: Where a combination has to be found.
 SCOPES = ("sentence", "message")
 
@@ -333,11 +330,6 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
                     cleaned.append(" ".join(term.split()))
                 terms = tuple(cleaned)
 
-            if category == "condition" and cid not in CONDITION_IDS:
-                raise LexiconError(
-                    f"{shown}: {key} is not one of the fixed condition ids "
-                    f"({', '.join(CONDITION_IDS)})"
-                )
             concepts[cid] = Concept(cid, category, terms, (), description.strip())
             if has_combos:
                 raw_combinations[cid] = [(key, body["combinations"])]
@@ -355,10 +347,6 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
                 if not isinstance(body["lasting"], bool):
                     raise LexiconError(f"{shown}: {key}.lasting must be true or false")
                 concepts[cid] = replace(concepts[cid], lasting=body["lasting"])
-
-    for cid in CONDITION_IDS:
-        if cid not in concepts:
-            raise LexiconError(f"{shown}: condition.{cid} is missing (condition ids are fixed)")
 
     # combinations refer to other concepts, so they are checked once all ids are known
     for cid, entries in raw_combinations.items():
@@ -456,6 +444,15 @@ def load_lexicon(path: Union[str, Path, None] = None) -> Lexicon:
     path = Path(path) if path is not None else DEFAULT_LEXICON_PATH
     data, shown, digest = _read_yaml(path)
     return parse_lexicon(data, shown, digest)
+
+
+def condition_ids(path: Union[str, Path, None] = None) -> Tuple[str, ...]:
+    """The conditions the assistant knows: the ``condition`` concepts of the lexicon, in file order.
+
+    They are the values of the Rasa entity and slot ``condition``; content/knowledge.yml
+    names each of them (``make validate`` checks that every file agrees).
+    """
+    return tuple(load_lexicon(path).ids("condition"))
 
 
 # ------------------------------------------------------------------------- safety

@@ -239,7 +239,7 @@ class FootcareConceptFeaturizer(SparseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        pass
+        """Nothing to check (Rasa's Featurizer requires the method): only SparseFeaturizer's own keys."""
 
     def __init__(
         self,

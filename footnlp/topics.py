@@ -1,8 +1,14 @@
-"""The topic intents, read from content/knowledge.yml (the one list of topics). Needs only yaml."""
+"""The topics, read from content/knowledge.yml (the one list of topics). Needs only yaml.
+
+The conditions are the ``condition`` concepts of content/lexicon.yml
+(:func:`footnlp.lexicon.condition_ids`); ``scripts/check_domain.py`` (run by
+``make validate``) checks domain.yml, data/rules.yml, the NLU data and
+content/knowledge.yml against both lists.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Tuple
 
 import yaml
 
@@ -15,9 +21,14 @@ GREETING_KEY = "footcare_greeting"
 EXTRA_TOPIC_INTENTS = ("ask_booking",)
 
 
-def topic_intents(path: Path = KNOWLEDGE_FILE, *, with_extra: bool = True) -> Tuple[str, ...]:
-    """The `intent` of every topic in content/knowledge.yml, in file order (plus booking)."""
+def read_topics(path: Path = KNOWLEDGE_FILE) -> Dict[str, str]:
+    """{topic id: intent} of every topic in content/knowledge.yml, in file order."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     topics = data.get("topics") or {}
-    intents = [t["intent"] for t in topics.values() if isinstance(t, dict) and t.get("intent")]
+    return {tid: t["intent"] for tid, t in topics.items() if isinstance(t, dict) and t.get("intent")}
+
+
+def topic_intents(path: Path = KNOWLEDGE_FILE, *, with_extra: bool = True) -> Tuple[str, ...]:
+    """The `intent` of every topic in content/knowledge.yml, in file order (plus booking)."""
+    intents = read_topics(path).values()
     return tuple(dict.fromkeys([*intents, *(EXTRA_TOPIC_INTENTS if with_extra else ())]))

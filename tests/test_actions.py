@@ -9,9 +9,11 @@ import pytest
 from actions import actions, dialogue, safety
 from actions.clinic import CLINIC_DETAILS, clinic
 from actions.dialogue import shown
-from actions.knowledge import CONDITIONS, TOPICS, knowledge
+from actions.knowledge import knowledge
 
 KB = knowledge()
+CONDITIONS = tuple(KB.condition_names)
+TOPICS = tuple(KB.topics)
 DOCTOR = KB.doctor_recommendation
 MORE = KB.messages["more_button"]
 EMERGENCY_CLOSING = safety.texts().levels["emergency"].closing

@@ -9,7 +9,9 @@ import yaml
 
 from actions.clinic import CLINIC_DETAILS, CLINIC_FILE, REGIONS, load_clinic
 from actions.content import ContentError
-from actions.knowledge import CONDITIONS, CORE_WORDS, KNOWLEDGE_FILE, TOPICS, load_knowledge
+from actions.knowledge import CORE_WORDS, KNOWLEDGE_FILE, NAMED_TOPICS, load_knowledge
+from footnlp.lexicon import condition_ids
+from footnlp.topics import read_topics
 
 FORBIDDEN = re.compile(r"\b(proven|cures?|cured|guarantee[sd]?|eliminates?|miracle|100 ?%)\b", re.I)
 
@@ -32,8 +34,10 @@ def clinic_data():
 
 def test_shipped_knowledge_loads_with_every_topic():
     kb = load_knowledge()
-    assert list(kb.topics) == list(TOPICS)
-    assert set(kb.condition_names) == set(CONDITIONS)
+    assert list(kb.topics) == list(read_topics(KNOWLEDGE_FILE))
+    assert {t: kb.topics[t].intent for t in kb.topics} == read_topics(KNOWLEDGE_FILE)
+    assert set(NAMED_TOPICS) <= set(kb.topics)
+    assert list(kb.condition_names) == list(condition_ids())
 
 
 def test_shipped_answers_never_overclaim():
@@ -62,7 +66,8 @@ def test_no_answer_text_in_domain():
         (lambda d: d["messages"].update(booking="Call {fax}"), "messages.booking"),
         (lambda d: d["messages"].pop("greet"), "messages.greet"),
         (lambda d: d.update(doctor_recommendation="Have a nice day."), "doctor_recommendation"),
-        (lambda d: d["conditions"].pop("heel_spur"), "conditions"),
+        (lambda d: d["conditions"].pop("heel_spur"), "topics.what_is_fascia_massage.by_condition.heel_spur"),
+        (lambda d: d["conditions"].update(bunion=None), "conditions.bunion.name"),
         (lambda d: d["topics"]["benefits"].update(intent="ask_procedure"), "topics"),
         (lambda d: d["topics"]["benefits"].update(answer="word " * (CORE_WORDS + 1)), "topics.benefits.answer"),
         (lambda d: d["topics"]["procedure"]["by_condition"].update(heel_spur="word " * (CORE_WORDS + 1)),
