@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import dialogue, safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
-from footnlp.pipeline import FINDINGS_KEY
+from footnlp.findings import FINDINGS_KEY
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY
 
 # Load the content when the action server starts, so that a mistake in

@@ -31,7 +31,7 @@ held back and every reply repeats the advice in one line, until the user says
 a doctor has checked it.
 
 Findings: the Rasa NLU component puts what footnlp found into the parse data
-(``footcare_safety``, see footnlp.pipeline.safety_findings): ``red_flags``,
+(``footcare_safety``, see footnlp.findings.safety_findings): ``red_flags``,
 ``contraindications``, ``history``, ``cleared``, ``health`` and, from a second
 detector, optionally ``similar`` = {id: similarity 0..1}.  :func:`check` takes
 them as they are when they are well formed (ids in ``similar`` count as found
@@ -63,7 +63,7 @@ _REGION_WORDS = re.compile(
     r"emergency room|urgent care cent(?:er|re)|out-of-hours doctor))(?![\w&])",
 )
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
-#: what the parse data's findings must hold (footnlp.pipeline.FINDINGS_KEYS)
+#: what the parse data's findings must hold (footnlp.findings.FINDINGS_KEYS)
 _LIST_KEYS = ("red_flags", "contraindications", "history")
 _BOOL_KEYS = ("cleared", "health")
 LEXICON_SOURCE = "lexicon"
@@ -354,7 +354,7 @@ def check(text: Optional[str], findings: Any = None) -> SafetyCheck:
         text = text[:MAX_CHARS]
         if not text.strip():
             return SafetyCheck()
-        from footnlp.pipeline import safety_findings
+        from footnlp.findings import safety_findings
 
         found = safety_findings(nlp(text))
     sources = {i: LEXICON_SOURCE for key in ("red_flags", "contraindications") for i in found[key]}

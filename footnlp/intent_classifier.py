@@ -37,7 +37,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from footnlp.encoder import load_encoder
-from footnlp.pipeline import common_words
+from footnlp.spelling import common_words
 from footnlp.parts import asks, greeting_lead, split_parts
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents

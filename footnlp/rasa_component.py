@@ -41,14 +41,9 @@ import numpy as np
 import scipy.sparse
 
 import footnlp  # noqa: F401  (registers the spaCy factories before SpacyNLP loads)
-from footnlp.pipeline import (
-    FINDINGS_KEY,
-    SPAN_KEY,
-    category_of,
-    load_pipeline,
-    safety_findings,
-    saved_pipeline_status,
-)
+from footnlp.concepts import SPAN_KEY, category_of
+from footnlp.findings import FINDINGS_KEY, safety_findings
+from footnlp.pipeline import load_pipeline, saved_pipeline_status
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource

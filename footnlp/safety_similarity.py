@@ -39,7 +39,9 @@ import yaml
 from footnlp import negation
 from footnlp.encoder import load_encoder
 from footnlp.parts import split_parts
-from footnlp.pipeline import FINDINGS_KEY, concept_spans, load_pipeline, safety_findings
+from footnlp.concepts import concept_spans
+from footnlp.findings import FINDINGS_KEY, safety_findings
+from footnlp.pipeline import load_pipeline
 from footnlp.rasa_component import FootcareEntityExtractor, footnlp_doc
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from rasa.engine.graph import GraphComponent

@@ -61,14 +61,14 @@ def ids(nlp, text, label=None):
     ],
 )
 def test_stem_joins_inflections(forms):
-    from footnlp.pipeline import stem
+    from footnlp.stemming import stem
 
     stems = {stem(f) for f in forms}
     assert len(stems) == 1, dict((f, stem(f)) for f in forms)
 
 
 def test_stem_keeps_different_words_apart():
-    from footnlp.pipeline import stem
+    from footnlp.stemming import stem
 
     assert stem("heel") != stem("heal")
     assert stem("tendonitis") != stem("tendon")
@@ -316,7 +316,7 @@ def test_negation_rule_directly(nlp):
 
 
 def findings(nlp, text):
-    from footnlp.pipeline import safety_findings
+    from footnlp.findings import safety_findings
 
     return safety_findings(nlp(text))
 
@@ -497,7 +497,7 @@ def test_short_typos_are_fixed(nlp, typo, concept):
 
 @pytest.mark.parametrize("word", ["fewer", "never", "clothing", "calls", "feeder", "snores", "tickle", "numb"])
 def test_typo_fixing_never_turns_an_english_word_into_a_term(nlp, word):
-    from footnlp.pipeline import stem
+    from footnlp.stemming import stem
 
     speller = nlp.get_pipe("footnlp_concepts").speller
     assert speller.correct(word) is None or stem(word) == speller.correct(word)
@@ -932,7 +932,7 @@ def test_a_check_for_something_names_no_finding(nlp, text, concept):
     ],
 )
 def test_what_is_over_raises_no_flag(nlp, text):
-    from footnlp.pipeline import safety_findings
+    from footnlp.findings import safety_findings
 
     assert safety_findings(nlp(text))["red_flags"] == [], mentions(nlp, text)
 

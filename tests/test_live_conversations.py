@@ -158,7 +158,7 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
 
     import yaml
 
-    from footnlp.pipeline import FINDINGS_KEYS, safety_findings
+    from footnlp.findings import FINDINGS_KEYS, safety_findings
 
     nlp = safety._load()[0]
     here = Path(__file__).resolve().parent
