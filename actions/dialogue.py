@@ -126,7 +126,7 @@ def compose(
         elif section.text:
             parts.append(_fill(section.text, clinic_))
 
-    offered = next_topics[0] if offer and next_topics and not advice.hold_back and not check.red_flags else None
+    offered = next_topics[0] if offer and next_topics and advice.offer else None
     if offered:
         parts.append(_fill(kb.messages["offer"], clinic_, topic=kb.topics[offered].title.lower()))
     slots["offered_topic"] = offered

@@ -42,12 +42,13 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from actions.content import CONTENT_DIR, ContentError, load_yaml
-from footnlp.lexicon import Lexicon, LexiconError, check_consistency, load_lexicon, parse_safety
+from footnlp.lexicon import Lexicon, LexiconError, load_lexicon
 
 SAFETY_FILE = CONTENT_DIR / "safety.yml"
 #: longer messages are checked in full up to this many characters
@@ -250,11 +251,23 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
         source=str(path),
     )
     if lexicon is not None:
-        try:
-            check_consistency(lexicon, parse_safety(dict(data), str(path)))
-        except LexiconError as exc:
-            raise ContentError(path, "", str(exc)) from None
+        check_lexicon(content, lexicon)
     return content
+
+
+def check_lexicon(content: SafetyContent, lexicon: Lexicon) -> None:
+    """Every warning sign and precaution the lexicon can find is worded in safety.yml, and no other."""
+    for category, section, worded in (
+        ("red_flag", "red_flags", content.red_flags),
+        ("contraindication", "contraindications", content.contraindications),
+    ):
+        found = lexicon.ids(category)
+        for cid in found:
+            if cid not in worded:
+                raise ContentError(content.source, f"{section}.{cid}", f"is missing ({category}.{cid} is defined in {lexicon.source})")
+        for cid in worded:
+            if cid not in found:
+                raise ContentError(lexicon.source, f"{category}.{cid}", f"is missing ({section}.{cid} is defined in {content.source})")
 
 
 def load_content(path: Any = SAFETY_FILE, lexicon: Optional[Lexicon] = None) -> SafetyContent:
@@ -532,6 +545,7 @@ class Advice:
     closing: Optional[str]  # the reply's closing line instead of the usual one, if any
     health: bool  # the reply must point to a doctor
     cleared: bool  # a remembered warning was cleared by this message
+    offer: bool  # the reply may offer a next topic (not with a warning sign now, nor while held back)
 
 
 def advise(result: SafetyCheck, before: Memory, places: Mapping[str, str], topic: Optional[str] = None) -> Advice:
@@ -564,6 +578,7 @@ def advise(result: SafetyCheck, before: Memory, places: Mapping[str, str], topic
         closing=emergency.closing or None if memory.urgency == "emergency" else None,
         health=result.health or bool(opening),
         cleared=cleared,
+        offer=not memory.holds_back and not result.red_flags,
     )
 
 
@@ -587,3 +602,19 @@ __all__ = [
     "warning_reply",
     "MAX_CHARS",
 ]
+
+
+def main() -> int:
+    """``python -m actions.safety``: check content/safety.yml and that it words every id of the lexicon."""
+    try:
+        content = load_content(SAFETY_FILE, load_lexicon())
+    except (ContentError, LexiconError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{content.source} is valid: {len(content.red_flags)} warning signs and "
+          f"{len(content.contraindications)} precautions, the same as the lexicon's.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

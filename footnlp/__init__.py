@@ -9,7 +9,7 @@ e.g. by Rasa's SpacyNLP.
 Main entry points::
 
     from footnlp import load_pipeline, build_pipeline   # spaCy Language
-    from footnlp import load_lexicon, load_safety, load_content, LexiconError
+    from footnlp import load_lexicon, LexiconError
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from footnlp.lexicon import (  # noqa: F401  (cheap: yaml only)
     CATEGORIES,
     Lexicon,
     LexiconError,
-    SafetyTexts,
-    load_content,
     load_lexicon,
-    load_safety,
 )
 
 __version__ = "1.0.0"
@@ -104,11 +101,8 @@ __all__ = [
     "CATEGORIES",
     "Lexicon",
     "LexiconError",
-    "SafetyTexts",
     "build_pipeline",
-    "load_content",
     "load_lexicon",
     "load_pipeline",
-    "load_safety",
     "register_components",
 ]

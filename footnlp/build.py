@@ -1,11 +1,12 @@
 """Build the footcare spaCy pipeline from the lexicon and save it.
 
     python -m footnlp.build --out build/spacy_footcare
-    python -m footnlp.build --check          # only validate the content files
+    python -m footnlp.build --check          # only validate the lexicon
 
-Both content files are validated first (content/lexicon.yml and
-content/safety.yml, and that they agree); a problem is printed as
-``LexiconError: <file>: <key> ...`` and the exit code is 1.
+content/lexicon.yml is validated first; a problem is printed as
+``LexiconError: <file>: <key> ...`` and the exit code is 1.  (That
+content/safety.yml words every warning sign of the lexicon is checked by
+actions/safety.py, the home of safety: ``python -m actions.safety``.)
 
 The saved directory loads with ``spacy.load(path)`` in any process that has
 imported ``footnlp`` (Rasa's SpacyNLP does, through footnlp.rasa_component).
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from footnlp.lexicon import DEFAULT_LEXICON_PATH, DEFAULT_SAFETY_PATH, LexiconError, load_content
+from footnlp.lexicon import DEFAULT_LEXICON_PATH, LexiconError, load_lexicon
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -29,22 +30,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="directory to save the pipeline to")
     parser.add_argument("--lexicon", type=Path, default=DEFAULT_LEXICON_PATH, help="lexicon file")
-    parser.add_argument("--safety", type=Path, default=DEFAULT_SAFETY_PATH, help="safety texts file")
-    parser.add_argument("--check", action="store_true", help="only validate the content files")
+    parser.add_argument("--check", action="store_true", help="only validate the lexicon")
     args = parser.parse_args(argv)
     if not args.out and not args.check:
         parser.error("give --out DIR to build, or --check to only validate")
 
     started = time.perf_counter()
     try:
-        lexicon, safety = load_content(args.lexicon, args.safety)
+        lexicon = load_lexicon(args.lexicon)
     except LexiconError as exc:
         print(f"LexiconError: {exc}", file=sys.stderr)
         return 1
     counts = ", ".join(
         f"{len(lexicon.ids(cat))} {cat}" for cat in ("condition", "red_flag", "contraindication")
     )
-    print(f"{lexicon.source} and {safety.source} are valid ({counts}).")
+    print(f"{lexicon.source} is valid ({counts}).")
     if args.check:
         return 0
 

@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from footnlp import concepts, negation, negation_tagger
-from footnlp.lexicon import CATEGORIES, Lexicon
+from footnlp.lexicon_model import CATEGORIES, Lexicon
 
 _PRIORITY = {
     "RED_FLAG": 0,

@@ -19,7 +19,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
 from footnlp import negation
-from footnlp.lexicon import CATEGORIES, HELPER_CATEGORIES, LABEL_TO_CATEGORY, Lexicon, parse_lexicon
+from footnlp.lexicon_model import CATEGORIES, HELPER_CATEGORIES, LABEL_TO_CATEGORY, Lexicon
+from footnlp.lexicon_schema import parse_lexicon
 from footnlp.spelling import SPELLING_CATEGORIES, Speller, common_words
 from footnlp.stemming import APOSTROPHES, token_stem
 

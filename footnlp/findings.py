@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from footnlp import negation
 from footnlp.concepts import HISTORY_KEY, LASTING_KEY, concept_spans
-from footnlp.lexicon import CATEGORIES, HEALTH_CATEGORIES
+from footnlp.lexicon_model import CATEGORIES, HEALTH_CATEGORIES
 
 #: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
 FINDINGS_KEY = "footcare_safety"

@@ -31,7 +31,9 @@ from spacy.language import Language
 
 # the components register themselves (their factory names are what saved pipelines name)
 from footnlp import combinations, concepts, negation_tagger, normalizer  # noqa: F401
-from footnlp.lexicon import CATEGORIES, DEFAULT_LEXICON_PATH, Lexicon, file_sha256, load_lexicon
+from footnlp.content_files import file_sha256
+from footnlp.lexicon import DEFAULT_LEXICON_PATH, load_lexicon
+from footnlp.lexicon_model import CATEGORIES, Lexicon
 
 logger = logging.getLogger(__name__)
 

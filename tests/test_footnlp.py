@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from footnlp.lexicon import LexiconError, load_content, load_lexicon, load_safety
+from footnlp.lexicon import LexiconError, load_lexicon
 
 ROOT = Path(__file__).resolve().parent.parent
 LEXICON = ROOT / "content" / "lexicon.yml"
-SAFETY = ROOT / "content" / "safety.yml"
 
 
 @pytest.fixture(scope="module")
@@ -552,16 +551,14 @@ def test_health_mentions(nlp):
 # ----------------------------------------------------------- lexicon files
 
 
-def test_the_content_files_are_valid():
-    lexicon, safety = load_content(LEXICON, SAFETY)
+def test_the_lexicon_is_valid():
+    lexicon = load_lexicon(LEXICON)
     assert set(lexicon.ids("condition")) == {
         "plantar_fasciitis",
         "metatarsalgia",
         "heel_spur",
         "achilles_tendonitis",
     }
-    assert set(lexicon.ids("red_flag")) == set(safety.red_flags)
-    assert set(lexicon.ids("contraindication")) == set(safety.contraindications)
     assert {
         "diabetes_neuropathy",
         "anticoagulants",
@@ -590,13 +587,6 @@ MINIMAL_LEXICON = {
     },
     "contraindication": {"pregnancy": {"terms": ["pregnant"]}},
 }
-#: footnlp reads only the ids of safety.yml (actions/safety.py checks the rest)
-MINIMAL_SAFETY = {
-    "red_flags": {"calf_clot": {"level": "same_day", "reason": "Could be a clot."}},
-    "contraindications": {"pregnancy": {"precaution": "Pregnancy: ask first."}},
-}
-
-
 def write(tmp_path, name, data):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False) if not isinstance(data, str) else data)
@@ -628,9 +618,8 @@ def test_the_lexicon_is_the_list_of_conditions(tmp_path):
     assert condition_ids(path)[-1] == "bunion"
 
 
-def test_minimal_files_are_valid(tmp_path):
-    lexicon = load_lexicon(write(tmp_path, "lexicon.yml", MINIMAL_LEXICON))
-    load_safety(write(tmp_path, "safety.yml", MINIMAL_SAFETY), lexicon)
+def test_a_minimal_lexicon_is_valid(tmp_path):
+    load_lexicon(write(tmp_path, "lexicon.yml", MINIMAL_LEXICON))
 
 
 @pytest.mark.parametrize(
@@ -694,41 +683,11 @@ def test_missing_file_is_named(tmp_path):
         load_lexicon(tmp_path / "nope.yml")
 
 
-@pytest.mark.parametrize(
-    "safety_changes, lexicon_changes, expected",
-    [
-        ({"red_flags": {}}, {}, "safety.yml: red_flags must be a non-empty mapping"),
-        (
-            {"red_flags": {"calf_clot": {"level": "same_day", "reason": "x"}, "fever": {"level": "same_day", "reason": "y"}}},
-            {},
-            "lexicon.yml: red_flag.fever is missing (red_flags.fever is defined in",
-        ),
-        (
-            {},
-            {"red_flag__fever": {"terms": ["fever"]}},
-            "safety.yml: red_flags.fever is missing (red_flag.fever is defined in",
-        ),
-        (
-            {},
-            {"contraindication__cancer": {"terms": ["cancer"]}},
-            "safety.yml: contraindications.cancer is missing",
-        ),
-        ({"contraindications": []}, {}, "safety.yml: contraindications must be a non-empty mapping"),
-    ],
-)
-def test_safety_errors_name_file_and_key(tmp_path, safety_changes, lexicon_changes, expected):
-    lexicon = load_lexicon(write(tmp_path, "lexicon.yml", lexicon_with(**lexicon_changes)))
-    data = {**MINIMAL_SAFETY, **safety_changes}
-    with pytest.raises(LexiconError) as err:
-        load_safety(write(tmp_path, "safety.yml", data), lexicon)
-    assert expected in str(err.value)
-
-
 def test_build_cli_reports_errors(tmp_path, capsys):
     from footnlp.build import main
 
     bad = write(tmp_path, "lexicon.yml", lexicon_with(red_flag__calf_clot__terms=[]))
-    code = main(["--check", "--lexicon", str(bad), "--safety", str(SAFETY)])
+    code = main(["--check", "--lexicon", str(bad)])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("LexiconError: ") and "red_flag.calf_clot.terms" in err

@@ -401,7 +401,10 @@ def write(tmp_path, data) -> Path:
 
 
 def test_shipped_content_loads():
-    content = safety.load_content(SAFETY_FILE, load_lexicon())
+    lexicon = load_lexicon()
+    content = safety.load_content(SAFETY_FILE, lexicon)
+    assert list(content.red_flags) == lexicon.ids("red_flag")
+    assert list(content.contraindications) == lexicon.ids("contraindication")
     assert set(content.precaution_topics) == {"self_massage", "procedure", "preparation"}
 
 
@@ -442,8 +445,23 @@ def test_content_errors_name_file_and_key(tmp_path, safety_data, mutate, key, pr
 def test_content_and_lexicon_must_name_the_same_ids(tmp_path, safety_data):
     data = copy.deepcopy(safety_data)
     data["red_flags"].pop("fever")
-    with pytest.raises(ContentError, match=r"red_flags\.fever is missing"):
+    with pytest.raises(ContentError, match=r"red_flags\.fever: is missing \(red_flag\.fever is defined in .*lexicon\.yml\)"):
         safety.load_content(write(tmp_path, data), load_lexicon())
+
+
+@pytest.mark.parametrize("section, category", [("red_flags", "red_flag"), ("contraindications", "contraindication")])
+def test_an_id_worded_but_not_in_the_lexicon_names_the_lexicon(tmp_path, safety_data, section, category):
+    data = copy.deepcopy(safety_data)
+    data[section]["new_one"] = next(iter(data[section].values()))
+    with pytest.raises(ContentError) as error:
+        safety.load_content(write(tmp_path, data), load_lexicon())
+    assert error.value.key == f"{category}.new_one" and "lexicon.yml" in error.value.path
+    assert f"is missing ({section}.new_one is defined in" in str(error.value)
+
+
+def test_safety_check_cli_passes_on_the_content_files(capsys):
+    assert safety.main() == 0
+    assert "the same as the lexicon's" in capsys.readouterr().out
 
 
 def test_broken_content_file(tmp_path):
