@@ -84,9 +84,10 @@ system-packages:  ## Debian packages the suites need (Chromium, PostgreSQL, Redi
 test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
 	$(PY) -m pytest -q -s -m "not model" tests
 
-validate: $(VENV)/.installed  ## rasa data validate (warnings are errors), the topics and conditions in every file, the test sets' overlap check
+validate: $(VENV)/.installed  ## rasa data validate (warnings are errors), the topics and conditions in every file, safety.yml against the lexicon, the test sets' overlap check
 	$(RASA) data validate --fail-on-warnings
 	$(PY) scripts/check_domain.py
+	$(PY) -m actions.safety
 	$(PY) scripts/check_nlu_overlap.py
 
 test-conversations: $(MODEL)  ## rasa test on the conversation tests in tests/
