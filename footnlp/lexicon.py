@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Tuple, Union
 
-from footnlp.content_files import PROJECT_ROOT, display_path, file_sha256, read_yaml  # noqa: F401
+from footnlp.content_files import PROJECT_ROOT, read_yaml
 from footnlp.lexicon_model import (  # noqa: F401  (the public names of the lexicon)
     CATEGORIES,
     HEALTH_CATEGORIES,

@@ -925,3 +925,19 @@ def test_everyday_and_medical_wording(nlp, text, concept):
 )
 def test_look_alikes_in_real_posts(nlp, text):
     assert flags(nlp, text) == [], mentions(nlp, text)
+
+
+@pytest.mark.parametrize("module", ["concepts", "combinations", "findings"])
+def test_any_module_imported_first_registers_every_component(module):
+    """The first `import spacy` registers the components, whichever footnlp module imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import footnlp.{module}\n"
+        "from spacy.language import Language\n"
+        "names = ('footnlp_normalizer', 'footnlp_concepts', 'footnlp_negation', 'footnlp_combinations')\n"
+        "assert all(Language.has_factory(n) for n in names), [n for n in names if not Language.has_factory(n)]\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
