@@ -4,7 +4,12 @@ SHELL := /bin/bash
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
-RASA    := $(VENV)/bin/rasa
+# Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py):
+# every target that runs Rasa goes through it. The other commands run no Rasa: the action server
+# (rasa-sdk), footnlp's builds, the therapists' tools (the store and content/) and the benchmark's
+# cold `rasa train` (training uses none of the changes); scripts/evaluate.py trains and tests models
+# with Rasa's own commands (predictions are the same without the changes, only slower).
+RASA    := $(PY) -m footcare_server
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare
 ENCODER := build/minilm

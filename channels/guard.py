@@ -20,10 +20,8 @@ from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_
 
 from actions.clinic import clinic
 from actions.knowledge import knowledge
-from footcare_server import action_timeout
 
 logger = logging.getLogger(__name__)
-action_timeout.apply()  # also applies footcare_server's action fallback (see footcare_server/__init__.py)
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,12 @@
 """Runs inside the Rasa server: how it stores conversations, treats faults and spends its time.
 
+Importing this package (or any module in it) changes nothing in Rasa. Every
+change to Rasa is installed by one call, `footcare_server.runtime.install()`,
+which first checks that the installed Rasa is the 3.6 line these changes are
+written against. `python -m footcare_server <rasa arguments>` is Rasa's own
+command line after that call; the Makefile, scripts/run.sh, scripts/shell.sh,
+the test servers and the benchmark start Rasa that way.
+
 - `footcare_server.stores.StrictSQLTrackerStore` is the tracker store both
   endpoints profiles name (SQLite by default, PostgreSQL in production). When
   the database cannot be reached, a request fails with 503 instead of Rasa's
@@ -14,21 +21,8 @@
   channels/guard.py stays as the last line of defence for a turn without
   any reply.
 - `footcare_server.speedups` stops work Rasa repeats on every turn with the
-  same result: the action response check uses a validator built once, the
-  model's graph runs in an order worked out once (instead of a new dask graph
-  per run), event classes are looked up once per type name, and the objects
-  alive once the model is loaded are frozen out of the garbage collector's
-  full collections.
+  same result (see that module for what is kept and why).
 - `footcare_server.locks.AtomicRedisLockStore` is the production profile's
   lock store: Rasa's Redis lock store with each change of a lock made in one
   atomic script inside Redis.
-
-Rasa imports this package when it builds the tracker store named in the
-endpoints file (and channels/guard.py imports it too); the changes above are
-applied at that moment.
 """
-from footcare_server import action_fallback, action_timeout, speedups
-
-action_timeout.apply()
-action_fallback.apply()
-speedups.apply()

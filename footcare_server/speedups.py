@@ -1,6 +1,12 @@
 """Work the Rasa 3.6 server repeats on every turn although its result never
-changes, found by profiling turns (py-spy). `apply()` makes each piece happen
-once; what the server computes stays the same.
+changes, found by profiling turns (py-spy). `apply()` (run by
+footcare_server.runtime.install()) makes each piece happen once; what the
+server computes stays the same. Each is kept because it still pays, measured
+in-process against Rasa's own code on this model (2 shared cores):
+the response check 42 ms -> 1.0 ms an action call; an event's class 49 us ->
+0.2 us an event read; the graph runs 18.2 -> 17.2 ms CPU a message's NLU and
+0.97 -> 0.63 ms a policy prediction (two a turn); full collections, which
+stalled a turn for 0.4-0.7 s about every 750 turns, take under 0.1 s.
 
 - Action responses: `RemoteAction._validate_action_result` checks every action
   server response with `jsonschema.validate`, which first validates the large,
@@ -145,6 +151,6 @@ def apply() -> None:
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     # the class MessageProcessor loads a model's prediction graph with
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
-    # `rasa run` registers this listener after importing the channels, which import us.
+    # `rasa run` registers this listener after install() has run (footcare_server/runtime.py).
     if not getattr(rasa.core.run.load_agent_on_start, "freezes", False):
         rasa.core.run.load_agent_on_start = _freeze_after(rasa.core.run.load_agent_on_start)

@@ -62,9 +62,9 @@ or on another replica. For a clinic that is silent data loss.
 Endpoints files name it with `type: footcare_server.stores.StrictSQLTrackerStore`.
 Rasa 3.6 offers no setting to switch the fallback off: `Agent` always builds
 `FailSafeTrackerStore(store)` without the error callback that its constructor
-accepts. Importing this module therefore makes `Agent` use a subclass that
-passes that callback for strict stores only (`_FailClearly`); every other
-store keeps Rasa's behaviour.
+accepts. `apply()` (run by footcare_server.runtime.install()) therefore makes
+`Agent` use a subclass that passes that callback for strict stores only
+(`_FailClearly`); every other store keeps Rasa's behaviour.
 
 Nothing here logs message text: errors are reported by the driver's error
 class and the first line of its message, never with the SQL parameters.
@@ -342,11 +342,15 @@ class _FailClearly(FailSafeTrackerStore):
         super().__init__(tracker_store, on_tracker_store_error, fallback_tracker_store)
 
 
-def _install() -> None:
+def apply() -> None:
+    """Makes `Agent` wrap tracker stores in `_FailClearly` (footcare_server.runtime.install() calls this)."""
     import rasa.core.agent
 
     if rasa.core.agent.FailSafeTrackerStore is FailSafeTrackerStore:
         rasa.core.agent.FailSafeTrackerStore = _FailClearly
 
 
-_install()
+# Rasa's own `rasa run` / `rasa shell`, typed directly, load this module by its name in the endpoints file.
+from footcare_server import runtime  # noqa: E402
+
+runtime.install()

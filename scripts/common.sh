@@ -1,7 +1,8 @@
 # Shared helpers for shell.sh and run.sh (sourced, not executed).
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
-RASA=.venv/bin/rasa
+# Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py).
+RASA=(.venv/bin/python -m footcare_server)
 PY=.venv/bin/python
 export PYTHONPATH=${PYTHONPATH:-$PWD}
 export RASA_TELEMETRY_ENABLED=false

@@ -17,5 +17,5 @@ if [ -n "${RASA_API_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_API_
 echo "Rasa server on http://localhost:$RASA_PORT (REST: POST /webhooks/rest/webhook, from this machine${REST_TOKEN:+ or with the REST_TOKEN bearer})"
 echo "Demo clinic page with the chat widget on http://localhost:$WEB_PORT (widget origins: $WIDGET_ORIGINS)"
 read -r -a origins <<<"${WIDGET_ORIGINS//,/ }"
-"$RASA" run --model models/footcare.tar.gz --endpoints "$(endpoints_file)" --credentials credentials.yml \
+"${RASA[@]}" run --model models/footcare.tar.gz --endpoints "$(endpoints_file)" --credentials credentials.yml \
   --port "$RASA_PORT" --cors "${origins[@]}" "${api[@]}" "$@"

@@ -31,6 +31,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "footcare.tar.gz"
 RASA = str(Path(sys.executable).parent / "rasa")
+# Rasa's command line with footcare_server's changes installed first, as `make run` starts it.
+RASA_COMMAND = [sys.executable, "-m", "footcare_server"]
 WIDGET_SECRET = "test-widget-session-secret-0123456789abcdef"
 # Limits far above the shipped defaults, for suites that send many messages from 127.0.0.1.
 TEST_LIMITS = {
@@ -150,7 +152,7 @@ class RasaServer(_Server):
         self.credentials.write_text(yaml.safe_dump(credentials if credentials is not None else {"channels.rest.RestInput": None}))
 
     def start(self, ready_path: str = "/webhooks/rest/") -> "RasaServer":
-        args = [RASA, "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
+        args = [*RASA_COMMAND, "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
                 "--credentials", str(self.credentials), "--port", str(self.port), "--interface", "127.0.0.1"]
         if self.api_token:
             args += ["--enable-api", "--auth-token", self.api_token]

@@ -1,4 +1,6 @@
-"""footcare_server/speedups.py: the Rasa server's shortcuts compute what Rasa computes."""
+"""footcare_server/speedups.py: the Rasa server's shortcuts compute what Rasa computes.
+
+That Rasa really calls each of them is tested in tests/test_runtime.py."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -92,13 +94,6 @@ def test_sequential_runner_wraps_node_errors_like_dask(tmp_path):
         with pytest.raises(GraphComponentException, match="node broken") as raised:
             run(runner_class, tmp_path, inputs={"__message__": "hi"}, targets=["broken"])
         assert str(raised.value.__cause__) == "broken node"
-
-
-def test_the_rasa_server_loads_models_with_the_sequential_runner():
-    import rasa.core.processor
-
-    speedups.apply()
-    assert rasa.core.processor.DaskGraphRunner is speedups.SequentialGraphRunner
 
 
 def test_event_classes_are_resolved_as_rasa_does():

@@ -159,6 +159,9 @@ async def chat(agent, sender_id: str, stdin: TextIO, stdout: TextIO, style: Styl
 
 
 async def run(model: str, endpoints: Optional[str], sender_id: str, stdin: TextIO, stdout: TextIO, color: bool) -> int:
+    from footcare_server import runtime
+
+    runtime.install()  # the same Rasa as `make shell` (python -m footcare_server shell)
     from rasa.core.agent import load_agent
     from rasa.core.utils import AvailableEndpoints
 
