@@ -14,6 +14,7 @@ import html
 import io
 import itertools
 import re
+import textwrap
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -344,18 +345,26 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(headers))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join((c if len(c) <= 60 else c[:59] + "…").ljust(w) for c, w in zip(row, widths)).rstrip()
-
-    return ["  " + line(cells[0]), "  " + "  ".join("-" * w for w in widths)] + ["  " + line(r) for r in cells[1:]]
+def _suggestion(name: Optional[str], confidence: float) -> str:
+    return f"{name} ({confidence:.2f})" if name else "-"
 
 
-def _suggestion(u: Unclear) -> str:
-    return f"{u.suggested} ({u.suggested_confidence:.2f})" if u.suggested else "-"
+@dataclass
+class Table:
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    numeric: Sequence[int] = ()  # right-aligned columns (HTML)
+    title: str = ""  # a sub-heading, when a section has several tables
+
+
+@dataclass
+class Section:
+    """One part of the report; `text_report` and `html_report` render the same list of them."""
+
+    title: str
+    tables: list[Table]
+    note: str = ""  # plain text; `code` in backticks
+    chart: bool = False  # the topics chart goes here (HTML)
 
 
 def summary_rows(review: Review) -> list[tuple[str, str]]:
@@ -372,32 +381,76 @@ def summary_rows(review: Review) -> list[tuple[str, str]]:
     ]
 
 
+def sections(review: Review) -> list[Section]:
+    """What the report shows, in order."""
+    msgs = review.messages_per_day()
+    unclear = review.unclear()
+    return [
+        Section("Summary", [Table(["figure", "value"], summary_rows(review), numeric=[1])]),
+        Section("Conversations and messages per day", [Table(
+            ["day", "conversations", "messages"],
+            [(d.isoformat(), review.conversations_started.get(d, 0), msgs[d]) for d in review.days], numeric=[1, 2])]),
+        Section("Topics asked", [Table(
+            ["topic", "answers"], [(review.topic_title(t), n) for t, n in review.topics().most_common()], numeric=[1])],
+            chart=True),
+        Section("Channels", [Table(["channel", "messages"], review.channels().most_common(), numeric=[1])]),
+        Section("Red flags and contraindications detected", [
+            Table(["sign", "messages"], review.red_flags().most_common(), numeric=[1], title="Red flags"),
+            Table(["condition", "messages"], review.contraindications().most_common(), numeric=[1],
+                  title="Contraindications"),
+        ], note="Counted once per message that first mentioned them in a conversation."),
+        Section("Messages that fell back or were out of scope", [Table(
+            ["day", "conv.", "what happened", "understood as", "message"],
+            [(t.day.isoformat(), t.conversation, "fell back" if t.fell_back else "out of scope", t.intent, t.quoted)
+             for t in review.fallbacks() + review.out_of_scope()], numeric=[1])]),
+        Section("Lowest-confidence messages", [Table(
+            ["confidence", "understood as", "runner-up", "message"],
+            [(f"{t.model_confidence:.2f}", t.intent, _suggestion(*(t.suggested_intent or (None, 0.0))), t.quoted)
+             for t in review.lowest_confidence()], numeric=[0])],
+            note="The confidence of the model's best intent (before the fallback threshold)."),
+        Section(f"Unclear messages to add to the training data ({len(unclear)})", [Table(
+            ["times", "why", "understood as", "suggested intent", "message"],
+            [(u.count, u.why, u.understood, _suggestion(u.suggested, u.suggested_confidence), u.text) for u in unclear],
+            numeric=[0])],
+            note=f"Messages that fell back, were out of scope or had a confidence below {review.low_confidence:.2f}. "
+                 "The suggested intent is the model's runner-up; check it before adding the message under that intent "
+                 "in `data/nlu/`. `reports/unclear_nlu.yml` holds them in Rasa's format."),
+        Section(f"Answers followed by the user rephrasing ({len(review.rephrasings)})", [Table(
+            ["conv.", "answer given", "message", "then, rephrased"],
+            [(r.conversation, r.answer, r.first.quoted, r.second.quoted) for r in review.rephrasings], numeric=[0])],
+            note=f"The next message came within {REPHRASE_WINDOW_S} s of the answer and had the same intent "
+                 f"or shared at least {REPHRASE_OVERLAP:.0%} of its words: the answer may have missed the question."),
+    ]
+
+
+NO_CONVERSATIONS = "No conversations stored yet."
+
+
 def text_report(review: Review) -> str:
-    """The report's figures for the terminal."""
+    """The report for the terminal."""
     out = [f"Conversation review, {review.generated:%Y-%m-%d %H:%M} (from the {review.source})", ""]
     if not review.turns:
-        return "\n".join(out + ["No conversations stored yet."]) + "\n"
-    out += _table(["figure", "value"], summary_rows(review)) + [""]
-    msgs = review.messages_per_day()
-    out += ["Per day"] + _table(["day", "conversations", "messages"],
-                                [(d.isoformat(), review.conversations_started.get(d, 0), msgs[d]) for d in review.days]) + [""]
-    out += ["Topics asked"] + _table(["topic", "answers"], [(review.topic_title(t), n) for t, n in review.topics().most_common()]) + [""]
-    out += ["Channels"] + _table(["channel", "messages"], review.channels().most_common()) + [""]
-    for title, counter in (("Red flags detected", review.red_flags()), ("Contraindications detected", review.contraindications())):
-        out += [title] + (_table(["sign", "messages"], counter.most_common()) if counter else ["  none"]) + [""]
-    out += ["Lowest-confidence messages (model's best intent)"] + _table(
-        ["confidence", "understood as", "message"],
-        [(f"{t.model_confidence:.2f}", t.intent, t.quoted) for t in review.lowest_confidence()],
-    ) + [""]
-    unclear = review.unclear()
-    out += [f"Unclear messages ({len(unclear)}): fell back, out of scope or confidence below {review.low_confidence:.2f}"]
-    out += (_table(["times", "why", "understood as", "suggested intent", "message"],
-                   [(u.count, u.why, u.understood, _suggestion(u), u.text) for u in unclear]) if unclear else ["  none"]) + [""]
-    out += [f"Answers followed by a rephrasing ({len(review.rephrasings)})"]
-    out += (_table(["conv.", "answer given", "message", "then, rephrased"],
-                   [(r.conversation, r.answer, r.first.quoted, r.second.quoted) for r in review.rephrasings])
-            if review.rephrasings else ["  none"])
-    return "\n".join(out) + "\n"
+        return "\n".join(out + [NO_CONVERSATIONS]) + "\n"
+    for section in sections(review):
+        out.append(section.title)
+        if section.note:
+            out += textwrap.wrap(section.note.replace("`", ""), 100, initial_indent="  ", subsequent_indent="  ")
+        for table in section.tables:
+            if table.title:
+                out.append(f" {table.title}")
+            out += _table(table.headers, table.rows) if table.rows else ["  none"]
+        out.append("")
+    return "\n".join(out)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join((c if len(c) <= 60 else c[:59] + "…").ljust(w) for c, w in zip(row, widths)).rstrip()
+
+    return ["  " + line(cells[0]), "  " + "  ".join("-" * w for w in widths)] + ["  " + line(r) for r in cells[1:]]
 
 
 def topics_chart(review: Review) -> Optional[bytes]:
@@ -444,71 +497,48 @@ img{max-width:100%;height:auto}code{background:#f4f6f8;padding:0 .2rem}
 """
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
-    if not rows:
+def _html_table(table: Table) -> str:
+    if not table.rows:
         return '<p class="muted">None.</p>'
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.headers)
     body = []
-    for row in rows:
+    for row in table.rows:
         cells = "".join(
-            f'<td class="num">{html.escape(str(c))}</td>' if i in numeric else f"<td>{html.escape(str(c))}</td>"
+            f'<td class="num">{html.escape(str(c))}</td>' if i in table.numeric else f"<td>{html.escape(str(c))}</td>"
             for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _html_note(note: str) -> str:
+    return "<p class='muted'>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(note)) + "</p>"
+
+
 def html_report(review: Review, chart_png: Optional[bytes] = None) -> str:
     """A self-contained HTML page (the chart is embedded)."""
-    e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>Conversation review {review.generated:%Y-%m-%d}</title><style>{_CSS}</style></head><body>",
         "<h1>Conversation review</h1>",
-        f"<p class='muted'>Made {review.generated:%Y-%m-%d %H:%M} from the {e(review.source)}. "
+        f"<p class='muted'>Made {review.generated:%Y-%m-%d %H:%M} from the {html.escape(review.source)}. "
         "Conversations are numbered by start time; sender ids are not shown and phone numbers and email "
         "addresses in messages are masked. Days are in the server's local time.</p>",
     ]
     if not review.turns:
-        parts.append("<p>No conversations stored yet.</p></body></html>")
+        parts.append(f"<p>{NO_CONVERSATIONS}</p></body></html>")
         return "".join(parts)
-    parts += ["<h2>Summary</h2>", _html_table(["figure", "value"], summary_rows(review), numeric=[1])]
-    msgs = review.messages_per_day()
-    parts += ["<h2>Conversations and messages per day</h2>",
-              _html_table(["day", "conversations", "messages"],
-                          [(d.isoformat(), review.conversations_started.get(d, 0), msgs[d]) for d in review.days], numeric=[1, 2])]
-    parts.append("<h2>Topics asked</h2>")
-    if chart_png:
-        parts.append(f"<img alt='Topics asked per day' src='data:image/png;base64,{base64.b64encode(chart_png).decode()}'>")
-    parts.append(_html_table(["topic", "answers"], [(review.topic_title(t), n) for t, n in review.topics().most_common()], numeric=[1]))
-    parts += ["<h2>Channels</h2>", _html_table(["channel", "messages"], review.channels().most_common(), numeric=[1])]
-    parts += ["<h2>Red flags and contraindications detected</h2>",
-              "<p class='muted'>Counted once per message that first mentioned them in a conversation.</p>",
-              "<h3>Red flags</h3>", _html_table(["sign", "messages"], review.red_flags().most_common(), numeric=[1]),
-              "<h3>Contraindications</h3>", _html_table(["condition", "messages"], review.contraindications().most_common(), numeric=[1])]
-    parts += ["<h2>Messages that fell back or were out of scope</h2>",
-              _html_table(["day", "conv.", "what happened", "understood as", "message"],
-                          [(t.day.isoformat(), t.conversation, "fell back" if t.fell_back else "out of scope", t.intent, t.quoted)
-                           for t in review.fallbacks() + review.out_of_scope()], numeric=[1])]
-    parts += ["<h2>Lowest-confidence messages</h2>",
-              "<p class='muted'>The confidence of the model's best intent (before the fallback threshold).</p>",
-              _html_table(["confidence", "understood as", "runner-up", "message"],
-                          [(f"{t.model_confidence:.2f}", t.intent,
-                            f"{t.suggested_intent[0]} ({t.suggested_intent[1]:.2f})" if t.suggested_intent else "-", t.quoted)
-                           for t in review.lowest_confidence()], numeric=[0])]
-    unclear = review.unclear()
-    parts += ["<h2>Unclear messages to add to the training data</h2>",
-              f"<p class='muted'>Messages that fell back, were out of scope or had a confidence below {review.low_confidence:.2f}. "
-              "The suggested intent is the model's runner-up; check it before adding the message under that intent in "
-              "<code>data/nlu/</code>. <code>reports/unclear_nlu.yml</code> holds them in Rasa's format.</p>",
-              _html_table(["times", "why", "understood as", "suggested intent", "message"],
-                          [(u.count, u.why, u.understood, _suggestion(u), u.text) for u in unclear], numeric=[0])]
-    parts += ["<h2>Answers followed by the user rephrasing</h2>",
-              f"<p class='muted'>The next message came within {REPHRASE_WINDOW_S} s of the answer and had the same intent "
-              f"or shared at least {REPHRASE_OVERLAP:.0%} of its words: the answer may have missed the question.</p>",
-              _html_table(["conv.", "answer given", "message", "then, rephrased"],
-                          [(r.conversation, r.answer, r.first.quoted, r.second.quoted) for r in review.rephrasings], numeric=[0])]
+    for section in sections(review):
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.note:
+            parts.append(_html_note(section.note))
+        if section.chart and chart_png:
+            parts.append(f"<img alt='Topics asked per day' src='data:image/png;base64,{base64.b64encode(chart_png).decode()}'>")
+        for table in section.tables:
+            if table.title:
+                parts.append(f"<h3>{html.escape(table.title)}</h3>")
+            parts.append(_html_table(table))
     parts.append("</body></html>")
     return "\n".join(parts)
 
