@@ -268,7 +268,8 @@ def report(grid: Sequence[Tuple[float, float]] = ((0.55, 0.1), (0.6, 0.1), (0.6,
              "harmless look-alike by *margin* (content/safety_descriptions.yml).", ""]
     for name, path, note in (
         ("Written set", root / "tests" / "red_flags.yml", "written by the project; the lexicon and the encoder's setting were chosen on it"),
-        ("Real set", root / "tests" / "red_flags_real.yml", "quoted from public pages; never used to tune"),
+        ("Real set", root / "tests" / "red_flags_real.yml",
+         "quoted from public pages; its misses were read once and lexicon terms added for them"),
         ("Real set, second collection", root / "tests" / "red_flags_real_blind.yml",
          "quoted from other public pages after the first; never used to tune"),
     ):
