@@ -3,9 +3,12 @@ topic answers, follow-ups, red-flag triage and contraindication screening, as a
 user sees them."""
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 
 import pytest
+import yaml
 
 from actions import safety
 from actions.clinic import clinic
@@ -143,7 +146,12 @@ def test_booking_gives_the_clinic_contact(stack):
 
 def test_gibberish_gets_the_fallback_with_topics(stack):
     replies = stack.say(new_sender(), "qwzx vbnm plok")
-    assert replies and replies[-1].get("buttons")
+    # the nearest known topics, asked about (no health answer, so no doctor line), and the way to a person
+    assert texts(replies) == KB.messages["did_you_mean"]
+    topics = {f"/{topic.intent}" for topic in KB.topics.values()}
+    payloads = [button["payload"] for button in replies[-1]["buttons"]]
+    assert payloads[-1] == "/ask_booking" and 1 <= len(set(payloads[:-1])) == len(payloads) - 1 <= 3
+    assert set(payloads[:-1]) <= topics
 
 
 def test_the_nlu_finds_what_the_safety_check_finds(stack):
@@ -240,3 +248,61 @@ def test_parse_gives_the_question_topic_for_a_greeting_with_a_question(stack):
     parsed = stack.parse("hi there! what should i wear to my first session")
     assert parsed["intent"]["name"] == "ask_preparation"
     assert parsed.get("footcare_greeting") is True
+
+
+# ---------------------------------------------------------------- tests/conversations/*.yml, live
+# `rasa test core` checks the actions each story predicts, but runs no action, so it cannot see the
+# slots the actions set. Here every story runs through the live servers, and each `slot_was_set`
+# step must match the stored conversation after that turn: a lost topic or condition fails.
+
+CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yml"))
+ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def stories() -> list[tuple[str, list[dict]]]:
+    return [(f"{path.name}: {story['story']}", story["steps"])
+            for path in CONVERSATIONS for story in yaml.safe_load(path.read_text())["stories"]]
+
+
+def turns(steps: list[dict]) -> list[tuple[str, dict]]:
+    """(the message as typed, the slots the story expects after it) for each user step. A slot keeps
+    the value a `slot_was_set` step gave it for the rest of the story, unless another one changes it."""
+    result: list[tuple[str, dict]] = []
+    for step in steps:
+        if "user" in step:
+            result.append((ENTITY_MARKUP.sub(r"\1", step["user"].strip()), dict(result[-1][1]) if result else {}))
+        for slot in step.get("slot_was_set", []):
+            result[-1][1].update(slot)
+    return result
+
+
+# Stories whose live answer is on another topic than the story's intent (found by this test; the
+# NLU or the topic choice is to be fixed, then these pass and strict xfail says so).
+ANSWERED_ON_ANOTHER_TOPIC = {
+    "test_follow_ups.yml: decline after an answer": "'does it hurt during the massage' is answered as side_effects",
+    "test_topics.yml: long-term results": "'how many sessions before i notice a difference' is answered as session_length",
+    "test_topics.yml: pregnancy": "'im 24 weeks pregnant, is fascia massage ok' is answered as benefits",
+}
+
+
+def live_stories() -> list:
+    return [pytest.param(steps, id=name, marks=[pytest.mark.xfail(reason=ANSWERED_ON_ANOTHER_TOPIC[name], strict=True)]
+                         if name in ANSWERED_ON_ANOTHER_TOPIC else []) for name, steps in stories()]
+
+
+def test_every_answer_in_the_conversation_tests_names_its_topic():
+    for name, steps in stories():
+        for i, step in enumerate(steps):
+            if step.get("action") == "action_answer":
+                following = steps[i + 1] if i + 1 < len(steps) else {}
+                assert any("topic" in slot for slot in following.get("slot_was_set", [])), (
+                    f"{name}: action_answer (step {i + 1}) needs a `slot_was_set` step with its topic")
+
+
+@pytest.mark.parametrize("steps", live_stories())
+def test_conversation_tests_set_the_slots_they_name(stack, steps):
+    sender = new_sender()
+    for text, expected in turns(steps):
+        stack.say(sender, text)
+        slots = stack.tracker(sender)["slots"]
+        assert {name: slots.get(name) for name in expected} == expected, text
