@@ -32,8 +32,6 @@ KB = knowledge()
 
 
 _CONTACT = re.compile(r"https?://\S+|[^@\s]+@[^@\s]+\.\w+|\+?\d[\d ()-]{5,}\d")
-#: texts that tests/test_safety.py checks word for word: listed, not failed, until that test changes
-PINNED = {"levels.same_day.reminder"}
 
 
 def readable(text: str) -> str:
@@ -110,16 +108,12 @@ def safety_texts() -> dict[str, str]:
     return texts
 
 
-def pinned(key: str) -> bool:
-    return any(key.endswith(p) for p in PINNED)
-
-
 def report(title: str, grades: dict[str, float]) -> list[str]:
     worst = sorted(grades, key=grades.get, reverse=True)[:WORST]
     print(f"\n{title}: hardest texts (Flesch-Kincaid grade, at most {MAX_GRADE:g} allowed)")
     for key in worst:
-        print(f"  {grades[key]:5.1f}  {key}{'  (pinned by tests/test_safety.py)' if pinned(key) else ''}")
-    return [f"{key}: grade {grades[key]:.1f}" for key in grades if grades[key] > MAX_GRADE and not pinned(key)]
+        print(f"  {grades[key]:5.1f}  {key}")
+    return [f"{key}: grade {grades[key]:.1f}" for key in grades if grades[key] > MAX_GRADE]
 
 
 def test_every_answer_and_message_is_grade_8_or_lower():

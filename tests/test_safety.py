@@ -355,7 +355,7 @@ def test_a_remembered_warning_repeats_in_one_line_and_holds_back():
     before = safety.advise(safety.check("my left calf is swollen and hot"), Memory(), places("UK")).memory
     advice = safety.advise(safety.check("how do I massage it then?"), before, places("UK"), topic="self_massage")
     assert advice.hold_back is True
-    assert advice.opening == ["Reminder: please get the swollen, painful leg checked today, by your GP or at A&E, before any massage."]
+    assert advice.opening == ["Reminder: please get the swollen, painful leg checked today. See your GP or go to A&E. No massage until then."]
     assert "\n" not in advice.opening[0]
 
 
