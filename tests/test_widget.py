@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from actions import safety
 from actions.clinic import clinic
 from actions.knowledge import knowledge
 from tests.servers import ROOT, DemoPage, post_json
@@ -61,13 +62,16 @@ def browser():
 
 @pytest.fixture(scope="module")
 def chat(browser, site):
-    """One patient's browser tab, kept across the tests of this module (they run in order)."""
+    """One patient's browser tab with the widget open, shared by the tests of this module (each of
+    them works whichever ran before it)."""
     context = browser.new_context(viewport={"width": 1100, "height": 860})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(site.url + "/")
+    open_widget(page)
+    settle(page)
     yield page
     context.close()
 
@@ -132,15 +136,23 @@ def test_the_page_loads_the_pinned_widget_from_the_snippet(chat, site):
 
 
 @pytest.mark.model
-def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(chat):
-    open_widget(chat)
-    settle(chat)
-    for paragraph in GREETING:
-        expect(bot_bubbles(chat).filter(has_text=paragraph)).to_have_count(1, timeout=TIMEOUT)
-    buttons = chat.locator(".rw-replies .rw-reply")
-    expect(buttons.first).to_be_visible()
-    titles = buttons.all_inner_texts()
-    assert KB.topics["preparation"].title in titles and "Book / contact" in titles
+def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(browser, site):
+    # a tab of its own: the shared one shows only its last answer's buttons
+    context = browser.new_context(viewport={"width": 1100, "height": 860})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(site.url + "/")
+        open_widget(page)
+        settle(page)
+        for paragraph in GREETING:
+            expect(bot_bubbles(page).filter(has_text=paragraph)).to_have_count(1, timeout=TIMEOUT)
+        buttons = page.locator(".rw-replies .rw-reply")
+        expect(buttons.first).to_be_visible()
+        titles = buttons.all_inner_texts()
+        assert KB.topics["preparation"].title in titles and "Book / contact" in titles
+    finally:
+        context.close()
 
 
 @pytest.mark.model
@@ -184,6 +196,7 @@ def test_a_preparation_question_gets_readable_paragraphs_and_the_doctor_recommen
 
 @pytest.mark.model
 def test_clicking_a_button_asks_its_topic(chat):
+    ask(chat, "What should I wear to my appointment?")
     topic = KB.topics["side_effects"]  # offered after the preparation answer
     doctors = doctor_bubbles(chat).count()
     chat.locator(".rw-replies").last.locator(".rw-reply", has_text=topic.title).click()
@@ -199,7 +212,7 @@ def test_a_red_flag_question_gets_urgent_advice_first(chat):
     # a "soon" sign: the advice comes first, and the shared conversation is not held back afterwards
     first = ask(chat, "My foot went numb yesterday and it still feels dead. Can I still massage it?")
     urgent = bot_bubbles(chat).nth(first).inner_text()
-    assert clinic().emergency_number in urgent or "doctor" in urgent.lower()
+    assert urgent.startswith(safety.texts().levels["soon"].action.format(**clinic().placeholders()))
     assert bot_bubbles(chat).all_inner_texts()[-1].strip() == DOCTOR
 
 
@@ -248,6 +261,12 @@ def test_links_to_scripts_or_data_never_become_live_links(chat, channels_stack):
 @pytest.mark.model
 def test_reloading_keeps_the_conversation(chat, channels_stack):
     session_before = chat.evaluate("JSON.stringify(sessionStorage)")
+    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)  # the id before its signature
+
+    def user_texts() -> list[str]:
+        return [e["text"] for e in channels_stack.rasa.tracker(f"web:{session_id}")["events"] if e["event"] == "user"]
+
+    texts_before = user_texts()
     bubbles_before = bot_bubbles(chat).all_inner_texts()
     chat.reload()
     open_widget(chat)
@@ -255,10 +274,7 @@ def test_reloading_keeps_the_conversation(chat, channels_stack):
     assert bot_bubbles(chat).all_inner_texts() == bubbles_before
     assert bot_bubbles(chat).filter(has_text=GREETING[0]).count() == 1  # no second greeting
     ask(chat, "What results can I expect in the long term?")
-    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)  # the id before its signature
-    user_texts = [e["text"] for e in channels_stack.rasa.tracker(f"web:{session_id}")["events"] if e["event"] == "user"]
-    assert "How should I prepare for my first fascia massage session?" in user_texts
-    assert user_texts[-1] == "What results can I expect in the long term?"
+    assert user_texts() == texts_before + ["What results can I expect in the long term?"]
 
 
 @pytest.mark.model

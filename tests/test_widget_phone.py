@@ -38,13 +38,16 @@ MORE = KB.messages["more_button"]
 
 @pytest.fixture(scope="module")
 def phone(browser, site):  # noqa: F811
-    """One patient's phone, kept across the tests of this module (they run in order)."""
+    """One patient's phone with the widget open, shared by the tests of this module (each of them
+    works whichever ran before it)."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(site.url + "/")
+    open_widget(page)
+    settle(page)
     yield page
     context.close()
 
@@ -69,8 +72,6 @@ def assert_no_sideways_scrolling(page) -> None:
 
 @pytest.mark.model
 def test_the_widget_opens_full_screen_with_the_input_at_the_bottom(phone):
-    open_widget(phone)
-    settle(phone)
     widget = box(phone, ".rw-conversation-container")
     assert widget["top"] == 0 and widget["left"] == 0
     assert widget["width"] == PHONE["width"] and widget["height"] == PHONE["height"], widget
