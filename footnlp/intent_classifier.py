@@ -83,6 +83,9 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             "word_weight": 0.5,
             # a part counts as asking a topic at this probability or more
             "part_threshold": 0.5,
+            # with a single question part whose topic differs from the whole message's, that part
+            # is answered too only at this probability or more
+            "second_topic_threshold": 0.9,
             # nearest known questions looked at for the "Did you mean" topics
             "neighbours": 25,
             "suggestions": 3,
@@ -248,6 +251,10 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         first = max(p for label, p in found if label == topics[0])
         if name in self.topics and name not in STATEMENTS and (name in topics or confidence >= first):
             if name not in topics:  # the whole message asks one more thing than its parts show
+                if len(found) == 1 and first < self.config["second_topic_threshold"]:
+                    # one question, read less surely alone than with the rest of the message ("I'm
+                    # 24 weeks pregnant, is fascia massage ok for my feet?" asks about pregnancy only)
+                    topics = []
                 topics.insert(0, name)
             own = max((p for label, p in found if label == name), default=0.0)
             if own > confidence:  # its question part says it more clearly than the whole message

@@ -279,9 +279,7 @@ def turns(steps: list[dict]) -> list[tuple[str, dict]]:
 # Stories whose live answer is on another topic than the story's intent (found by this test; the
 # NLU or the topic choice is to be fixed, then these pass and strict xfail says so).
 ANSWERED_ON_ANOTHER_TOPIC = {
-    "test_follow_ups.yml: decline after an answer": "'does it hurt during the massage' is answered as side_effects",
     "test_topics.yml: long-term results": "'how many sessions before i notice a difference' is answered as session_length",
-    "test_topics.yml: pregnancy": "'im 24 weeks pregnant, is fascia massage ok' is answered as benefits",
 }
 
 
