@@ -268,12 +268,6 @@ class TelegramOutput(OutputChannel):
     ) -> None:
         await self._send(recipient_id, text, inline_keyboard(buttons))
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        try:
-            await self.api.call("sendPhoto", chat_id=chat_id_for(recipient_id), photo=image)
-        except TelegramError as error:
-            logger.warning("Telegram did not take a photo: %s", error)
-
     async def answer_callback(self, callback_id: str) -> None:
         try:
             await self.api.call("answerCallbackQuery", callback_query_id=callback_id)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Optional, Sequence
 
-from workbench.privacy import quotable
+from workbench.privacy import EMAIL_MASK, PHONE_MASK, quotable
 from workbench.store import SESSION_START, Event, Store
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -549,7 +549,7 @@ def unclear_nlu_yaml(review: Review) -> str:
 
     groups: dict[str, list[str]] = defaultdict(list)
     for u in review.unclear():
-        if u.suggested and "[email]" not in u.text and "[phone]" not in u.text and not u.text.endswith("…"):
+        if u.suggested and EMAIL_MASK not in u.text and PHONE_MASK not in u.text and not u.text.endswith("…"):
             groups[u.suggested].append(u.text)
     header = (
         "# Messages the assistant did not understand well, under the intent the model suggests.\n"
