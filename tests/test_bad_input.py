@@ -498,7 +498,7 @@ def test_widget_metadata_and_packets_are_limited(widget_app):
                     await asyncio.wait_for(ws.recv(), 20)
             return closed.value.code
 
-    assert asyncio.run(over_websocket()) in (1009, 1011, 1000)
+    assert asyncio.run(over_websocket()) == 1000  # engine.io refuses the packet and closes the socket, no server error
     assert len(app.agent.messages) == 2
 
 
@@ -529,6 +529,21 @@ def keeper(live):
     assert rest.say(sender, "hello")[0] == 200
     assert rest.say(sender, "How should I prepare for a fascia massage session?")[0] == 200
     return sender, live.rasa.tracker(sender)["events"]
+
+
+@pytest.fixture(autouse=True)
+def server_intact(request):
+    """After each test on the live servers, whatever ran before it: the server still runs, the
+    conversation stored before any bad input is unchanged, and no message text reached its log."""
+    if "live" not in request.fixturenames:
+        yield
+        return
+    live, (sender, events) = request.getfixturevalue("live"), request.getfixturevalue("keeper")
+    yield
+    assert live.rasa.process.poll() is None
+    assert live.rasa.tracker(sender)["events"] == events
+    log = live.rasa.log.read_text(errors="replace")
+    assert MARKER not in log and "how do I prepare?" not in log
 
 
 @pytest.fixture(scope="module")
@@ -727,16 +742,10 @@ def test_telegram_flood_from_one_chat_gets_200s(channels):
 
 
 @pytest.mark.model
-def test_zz_the_server_kept_serving_and_earlier_conversations_are_intact(live, keeper):
+def test_the_conversation_stored_before_goes_on(live, keeper):
     sender, events = keeper
-    assert live.rasa.process.poll() is None
-    assert live.rasa.tracker(sender)["events"] == events
     status, replies = Rest(live).say(sender, "what are the side effects?")
     assert status == 200 and replies[-1].endswith(DOCTOR)
-
-
-@pytest.mark.model
-def test_zz_no_message_text_in_the_server_log(live):
-    log = live.rasa.log.read_text(errors="replace")
-    assert MARKER not in log
-    assert "how do I prepare?" not in log
+    stored = live.rasa.tracker(sender)["events"]
+    assert stored[:len(events)] == events
+    events[:] = stored  # what the tests after this one compare with
