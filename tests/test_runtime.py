@@ -63,17 +63,16 @@ def test_other_rasa_versions_are_refused_before_anything_changes(monkeypatch):
 
 def test_rasa_calls_the_action_server_with_the_timeout(monkeypatch):
     """action_timeout: RemoteAction.run passes ACTION_SERVER_TIMEOUT, not Rasa's 300 s, to the request."""
+    import rasa.core.actions.action as rasa_action
+
     from footcare_server import action_timeout
 
+    monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", rasa_action.DEFAULT_REQUEST_TIMEOUT)  # put back after
     monkeypatch.setenv("ACTION_SERVER_TIMEOUT", "2.5")
-    try:
-        action_timeout.apply()
-        endpoint = FakeEndpoint({"events": [], "responses": []})
-        run_action(endpoint)
-        assert [call["timeout"] for call in endpoint.calls] == [2.5]
-    finally:
-        monkeypatch.delenv("ACTION_SERVER_TIMEOUT")
-        action_timeout.apply()
+    action_timeout.apply()
+    endpoint = FakeEndpoint({"events": [], "responses": []})
+    run_action(endpoint)
+    assert [call["timeout"] for call in endpoint.calls] == [2.5]
 
 
 def test_a_failed_action_answers_with_the_apology():
