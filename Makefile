@@ -5,10 +5,11 @@ SHELL := /bin/bash
 VENV    := .venv
 PY      := $(VENV)/bin/python
 # Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py):
-# every target that runs Rasa goes through it. The other commands run no Rasa: the action server
-# (rasa-sdk), footnlp's builds, the therapists' tools (the store and content/) and the benchmark's
-# cold `rasa train` (training uses none of the changes); scripts/evaluate.py trains and tests models
-# with Rasa's own commands (predictions are the same without the changes, only slower).
+# every target that runs Rasa goes through it, and so do the servers pytest and the benchmark start
+# (tests/servers.py); scripts/nlu_report.py and make shell-debug call install() themselves. Without
+# it run: the action server (rasa-sdk, no Rasa), footnlp's builds and the therapists' tools (no
+# Rasa runtime), the benchmark's cold `rasa train` and scripts/evaluate.py's training and tests
+# (training uses none of the changes, and predictions are the same without them, only slower).
 RASA    := $(PY) -m footcare_server
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare
