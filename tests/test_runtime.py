@@ -157,3 +157,13 @@ def test_the_command_line_wrapper_is_rasas_after_install():
     refused = subprocess.run([sys.executable, "-c", code, "--version"], cwd=ROOT, env=base_env(),
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "UnsupportedRasa" in refused.stderr and "Rasa Version" not in refused.stdout
+
+
+def test_rasas_own_commands_get_the_changes_from_the_modules_they_load_by_name():
+    """A plain `rasa run` imports the channels named in credentials.yml; `rasa shell` the endpoints' tracker store."""
+    for module in ("channels.rest", "footcare_server.stores"):
+        code = (f"import {module}; from rasa.core.actions.action import RemoteAction; from footcare_server import runtime; "
+                "print(runtime._installed, getattr(RemoteAction.run, '_footcare_fallback', False))")
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base_env(), capture_output=True, text=True,
+                              timeout=300)
+        assert done.stdout.split() == ["True", "True"], (module, done.stderr[-2000:])
