@@ -9,8 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import dialogue, safety
-from actions.clinic import clinic
-from actions.knowledge import knowledge
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
 from footnlp.findings import FINDINGS_KEY
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY
 

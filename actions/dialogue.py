@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence, Union
 
 from actions import safety
-from actions.clinic import Clinic, clinic
-from actions.knowledge import MENU, Knowledge, knowledge
+from footcare_content.clinic import Clinic, clinic
+from footcare_content.knowledge import MENU, Knowledge, knowledge
 
 BOOKING = "booking"
 MORE_PAYLOAD = "/ask_more"

@@ -47,7 +47,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from actions.content import CONTENT_DIR, ContentError, load_yaml
+from footcare_content.files import CONTENT_DIR, ContentError, load_yaml
 from footnlp.lexicon import Lexicon, LexiconError, load_lexicon
 
 SAFETY_FILE = CONTENT_DIR / "safety.yml"
@@ -231,7 +231,7 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
     topics = data.get("precaution_topics")
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         raise ContentError(path, "precaution_topics", "must be a list of topic ids")
-    from actions.knowledge import knowledge
+    from footcare_content.knowledge import knowledge
 
     known = list(knowledge().topics)
     unknown = [t for t in topics if t not in known]

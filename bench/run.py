@@ -248,7 +248,7 @@ def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, A
 
 def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, paired_conversations: int,
                   sanic_workers: int) -> dict[str, Any]:
-    from channels.guard import unavailable_text
+    from footcare_content.apology import unavailable_text
 
     fallback = unavailable_text()
 

@@ -12,22 +12,15 @@ actions start the conversation afresh and say nothing, so the user gets the
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
 
-from actions.clinic import clinic
-from actions.knowledge import knowledge
+from footcare_content.apology import unavailable_text
+from footcare_content.knowledge import knowledge
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def unavailable_text() -> str:
-    kb = knowledge()
-    return kb.messages["unavailable"].format(**clinic().placeholders()) + "\n\n" + kb.doctor_recommendation
 
 
 def silent_command(text: Any) -> bool:

@@ -51,7 +51,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.guard import never_silent, unavailable_text
+from channels.guard import never_silent
+from footcare_content.apology import unavailable_text
 from channels.inputs import (
     RateLimits, SenderGate, clean_text, client_address, limit_request_size, max_body_bytes, notice, raw_sender,
     sender_key, small_metadata,

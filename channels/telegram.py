@@ -54,7 +54,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.guard import never_silent, unavailable_text
+from channels.guard import never_silent
+from footcare_content.apology import unavailable_text
 from channels.inputs import (
     RateLimits, SenderGate, ThrottledWarning, clean_text, limit_request_size, notice, raw_sender, sender_key,
 )

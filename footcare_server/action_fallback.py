@@ -41,7 +41,7 @@ def apply() -> None:
         except ActionExecutionRejection:
             raise
         except Exception as error:
-            from channels.guard import unavailable_text
+            from footcare_content.apology import unavailable_text
 
             logger.error(
                 "The action server did not run '%s' (%s); the user gets the apology with the doctor "

@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split(":", 1)[1].strip())
     parser.add_argument("--out", default=str(ROOT / "docs" / "answers.html"), help="where to write (default: docs/answers.html)")
     args = parser.parse_args(argv)
-    from actions.content import ContentError
+    from footcare_content.files import ContentError
     from workbench import answers
 
     try:

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from actions import actions, dialogue, safety
-from actions.clinic import CLINIC_DETAILS, clinic
+from footcare_content.clinic import CLINIC_DETAILS, clinic
 from actions.dialogue import shown
-from actions.knowledge import knowledge
+from footcare_content.knowledge import knowledge
 
 KB = knowledge()
 CONDITIONS = tuple(KB.condition_names)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from actions.dialogue import shown
-from actions.knowledge import CONDITIONS, knowledge
+from footcare_content.knowledge import CONDITIONS, knowledge
 from workbench import answers
 
 ROOT = Path(__file__).resolve().parent.parent

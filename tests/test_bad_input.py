@@ -29,7 +29,7 @@ from typing import Any, Optional
 import pytest
 import socketio
 
-from actions.knowledge import knowledge
+from footcare_content.knowledge import knowledge
 from channels import inputs
 from channels.inputs import MAX_MESSAGE_CHARS, RateLimits, SenderGate, clean_text, notice
 from channels.rest import RestInput

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.clinic import CLINIC_DETAILS, CLINIC_FILE, REGIONS, load_clinic
-from actions.content import ContentError
-from actions.knowledge import CORE_WORDS, KNOWLEDGE_FILE, NAMED_TOPICS, load_knowledge
+from footcare_content.clinic import CLINIC_DETAILS, CLINIC_FILE, REGIONS, load_clinic
+from footcare_content.files import ContentError
+from footcare_content.knowledge import CORE_WORDS, KNOWLEDGE_FILE, NAMED_TOPICS, load_knowledge
 from footnlp.lexicon import condition_ids
 from footnlp.topics import read_topics
 

@@ -26,9 +26,9 @@ from typing import Any, Optional
 
 import pytest
 
-from actions.clinic import clinic
-from actions.knowledge import knowledge
-from channels.guard import unavailable_text
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
+from footcare_content.apology import unavailable_text
 from tests.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
 from tests.servers import MODEL, ActionServer, RasaServer, free_port
 

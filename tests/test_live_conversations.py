@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from actions import safety
-from actions.clinic import clinic
-from actions.knowledge import knowledge
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
 
 pytestmark = pytest.mark.model
 KB = knowledge()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.knowledge import knowledge
+from footcare_content.knowledge import knowledge
 from tests.servers import MODEL, ROOT, ActionServer, RasaServer
 
 PROJECT_REST = {"channels.rest.RestInput": None}

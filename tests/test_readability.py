@@ -18,8 +18,8 @@ from dataclasses import replace
 import pytest
 
 from actions import dialogue, safety
-from actions.clinic import CLINIC_DETAILS, REGIONS, clinic
-from actions.knowledge import CORE_WORDS, knowledge
+from footcare_content.clinic import CLINIC_DETAILS, REGIONS, clinic
+from footcare_content.knowledge import CORE_WORDS, knowledge
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # textstat 0.7.4 imports pkg_resources

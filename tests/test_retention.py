@@ -364,7 +364,7 @@ def test_purge_and_erase_on_conversations_with_the_real_bot(stack, tmp_path):
     assert store.count(stored[erased]) == 0 and store.count(stored[kept]) > 0
 
     # The server carries on: the kept conversation still knows the condition; the others start afresh.
-    from actions.knowledge import knowledge
+    from footcare_content.knowledge import knowledge
 
     side_effects = knowledge().topics["side_effects"]
     assert side_effects.by_condition["plantar_fasciitis"] in "\n".join(r.get("text", "") for r in stack.say(kept, "side effects?"))

@@ -77,7 +77,7 @@ def test_rasa_calls_the_action_server_with_the_timeout(monkeypatch):
 
 def test_a_failed_action_answers_with_the_apology():
     """action_fallback: RemoteAction.run returns the never-silent reply instead of raising."""
-    from channels.guard import unavailable_text
+    from footcare_content.apology import unavailable_text
 
     events = run_action(FakeEndpoint(ConnectionResetError("gone")))
     assert events == [BotUttered(unavailable_text())]
@@ -91,7 +91,7 @@ def test_rasa_validates_action_responses_with_the_validator_built_once():
     after = speedups._response_validator.cache_info()
     assert after.hits + after.misses == before.hits + before.misses + 1
     # an invalid response is still refused, and the user gets the apology
-    from channels.guard import unavailable_text
+    from footcare_content.apology import unavailable_text
 
     assert run_action(FakeEndpoint({"events": "not a list"})) == [BotUttered(unavailable_text())]
 

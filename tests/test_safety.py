@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from actions import safety
-from actions.clinic import REGIONS, Clinic
-from actions.content import ContentError
+from footcare_content.clinic import REGIONS, Clinic
+from footcare_content.files import ContentError
 from actions.safety import Memory, SafetyCheck
 from footnlp.lexicon import load_lexicon
 

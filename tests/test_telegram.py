@@ -18,8 +18,8 @@ from typing import Any, Optional
 import pytest
 
 from actions import safety
-from actions.clinic import clinic
-from actions.knowledge import knowledge
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
 from channels import telegram as tg
 from channels.inputs import notice
 from tests import fake_telegram as fake

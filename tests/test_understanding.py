@@ -9,7 +9,7 @@ import json
 import pytest
 
 from actions import actions, dialogue
-from actions.knowledge import knowledge
+from footcare_content.knowledge import knowledge
 from footnlp import encoder
 from footnlp.parts import MAX_PARTS, asks, split_parts
 

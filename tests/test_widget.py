@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from actions import safety
-from actions.clinic import clinic
-from actions.knowledge import knowledge
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
 from tests.servers import ROOT, DemoPage, post_json
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from actions import dialogue
-from actions.knowledge import CONDITIONS, KNOWLEDGE_FILE, knowledge
-from actions.clinic import CLINIC_FILE
+from footcare_content.knowledge import CONDITIONS, KNOWLEDGE_FILE, knowledge
+from footcare_content.clinic import CLINIC_FILE
 
 # Messages that are not answers to a topic but that users see, shown in an appendix.
 APPENDIX_MESSAGES = ("greet", "fallback", "out_of_scope", "booking", "bot_challenge", "thank", "goodbye", "withheld",
@@ -156,11 +156,11 @@ def render_html(now: Optional[datetime] = None) -> str:
 
 def _message_text(key: str) -> str:
     if key == "unavailable":  # what channels/guard.py sends when the action server gives no reply
-        from channels.guard import unavailable_text
+        from footcare_content.apology import unavailable_text
 
         return unavailable_text()
     if key == "withheld":  # the part of a withheld answer that replaces the instructions
-        from actions.clinic import clinic
+        from footcare_content.clinic import clinic
 
         return dialogue._fill(knowledge().messages[key], clinic())
     if key == "no_more":  # "Tell me more" with no topic answered yet

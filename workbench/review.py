@@ -296,7 +296,7 @@ def _answer_label(turn: Turn, titles: dict[str, str]) -> str:
 
 def default_topic_titles() -> dict[str, str]:
     try:
-        from actions.knowledge import knowledge
+        from footcare_content.knowledge import knowledge
 
         return {t.id: t.title for t in knowledge().topics.values()}
     except Exception:  # a broken content file must not stop the review

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from actions.content import CONTENT_DIR, ContentError, load_yaml, require_text
+from footcare_content.files import CONTENT_DIR, ContentError, load_yaml, require_text
 
 CLINIC_FILE = CONTENT_DIR / "clinic.yml"
 

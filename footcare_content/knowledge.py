@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from actions.clinic import CLINIC_DETAILS, Clinic
-from actions.content import CONTENT_DIR, ContentError, load_yaml, require_mapping, require_text
+from footcare_content.clinic import CLINIC_DETAILS, Clinic
+from footcare_content.files import CONTENT_DIR, ContentError, load_yaml, require_mapping, require_text
 
 KNOWLEDGE_FILE = CONTENT_DIR / "knowledge.yml"
 
