@@ -60,11 +60,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def chat(browser, site):
-    """One patient's browser tab with the widget open, shared by the tests of this module (each of
-    them works whichever ran before it)."""
-    context = browser.new_context(viewport={"width": 1100, "height": 860})
+def widget_tab(browser, site, **context_options):
+    """A patient's tab on the demo page with the widget open (page errors collected), closed after."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     page.errors = []
@@ -74,6 +72,13 @@ def chat(browser, site):
     settle(page)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def chat(browser, site):
+    """One patient's browser tab with the widget open, shared by the tests of this module (each of
+    them works whichever ran before it)."""
+    yield from widget_tab(browser, site, viewport={"width": 1100, "height": 860})
 
 
 def bot_bubbles(page):

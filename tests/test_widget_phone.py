@@ -26,10 +26,10 @@ from tests.test_widget import (  # noqa: F401  (fixtures)
     bot_bubbles,
     browser,
     doctor_bubbles,
-    open_widget,
     paragraphs,
     settle,
     site,
+    widget_tab,
 )
 
 PHONE = {"width": 375, "height": 740}
@@ -40,16 +40,7 @@ MORE = KB.messages["more_button"]
 def phone(browser, site):  # noqa: F811
     """One patient's phone with the widget open, shared by the tests of this module (each of them
     works whichever ran before it)."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(site.url + "/")
-    open_widget(page)
-    settle(page)
-    yield page
-    context.close()
+    yield from widget_tab(browser, site, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
 
 
 def box(page, selector: str) -> dict:
