@@ -366,8 +366,9 @@ def test_purge_and_erase_on_conversations_with_the_real_bot(stack, tmp_path):
     # The server carries on: the kept conversation still knows the condition; the others start afresh.
     from footcare_content.knowledge import knowledge
 
-    side_effects = knowledge().topics["side_effects"]
-    assert side_effects.by_condition["plantar_fasciitis"] in "\n".join(r.get("text", "") for r in stack.say(kept, "side effects?"))
+    preparation, side_effects = knowledge().topics["preparation"], knowledge().topics["side_effects"]
+    assert preparation.by_condition["plantar_fasciitis"] in "\n".join(
+        r.get("text", "") for r in stack.say(kept, "how should i prepare?"))
     for sender in (old, erased):
         reply = "\n".join(r.get("text", "") for r in stack.say(sender, "side effects?"))
         assert side_effects.answer in reply and side_effects.by_condition["plantar_fasciitis"] not in reply
