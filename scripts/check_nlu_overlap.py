@@ -28,10 +28,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from footnlp.lexicon import condition_ids  # noqa: E402  (yaml only)
-from footnlp.topics import topic_intents  # noqa: E402
+from footnlp.lexicon import condition_ids  # yaml only
+from footnlp.topics import topic_intents
 
 #: topics that must have enough training and hold-out examples
 TOPIC_INTENTS = tuple(i for i in topic_intents(with_extra=False) if i != "describe_symptoms")

@@ -4,7 +4,6 @@ ACTION_PORT=${ACTION_PORT:-5055}
 # Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py).
 RASA=(.venv/bin/python -m footcare_server)
 PY=.venv/bin/python
-export PYTHONPATH=${PYTHONPATH:-$PWD}
 export RASA_TELEMETRY_ENABLED=false
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 

@@ -37,14 +37,12 @@ PIPELINES = {
     "before the encoder": ("tests/configs/before_encoder.yml", None),  # its own commit's data
 }
 
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
 from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
-from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402
+from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402  (scripts/nlu_report.py, next to this file)
 
 
 def env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+    return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
 
 
 def before_data() -> Path:

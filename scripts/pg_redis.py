@@ -14,11 +14,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.datastores import MissingServer, PostgreSQL, Redis  # noqa: E402
+from footcare_testing.datastores import MissingServer, PostgreSQL, Redis
 
 
 def main() -> int:

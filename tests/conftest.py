@@ -42,7 +42,7 @@ def dispatcher() -> CollectingDispatcher:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """One running action server + Rasa server (REST, SQLite tracker store) shared by model tests."""
-    from tests.servers import MODEL, ActionServer, RasaServer
+    from footcare_testing.servers import MODEL, ActionServer, RasaServer
 
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` first")
@@ -64,8 +64,8 @@ def channels_stack(tmp_path_factory):
     origin set to a port kept free for the demo page (tests/test_widget.py starts it)."""
     from types import SimpleNamespace
 
-    from tests import fake_telegram
-    from tests.servers import MODEL, ROOT, ActionServer, RasaServer, free_port
+    from footcare_testing import fake_telegram
+    from footcare_testing.servers import MODEL, ROOT, ActionServer, RasaServer, free_port
 
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` first")

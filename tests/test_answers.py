@@ -80,7 +80,7 @@ def test_other_messages_are_in_the_appendix(plain):
 
 def test_answers_command_writes_the_document(tmp_path):
     out = tmp_path / "answers.html"
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "answers.py"), "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "workbench", "answers", "--out", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"{len(answers.variants())} answers" in result.stdout

@@ -8,7 +8,7 @@ Each gets a safe reply or a 4xx, the server keeps serving, conversations that
 were stored before are unchanged, and no message text reaches the server log.
 
 Without a model, the channels' own checks run in this process against a real
-HTTP server (tests/servers.py's ChannelApp, with a stand-in for Rasa): who may
+HTTP server (footcare_testing/servers.py's ChannelApp, with a stand-in for Rasa): who may
 use REST, channel-named conversation ids, the 64 KB body limit, metadata and
 rate limits, signed widget sessions, and the action server's address.
 """
@@ -35,8 +35,8 @@ from channels.inputs import MAX_MESSAGE_CHARS, RateLimits, SenderGate, clean_tex
 from channels.rest import RestInput
 from channels.socketio import SessionSigner, SocketIOInput, SocketIOOutput, markdown_lines, safe_links, widget_origins
 from channels.telegram import SECRET_HEADER
-from tests import fake_telegram as fake
-from tests.servers import WIDGET_SECRET, ActionServer, ChannelApp, request
+from footcare_testing import fake_telegram as fake
+from footcare_testing.servers import WIDGET_SECRET, ActionServer, ChannelApp, request
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation

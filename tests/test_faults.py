@@ -29,8 +29,8 @@ import pytest
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
 from footcare_content.apology import unavailable_text
-from tests.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
-from tests.servers import MODEL, ActionServer, RasaServer, free_port
+from footcare_testing.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
+from footcare_testing.servers import MODEL, ActionServer, RasaServer, free_port
 
 pytestmark = pytest.mark.model
 
@@ -242,7 +242,7 @@ def test_a_restarted_database_is_picked_up_without_a_failed_request(caplog):
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from footcare_server.stores import StrictSQLTrackerStore
-    from tests.servers import ROOT
+    from footcare_testing.servers import ROOT
 
     pg = start_or_explain(PostgreSQL)
     domain = Domain.load(str(ROOT / "domain.yml"))
@@ -324,7 +324,7 @@ def test_a_stalled_database_statement_ends_after_the_statement_timeout(monkeypat
     from rasa.shared.core.domain import Domain
 
     from footcare_server.stores import StrictSQLTrackerStore
-    from tests.servers import ROOT
+    from footcare_testing.servers import ROOT
 
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "1")
     pg = start_or_explain(PostgreSQL)

@@ -730,7 +730,7 @@ def test_load_pipeline_builds_when_saved_copy_is_missing(tmp_path):
     assert flags(nlp, "my foot went numb") == ["numbness"]
 
 
-def test_import_is_cheap_and_registers_on_spacy_import(tmp_path):
+def test_import_is_cheap_and_spacy_finds_the_components_afterwards(tmp_path):
     from footnlp.pipeline import build_pipeline, save_pipeline
 
     out = save_pipeline(build_pipeline(LEXICON), tmp_path / "model")
@@ -927,17 +927,60 @@ def test_look_alikes_in_real_posts(nlp, text):
     assert flags(nlp, text) == [], mentions(nlp, text)
 
 
-@pytest.mark.parametrize("module", ["concepts", "combinations", "findings"])
-def test_any_module_imported_first_registers_every_component(module):
-    """The first `import spacy` registers the components, whichever footnlp module imports it."""
-    import subprocess
-    import sys
+COMPONENTS = ("footnlp_normalizer", "footnlp_concepts", "footnlp_negation", "footnlp_combinations")
 
+
+@pytest.mark.parametrize("module", [None, "concepts", "combinations", "findings"])
+def test_a_new_spacy_language_registers_every_component(module, tmp_path):
+    """Any new spaCy Language registers all four, whichever footnlp module was imported first (or none).
+
+    Run isolated (-I) from another folder: only the installed project's entry points can help."""
     code = (
-        f"import footnlp.{module}\n"
+        (f"import footnlp.{module}\n" if module else "")
+        + "import spacy\n"
         "from spacy.language import Language\n"
-        "names = ('footnlp_normalizer', 'footnlp_concepts', 'footnlp_negation', 'footnlp_combinations')\n"
+        "spacy.blank('en')\n"
+        f"names = {COMPONENTS!r}\n"
         "assert all(Language.has_factory(n) for n in names), [n for n in names if not Language.has_factory(n)]\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_built_pipeline_loads_in_a_process_that_never_imported_footnlp(tmp_path):
+    """`spacy.load("build/spacy_footcare")` (what Rasa's SpacyNLP does) finds footnlp's components
+    through the spacy_factories entry points of pyproject.toml, with no `import footnlp` first."""
+    built = ROOT / "build" / "spacy_footcare"
+    if not (built / "meta.json").exists():
+        pytest.skip("build/spacy_footcare has not been built yet (make train builds it)")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import spacy
+        assert not any(m == "footnlp" or m.startswith("footnlp.") for m in sys.modules), "footnlp imported early"
+        nlp = spacy.load({str(built)!r})
+        print(nlp.pipe_names)
+        doc = nlp("no fever but my foot is numb")
+        print(sorted((e.ent_id_, e._.negated) for e in doc.ents if e.label_ == "RED_FLAG"))
+        """
+    )
+    result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert str(list(COMPONENTS)) in result.stdout
+    assert "[('fever', True), ('numbness', False)]" in result.stdout
+
+
+def test_every_spacy_component_of_footnlp_has_its_entry_point():
+    """A component registered in footnlp/ without its line in pyproject.toml would load nowhere but here."""
+    import re
+    from importlib.metadata import entry_points
+
+    declared = {point.name: point.value for point in entry_points(group="spacy_factories")
+                if point.value.startswith("footnlp.")}
+    decorated = {}
+    for path in sorted((ROOT / "footnlp").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for name, function in re.findall(r'@Language\.(?:factory|component)\("([^"]+)"[^\n]*\)\s*\ndef (\w+)', source):
+            decorated[name] = f"footnlp.{path.stem}:{function}"
+    assert set(decorated) == set(COMPONENTS)
+    assert declared == decorated, "pyproject.toml's [project.entry-points.spacy_factories] differs (then: make install)"

@@ -1,7 +1,7 @@
 """At the default log level, neither server writes what users typed or who they are.
 
 A conversation with a unique word, a phone number and an email address runs
-through the real servers (tests/servers.py); both servers' logs must hold none
+through the real servers (footcare_testing/servers.py); both servers' logs must hold none
 of them, nor the sender id. The same holds when a turn fails because the action
 server fails: its actions crash (rasa-sdk then answers with the whole
 conversation in the error body, which Rasa logs) or it is down.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ActionServer, RasaServer, post_json
+from footcare_testing.servers import ActionServer, RasaServer, post_json
 
 PHONE, EMAIL = "+44 7700 900123", "jane.doe@example.org"
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from footcare_content.knowledge import knowledge
-from tests.servers import MODEL, ROOT, ActionServer, RasaServer
+from footcare_testing.servers import MODEL, ROOT, ActionServer, RasaServer
 
 PROJECT_REST = {"channels.rest.RestInput": None}
 SENDER = "persistent-visitor"

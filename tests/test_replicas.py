@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
-from tests.servers import MODEL, ActionServer, RasaServer, post_json
+from footcare_testing.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
+from footcare_testing.servers import MODEL, ActionServer, RasaServer, post_json
 
 pytestmark = pytest.mark.model
 

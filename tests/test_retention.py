@@ -27,9 +27,10 @@ def texts(store, sender=None):
     return [e.data.get("text") for e in store.iter_events(senders=[sender] if sender else None) if e.type_name == "user"]
 
 
-def script(name: str, *args: str, env=None) -> subprocess.CompletedProcess:
+def script(command: str, *args: str, env=None) -> subprocess.CompletedProcess:
+    """`python -m workbench <command> ...` (what make purge / make erase run)."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / name), *args],
+        [sys.executable, "-m", "workbench", command, *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
     )
 
@@ -128,10 +129,10 @@ def test_purge_rejects_a_period_below_one_day(store_file):
 
 
 def test_purge_command_for_cron(store_file, tmp_path):
-    result = script("purge.py", "--days", "30", "--endpoints", str(store_file), "--reports", str(tmp_path / "none"))
+    result = script("purge", "--days", "30", "--endpoints", str(store_file), "--reports", str(tmp_path / "none"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("purge: kept the last 30 days; deleted") and result.stderr == ""
-    again = script("purge.py", "--quiet", "--endpoints", str(store_file), env={"FOOTCARE_RETENTION_DAYS": "30"})
+    again = script("purge", "--quiet", "--endpoints", str(store_file), env={"FOOTCARE_RETENTION_DAYS": "30"})
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
     assert sorted(connect(store_file).sender_ids()) == ["mixed-sender", "new-sender"]
 
@@ -139,9 +140,9 @@ def test_purge_command_for_cron(store_file, tmp_path):
 def test_purge_command_fails_clearly_without_a_store(tmp_path):
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text("action_endpoint:\n  url: http://localhost:5055/webhook\n")
-    result = script("purge.py", "--endpoints", str(endpoints))
+    result = script("purge", "--endpoints", str(endpoints))
     assert result.returncode == 2 and "no tracker_store" in result.stderr
-    assert script("purge.py", "--endpoints", str(tmp_path / "missing.yml")).returncode == 2
+    assert script("purge", "--endpoints", str(tmp_path / "missing.yml")).returncode == 2
 
 
 def test_a_missing_database_file_is_nothing_to_delete(tmp_path):
@@ -172,14 +173,14 @@ def test_erase_removes_reports_that_quote_the_person(store_file, tmp_path):
 
 
 def test_erase_command_and_find(store_file, tmp_path):
-    found = script("erase.py", "--find", "FRESH QUESTION", "--endpoints", str(store_file))
+    found = script("erase", "--find", "FRESH QUESTION", "--endpoints", str(store_file))
     assert found.returncode == 0 and found.stdout.split("\t")[0] == "new-sender"
-    result = script("erase.py", "new-sender", "--endpoints", str(store_file), "--reports", str(tmp_path))
+    result = script("erase", "new-sender", "--endpoints", str(store_file), "--reports", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "deleted 7 events" in result.stdout
-    assert script("erase.py", "new-sender", "--endpoints", str(store_file)).returncode == 1
-    assert script("erase.py", "--find", "fresh", "--endpoints", str(store_file)).returncode == 1
-    assert script("erase.py", "--endpoints", str(store_file)).returncode == 2  # usage error
+    assert script("erase", "new-sender", "--endpoints", str(store_file)).returncode == 1
+    assert script("erase", "--find", "fresh", "--endpoints", str(store_file)).returncode == 1
+    assert script("erase", "--endpoints", str(store_file)).returncode == 2  # usage error
 
 
 def test_purge_resets_the_slots_carried_over_from_deleted_sessions(tmp_path):
@@ -262,11 +263,11 @@ def test_erase_takes_an_id_without_its_channel_when_it_is_unambiguous(tmp_path):
         Conversation("web:42", NOW - DAY).say("from the widget", "greet"),
         Conversation("telegram:7", NOW - DAY).say("only on telegram", "greet"),
     ])
-    ambiguous = script("erase.py", "42", "--endpoints", str(store_file), "--reports", str(tmp_path))
+    ambiguous = script("erase", "42", "--endpoints", str(store_file), "--reports", str(tmp_path))
     assert ambiguous.returncode == 1 and "telegram:42" in ambiguous.stderr and "web:42" in ambiguous.stderr
-    result = script("erase.py", "7", "--endpoints", str(store_file), "--reports", str(tmp_path))
+    result = script("erase", "7", "--endpoints", str(store_file), "--reports", str(tmp_path))
     assert result.returncode == 0 and result.stdout.startswith("erase: telegram:7: deleted")
-    found = script("erase.py", "--find", "from the widget", "--endpoints", str(store_file))
+    found = script("erase", "--find", "from the widget", "--endpoints", str(store_file))
     assert found.stdout.split("\t")[0] == "web:42"
     assert sorted(connect(store_file).sender_ids()) == ["telegram:42", "web:42"]
 
@@ -294,7 +295,7 @@ def test_store_url_follows_the_endpoints_file(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def postgres():
-    from tests.datastores import PostgreSQL
+    from footcare_testing.datastores import PostgreSQL
 
     server = PostgreSQL().start()
     try:
@@ -317,17 +318,17 @@ def test_review_purge_and_erase_read_the_production_postgresql_store(postgres, t
         Conversation("pg-erase", NOW - DAY).say("please forget me", "ask_safety", slots={"topic": "safety"}),
     ])
 
-    review = script("review.py", "--endpoints", str(endpoints), "--out", str(tmp_path / "reports"), env=env)
+    review = script("review", "--endpoints", str(endpoints), "--out", str(tmp_path / "reports"), env=env)
     assert review.returncode == 0, review.stderr
     assert "postgresql database 'footcare' on 127.0.0.1" in review.stdout
     assert re.search(r"user messages +4\n", review.stdout) and PHONE not in review.stdout
 
     relfile = postgres.query("SELECT pg_relation_filenode('events')")
-    purge = script("purge.py", "--days", "30", "--full", "--endpoints", str(endpoints), env=env)
+    purge = script("purge", "--days", "30", "--full", "--endpoints", str(endpoints), env=env)
     assert purge.returncode == 0 and "1 conversations removed" in purge.stdout, purge.stdout + purge.stderr
     # VACUUM FULL wrote the table into a new file (the old one, with the deleted rows, is gone)
     assert postgres.query("SELECT pg_relation_filenode('events')") != relfile
-    erase = script("erase.py", "pg-erase", "--endpoints", str(endpoints), env=env)
+    erase = script("erase", "pg-erase", "--endpoints", str(endpoints), env=env)
     assert erase.returncode == 0, erase.stderr
     assert postgres.query("SELECT DISTINCT sender_id FROM events") == [("pg-new",)]
 
@@ -355,11 +356,11 @@ def test_purge_and_erase_on_conversations_with_the_real_bot(stack, tmp_path):
     assert all(store.count(stored[s]) > 0 for s in (old, kept, erased))
 
     age(store, stored[old], 40)  # as if this conversation had happened 40 days ago
-    result = script("purge.py", "--days", "30", "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
+    result = script("purge", "--days", "30", "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert store.count(stored[old]) == 0 and store.count(stored[kept]) > 0
 
-    result = script("erase.py", erased, "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
+    result = script("erase", erased, "--endpoints", str(stack.endpoints), "--reports", str(tmp_path))
     assert result.returncode == 0, result.stderr  # the id as the person gave it, without its channel
     assert store.count(stored[erased]) == 0 and store.count(stored[kept]) > 0
 

@@ -24,7 +24,7 @@ PHONE, EMAIL = "+44 7700 900123", "jane.doe@example.org"
 
 def review_script(endpoints: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "review.py"), "--endpoints", str(endpoints), "--out", str(out), *args],
+        [sys.executable, "-m", "workbench", "review", "--endpoints", str(endpoints), "--out", str(out), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
 
@@ -257,7 +257,7 @@ def test_review_of_conversations_with_the_real_bot(stack, tmp_path):
 
 @pytest.mark.model
 def test_debug_shell_shows_what_the_bot_understood(stack):
-    from tests.servers import MODEL, base_env
+    from footcare_testing.servers import MODEL, base_env
 
     endpoints = stack.endpoints
     result = subprocess.run(

@@ -18,7 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from footcare_server import runtime, speedups
-from tests.servers import MODEL, ROOT, base_env
+from footcare_testing.servers import MODEL, ROOT, base_env
 
 runtime.install()
 

@@ -22,8 +22,8 @@ from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
 from channels import telegram as tg
 from channels.inputs import notice
-from tests import fake_telegram as fake
-from tests.fake_telegram import FakeTelegram
+from footcare_testing import fake_telegram as fake
+from footcare_testing.fake_telegram import FakeTelegram
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
@@ -168,7 +168,7 @@ def test_the_bot_api_client_against_the_fake_server():
 
 
 def test_an_unreachable_bot_api_is_an_error_without_the_token():
-    from tests.servers import free_port
+    from footcare_testing.servers import free_port
 
     settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=f"http://127.0.0.1:{free_port()}")
 
@@ -213,7 +213,7 @@ def test_button_payloads_are_known_intents_without_entities():
 # --- the channel in this process against the fake Bot API (no model) ----------------------------
 @pytest.fixture
 def channel_app(no_telegram_env):
-    from tests.servers import ChannelApp, FakeAgent
+    from footcare_testing.servers import ChannelApp, FakeAgent
 
     started: list = []
     server = FakeTelegram().start()
@@ -233,7 +233,7 @@ def channel_app(no_telegram_env):
 
 
 def send_update(app: Any, update: Any, secret: Optional[str] = fake.SECRET) -> int:
-    from tests.servers import request
+    from footcare_testing.servers import request
 
     headers = {tg.SECRET_HEADER: secret} if secret is not None else {}
     return request(f"{app.url}/webhooks/telegram/webhook", json.dumps(update).encode(), headers)[0]
@@ -260,7 +260,7 @@ def test_what_telegram_never_took_is_recorded_in_the_conversation(channel_app):
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import BotUttered
 
-    from tests.servers import FakeAgent
+    from footcare_testing.servers import FakeAgent
 
     domain = Domain.from_dict({"intents": ["greet"]})
     tracker_store, lock_store = InMemoryTrackerStore(domain), InMemoryLockStore()
@@ -292,8 +292,8 @@ def test_refused_calls_are_logged_at_most_once_a_minute(channel_app, caplog):
 
 def test_an_update_is_answered_once_across_replicas(channel_app):
     from footcare_server.locks import AtomicRedisLockStore
-    from tests.datastores import Redis, start_or_explain
-    from tests.servers import FakeAgent
+    from footcare_testing.datastores import Redis, start_or_explain
+    from footcare_testing.servers import FakeAgent
 
     redis = start_or_explain(Redis)
     try:

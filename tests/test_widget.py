@@ -23,7 +23,7 @@ from playwright.sync_api import expect, sync_playwright
 from actions import safety
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
-from tests.servers import ROOT, DemoPage, post_json
+from footcare_testing.servers import ROOT, DemoPage, post_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

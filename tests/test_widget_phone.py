@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from actions.dialogue import shown
-from tests.servers import ROOT
+from footcare_testing.servers import ROOT
 from tests.test_widget import (  # noqa: F401  (fixtures)
     DOCTOR,
     KB,

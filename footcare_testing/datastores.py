@@ -3,8 +3,8 @@
 Each server gets a free port on 127.0.0.1 and a throw-away data folder, and is
 stopped at the end. PostgreSQL refuses to run as root, so as root it runs as
 the `postgres` user that Debian's package creates. Used by the replica, fault
-and persistence tests and by the benchmark; tests/servers.py starts the Rasa
-and action servers that use them.
+and persistence tests, by the benchmark and by scripts/pg_redis.py;
+footcare_testing.servers starts the Rasa and action servers that use them.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from tests.servers import free_port, stop_process, tail
+from footcare_testing.servers import free_port, stop_process, tail
 
 INSTALL_HINT = "install it with `bash scripts/install_system_packages.sh` (Debian packages postgresql and redis-server)"
 
@@ -193,7 +193,7 @@ def production_endpoints(pg: PostgreSQL, redis: Redis) -> tuple[dict[str, Any], 
     """endpoints.production.yml's tracker_store and lock_store, unchanged, and the environment that fills them in."""
     import yaml
 
-    from tests.servers import ROOT
+    from footcare_testing.servers import ROOT
 
     profile = yaml.safe_load((ROOT / "endpoints.production.yml").read_text())
     env = {

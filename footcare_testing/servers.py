@@ -1,4 +1,4 @@
-"""Starts the real action server and Rasa server for integration tests.
+"""Starts the real action server and Rasa server for the integration tests and the benchmark.
 
 Each stack runs on free loopback ports with its own endpoints and credentials
 files in a temporary folder, and is stopped (and its logs kept) at the end.
@@ -77,7 +77,6 @@ def default_tracker_store(workdir: Path) -> dict[str, Any]:
 def base_env(**extra: str) -> dict[str, str]:
     env = {**TEST_LIMITS, "WIDGET_SESSION_SECRET": WIDGET_SECRET, **os.environ}
     env.update(
-        PYTHONPATH=str(ROOT),
         RASA_TELEMETRY_ENABLED="false",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         TF_CPP_MIN_LOG_LEVEL="3",

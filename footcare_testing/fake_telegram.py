@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl
 
-from tests.servers import free_port
+from footcare_testing.servers import free_port
 
 TOKEN = "123456789:TEST-token_for-the-fake-bot-api"
 SECRET = "test-secret_0123456789"
