@@ -4,7 +4,7 @@ For each setup (by default both):
 - `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts);
 - `production`: endpoints.production.yml, PostgreSQL + Redis from Debian's packages on
   loopback, SANIC_WORKERS Rasa workers (default 2),
-the action server and the Rasa server are started on free loopback ports (tests/servers.py),
+the action server and the Rasa server are started on free loopback ports (footcare_testing/servers.py),
 then:
 1. one visitor's conversations, each turn followed by POST /model/parse of the same text (NLU
    only, the lower bound of a turn): turn and parse latency measured side by side;
@@ -337,6 +337,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     if unknown:
         parser.error(f"unknown setup(s): {', '.join(sorted(unknown))}")
     levels = [int(level) for level in args.levels.split(",")]
+    if "production" in setups:  # before minutes of measuring, not after
+        from footcare_testing.datastores import MissingServer, find_binary
+
+        try:
+            for binary in ("postgres", "initdb", "redis-server"):
+                find_binary(binary)
+        except MissingServer as exc:
+            print(f"the production setup needs PostgreSQL and Redis: {exc}", file=sys.stderr)
+            return 2
 
     figures: dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

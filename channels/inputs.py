@@ -17,8 +17,6 @@
   forwarded address when the peer is a proxy named in TRUSTED_PROXIES) and of
   everybody together, so that new sender ids cost something;
 - `ThrottledWarning` logs a repeated warning at most once a minute;
-- `RedactQuery` keeps query strings (Rasa's HTTP API takes its token as
-  `?token=`) out of Sanic's access log; importing this module installs it;
 - `notice` holds the short replies the channels give without asking Rasa
   (see channels/notices.yml).
 
@@ -33,7 +31,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 import unicodedata
 from collections import Counter, OrderedDict
@@ -251,29 +248,6 @@ class ThrottledWarning:
         skipped, self._skipped, self._last = self._skipped, 0, now
         suffix = f" ({skipped} more since the last such warning)" if skipped else ""
         self.logger.warning(self.message + suffix)
-
-
-_QUERY = re.compile(r"\?\S*")
-
-
-class RedactQuery(logging.Filter):
-    """Removes query strings (Rasa's HTTP API takes its token as `?token=`) from Sanic's access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        request = getattr(record, "request", None)
-        if isinstance(request, str) and "?" in request:
-            record.request = _QUERY.sub("?[query left out]", request)
-        return True
-
-
-def install_log_redaction() -> None:
-    """Puts `RedactQuery` on Sanic's access logger (once)."""
-    access = logging.getLogger("sanic.access")
-    if not any(isinstance(f, RedactQuery) for f in access.filters):
-        access.addFilter(RedactQuery())
-
-
-install_log_redaction()
 
 
 @lru_cache(maxsize=1)

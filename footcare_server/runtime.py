@@ -53,7 +53,7 @@ def install() -> None:
         return
     version = check_rasa_version()
     # (importing stores calls install() too, which then does the work: the lock is not held yet)
-    from footcare_server import action_fallback, action_timeout, speedups, stores
+    from footcare_server import access_log, action_fallback, action_timeout, speedups, stores
 
     with _lock:
         if _installed:
@@ -62,5 +62,6 @@ def install() -> None:
         action_fallback.apply()
         stores.apply()
         speedups.apply()
+        access_log.apply()
         _installed = True
         logger.debug("footcare_server's changes installed into Rasa %s.", version)

@@ -213,7 +213,8 @@ class Encoder:
             pooled = tf.reduce_sum(hidden * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1e-9)
             return tf.math.l2_normalize(pooled, axis=1)
 
-        self._forward = forward
+        # the one concrete function, called directly: no input matching on every call
+        self._forward = forward.get_concrete_function()
         self._lock = threading.Lock()
 
     def _batch(self, texts: Sequence[str]) -> np.ndarray:

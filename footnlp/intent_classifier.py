@@ -109,6 +109,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self.words = self._vectorizer("word", self.config["word_ngrams"], state.get("words"), state.get("words_idf"))
         self.topics = topic_intents()
         self._vocabulary: Optional[set] = None
+        self._weights: Optional[np.ndarray] = None
 
     @staticmethod
     def _vectorizer(analyzer: str, ngrams: Sequence[int], vocabulary: Optional[Dict[str, int]] = None,
@@ -146,7 +147,10 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         return scipy.sparse.hstack(blocks).tocsr()
 
     def _probabilities(self, X: scipy.sparse.csr_matrix) -> np.ndarray:
-        return _softmax(np.asarray(X @ self.coef.T) + self.intercept)
+        # the weights transposed once, contiguous: scipy would copy a transposed view on every call
+        if self._weights is None:
+            self._weights = np.ascontiguousarray(self.coef.T)
+        return _softmax(np.asarray(X @ self._weights) + self.intercept)
 
     # -- training -----------------------------------------------------------
 
@@ -164,6 +168,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         model.fit(X, y)
         self.labels = [str(c) for c in model.classes_]
         self.coef, self.intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+        self._weights = None
         self.known, self.known_labels = vectors, y
         vocabularies = {name: {str(k): int(v) for k, v in vec.vocabulary_.items()}
                         for name, vec in (("chars", self.chars), ("words", self.words))}

@@ -167,3 +167,30 @@ def test_rasas_own_commands_get_the_changes_from_the_modules_they_load_by_name()
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base_env(), capture_output=True, text=True,
                               timeout=300)
         assert done.stdout.split() == ["True", "True"], (module, done.stderr[-2000:])
+
+
+def test_sanics_access_log_leaves_out_the_query_string():
+    """access_log: the line Sanic's access logger writes for a request to Rasa's HTTP API has no token."""
+    import logging
+
+    from sanic.log import access_logger
+
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    keep, level = Keep(), access_logger.level
+    access_logger.addHandler(keep)  # Sanic's logging setup may stop its records from reaching the root
+    access_logger.setLevel(logging.INFO)
+    try:
+        access_logger.info("", extra={"request": "GET http://127.0.0.1:5005/model/parse?token=s3cret", "status": 200,
+                                      "byte": 2, "host": "127.0.0.1"})
+    finally:
+        access_logger.removeHandler(keep)
+        access_logger.setLevel(level)
+    [record] = keep.records
+    assert record.request == "GET http://127.0.0.1:5005/model/parse?[query left out]"
