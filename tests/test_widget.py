@@ -46,6 +46,7 @@ GREETING = paragraphs(KB.messages["greet"].format(**clinic().placeholders()))
 @pytest.fixture(scope="module")
 def site(channels_stack):
     page = DemoPage(channels_stack.workdir, channels_stack.rasa.url, port=channels_stack.web_port).start()
+    page.rasa = channels_stack.rasa  # the tabs read their conversations from it
     yield page
     page.stop()
 
@@ -67,8 +68,10 @@ def widget_tab(browser, site, **context_options):
     page.set_default_timeout(TIMEOUT)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.rasa = site.rasa
     page.goto(site.url + "/")
     open_widget(page)
+    expect(bot_bubbles(page).filter(has_text=GREETING[0])).to_have_count(1)
     settle(page)
     yield page
     context.close()
@@ -85,18 +88,35 @@ def bot_bubbles(page):
     return page.locator(".rw-messages-container .rw-message:not(.rw-typing-indication) .rw-response")
 
 
-def settle(page, quiet_ms: int = 1500) -> None:
-    """Waits until the bot stops typing and no bubble has been added for `quiet_ms`."""
+def session_id(page) -> str:
+    """The widget's conversation id in this tab (kept in sessionStorage, before its signature)."""
+    found = re.search(r"[0-9a-f]{32}", page.evaluate("JSON.stringify(sessionStorage)"))
+    assert found, "the widget has no session yet"
+    return found.group(0)
+
+
+def bubbles_sent(page) -> int:
+    """Bubbles the bot has sent this tab's conversation: its stored bot messages, one bubble a
+    paragraph (Rasa's socket.io output sends each paragraph as a message of its own)."""
+    events = page.rasa.tracker(f"web:{session_id(page)}")["events"]
+    return sum(len(e["text"].strip().split("\n\n")) for e in events if e["event"] == "bot" and e.get("text"))
+
+
+def settle(page) -> None:
+    """Waits until the widget shows every bubble the bot has sent (the stored conversation says how
+    many) and is not typing; call it once the reply has begun to show."""
     deadline = time.monotonic() + TIMEOUT / 1000
-    count, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        now = bot_bubbles(page).count()
-        if now != count or page.locator(".rw-typing-indication").count():
-            count, since = now, time.monotonic()
-        elif (time.monotonic() - since) * 1000 >= quiet_ms:
+        shown = bot_bubbles(page).count()
+        if not page.locator(".rw-typing-indication").count() and shown == bubbles_sent(page):
             return
-        page.wait_for_timeout(100)
-    raise AssertionError("the widget kept changing")
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the widget shows {bot_bubbles(page).count()} bubbles, the bot sent {bubbles_sent(page)}")
+
+
+def after_layout(page) -> None:
+    """Returns once the browser has drawn the page as it is now (two animation frames)."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def doctor_bubbles(page):
@@ -120,10 +140,14 @@ def ask(page, text: str) -> int:
 
 
 def open_widget(page) -> None:
-    """Opens the widget once it is connected (it stays hidden until then, and remembers being open)."""
+    """Opens the widget once it is connected (it stays hidden until then); a widget that was open
+    before a reload opens itself from the state it keeps in sessionStorage, and is not clicked shut."""
     expect(page.locator(".rw-launcher").first).to_be_visible(timeout=TIMEOUT)
-    page.wait_for_timeout(300)
-    if not page.locator(".rw-conversation-container").is_visible():
+    was_open = page.evaluate("""() => {
+        const kept = JSON.parse(sessionStorage.getItem("chat_session") || "{}");
+        return Boolean(kept.params && kept.params.isChatOpen);
+    }""")
+    if not was_open:
         page.locator(".rw-launcher").first.click()
     expect(page.locator(".rw-conversation-container")).to_be_visible(timeout=TIMEOUT)
 
@@ -147,8 +171,10 @@ def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(browse
     try:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT)
+        page.rasa = site.rasa
         page.goto(site.url + "/")
         open_widget(page)
+        expect(bot_bubbles(page).filter(has_text=GREETING[-1])).to_have_count(1)
         settle(page)
         for paragraph in GREETING:
             expect(bot_bubbles(page).filter(has_text=paragraph)).to_have_count(1, timeout=TIMEOUT)
@@ -193,7 +219,7 @@ def test_a_preparation_question_gets_readable_paragraphs_and_the_doctor_recommen
         assert [line.strip() for line in bubble.splitlines() if line.strip()] == lines
     # the picture for the README: the question at the top of the widget, the answer below it
     chat.locator(".rw-messages-container .rw-client").last.evaluate("e => e.scrollIntoView({block: 'start'})")
-    chat.wait_for_timeout(300)
+    after_layout(chat)
     target = Path(os.environ.get("WIDGET_SCREENSHOT") or ROOT / "results" / "widget.png")
     target.parent.mkdir(parents=True, exist_ok=True)
     chat.screenshot(path=str(target))
@@ -239,11 +265,11 @@ def test_html_and_script_are_shown_as_text_never_run(chat):
 def test_links_to_scripts_or_data_never_become_live_links(chat, channels_stack):
     """A reply (pushed through Rasa's HTTP API to this tab's conversation) and a message typed by the user."""
     rasa = channels_stack.rasa
-    session_id = re.search(r"[0-9a-f]{32}", chat.evaluate("JSON.stringify(sessionStorage)")).group(0)
+    conversation = session_id(chat)
     text = ("Read [our page](https://clinic.example.test/heel), [click here](javascript:window.__pwned=3) "
             "or [this one](data:text/html,<script>window.__pwned=4</script>).")
     before = bot_bubbles(chat).count()
-    post_json(f"{rasa.url}/conversations/web:{session_id}/tracker/events?token={rasa.api_token}"
+    post_json(f"{rasa.url}/conversations/web:{conversation}/tracker/events?token={rasa.api_token}"
               "&output_channel=socketio&execute_side_effects=true", [{"event": "bot", "text": text}])
     expect(bot_bubbles(chat)).to_have_count(before + 1)
     reply = bot_bubbles(chat).last
@@ -265,11 +291,10 @@ def test_links_to_scripts_or_data_never_become_live_links(chat, channels_stack):
 
 @pytest.mark.model
 def test_reloading_keeps_the_conversation(chat, channels_stack):
-    session_before = chat.evaluate("JSON.stringify(sessionStorage)")
-    session_id = re.search(r"[0-9a-f]{32}", session_before).group(0)  # the id before its signature
+    conversation = session_id(chat)
 
     def user_texts() -> list[str]:
-        return [e["text"] for e in channels_stack.rasa.tracker(f"web:{session_id}")["events"] if e["event"] == "user"]
+        return [e["text"] for e in channels_stack.rasa.tracker(f"web:{conversation}")["events"] if e["event"] == "user"]
 
     texts_before = user_texts()
     bubbles_before = bot_bubbles(chat).all_inner_texts()

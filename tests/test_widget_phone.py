@@ -22,6 +22,7 @@ from tests.test_widget import (  # noqa: F401  (fixtures)
     DOCTOR,
     KB,
     TIMEOUT,
+    after_layout,
     ask,
     bot_bubbles,
     browser,
@@ -86,7 +87,7 @@ def test_a_short_answer_then_tell_me_more_gives_the_details(phone):
     assert_no_sideways_scrolling(phone)
     # the picture for the README: the short answer on a phone's screen, down to its buttons
     phone.locator(".rw-replies").last.evaluate("e => e.scrollIntoView({block: 'end'})")
-    phone.wait_for_timeout(300)
+    after_layout(phone)
     target = Path(os.environ.get("WIDGET_SCREENSHOT") or ROOT / "results" / "widget.png")
     target.parent.mkdir(parents=True, exist_ok=True)
     phone.screenshot(path=str(target))
