@@ -41,7 +41,7 @@ from footnlp.spelling import common_words
 from footnlp.parts import asks, greeting_lead, split_parts
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage

@@ -119,6 +119,13 @@ def after_layout(page) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
+def assert_one_bubble_a_paragraph(bubbles: list[str], text: str) -> None:
+    """Every paragraph of `text` is a bubble of its own (spacing aside), and the doctor's line comes last."""
+    for paragraph in paragraphs(text):
+        assert any(" ".join(paragraph.split()) == " ".join(bubble.split()) for bubble in bubbles), paragraph
+    assert bubbles[-1].strip() == DOCTOR
+
+
 def doctor_bubbles(page):
     return bot_bubbles(page).filter(has_text=DOCTOR)
 
@@ -209,10 +216,8 @@ def test_the_widget_text_is_set_in_its_own_font_served_by_the_site(chat, site):
 def test_a_preparation_question_gets_readable_paragraphs_and_the_doctor_recommendation(chat):
     first = ask(chat, "How should I prepare for my first fascia massage session?")
     answer = bot_bubbles(chat).all_inner_texts()[first:]
-    for paragraph in paragraphs(KB.topics["preparation"].answer):
-        # one bubble per paragraph; a list's lines stay on their own lines
-        assert any(" ".join(paragraph.split()) == " ".join(bubble.split()) for bubble in answer), paragraph
-    assert answer[-1].strip() == DOCTOR
+    assert_one_bubble_a_paragraph(answer, KB.topics["preparation"].answer)
+    # a list's lines stay on their own lines
     for paragraph in (p for p in paragraphs(KB.topics["preparation"].answer) if "\n" in p):  # a list
         lines = [line.strip() for line in paragraph.splitlines()]
         bubble = next(b for b in answer if lines[-1] in b)

@@ -19,11 +19,11 @@ from playwright.sync_api import expect
 from actions.dialogue import shown
 from footcare_testing.servers import ROOT
 from tests.test_widget import (  # noqa: F401  (fixtures)
-    DOCTOR,
     KB,
     TIMEOUT,
     after_layout,
     ask,
+    assert_one_bubble_a_paragraph,
     bot_bubbles,
     browser,
     doctor_bubbles,
@@ -79,11 +79,8 @@ def test_a_short_answer_then_tell_me_more_gives_the_details(phone):
     topic = KB.topics["side_effects"]
     first = ask(phone, "what are the side effects of fascia massage?")
     answer = bot_bubbles(phone).all_inner_texts()[first:]
-    core = paragraphs(shown(topic.answer))
-    for paragraph in core:
-        assert any(" ".join(paragraph.split()) == " ".join(b.split()) for b in answer), paragraph
+    assert_one_bubble_a_paragraph(answer, shown(topic.answer))
     assert not any(paragraphs(shown(topic.details))[0][:40] in b for b in answer)  # the details wait
-    assert answer[-1].strip() == DOCTOR
     assert_no_sideways_scrolling(phone)
     # the picture for the README: the short answer on a phone's screen, down to its buttons
     phone.locator(".rw-replies").last.evaluate("e => e.scrollIntoView({block: 'end'})")
@@ -97,10 +94,8 @@ def test_a_short_answer_then_tell_me_more_gives_the_details(phone):
     expect(doctor_bubbles(phone)).to_have_count(doctors + 1, timeout=TIMEOUT)
     settle(phone)
     details = bot_bubbles(phone).all_inner_texts()[first:]
-    for paragraph in paragraphs(shown(topic.details)):
-        assert any(" ".join(paragraph.split()) == " ".join(b.split()) for b in details), paragraph
-    assert not any(core[0] in b for b in details)
-    assert details[-1].strip() == DOCTOR
+    assert_one_bubble_a_paragraph(details, shown(topic.details))
+    assert not any(paragraphs(shown(topic.answer))[0] in b for b in details)
     assert MORE not in phone.locator(".rw-replies").last.all_inner_texts()[0]
     assert_no_sideways_scrolling(phone)
 
