@@ -145,7 +145,7 @@ class ActionGoodbye(MessageAction):
 
 
 class ActionThank(MessageAction):
-    key = "thank"
+    key, buttons = "thank", True
 
 
 class ActionBotChallenge(MessageAction):

@@ -131,6 +131,13 @@ def test_message_actions_fill_in_the_clinic(make_tracker, dispatcher, action, ke
     assert text == expected
 
 
+@pytest.mark.parametrize("action", [cls() for cls in actions.MessageAction.__subclasses__()], ids=lambda a: a.key)
+def test_a_message_that_offers_topics_below_comes_with_them(make_tracker, dispatcher, action):
+    run(action, dispatcher, make_tracker("hi", action.key))
+    if "below" in last_text(dispatcher):  # "... or pick a topic below."
+        assert len(dispatcher.messages[-1].get("buttons") or []) >= 3, action.key
+
+
 def test_booking_gives_every_contact_detail(make_tracker, dispatcher):
     run(actions.ActionBooking(), dispatcher, make_tracker("can i book", "ask_booking"))
     text = last_text(dispatcher)
