@@ -20,6 +20,8 @@ IRREGULAR: Dict[str, str] = {
     "has": "have", "had": "have", "having": "have", "ve": "have", "'ve": "have",
     "does": "do", "did": "do", "done": "do", "doing": "do",
     "spread": "spread", "spreading": "spread",
+    # the past of "can" reads like it: "couldn't breathe", "could not put weight on it"
+    "could": "can",
 }
 
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
