@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 import socketio
@@ -41,6 +41,7 @@ from footcare_testing.servers import WIDGET_SECRET, ActionServer, ChannelApp, re
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
+NOTICES = set(inputs._notices().values())  # the channels' own short replies
 MARKER = "zebracorn"  # a word that must never show up in the server log
 _ids = itertools.count(1)
 
@@ -77,11 +78,11 @@ class Widget:
     name = "widget"
 
     def __init__(self, live: Any) -> None:
-        self.url, self.origin = live.rasa.url, live.origin
+        self.url, self.origin, self.rasa = live.rasa.url, live.origin, live.rasa
         self.clients: dict[str, "WidgetSession"] = {}
 
     def new_sender(self) -> str:
-        session = WidgetSession(self.url, self.origin).open()
+        session = WidgetSession(self.url, self.origin, self.rasa).open()
         self.clients[session.session_id] = session
         return session.session_id
 
@@ -97,8 +98,9 @@ class Widget:
 
 
 class WidgetSession:
-    def __init__(self, url: str, origin: str) -> None:
+    def __init__(self, url: str, origin: str, rasa: Any = None) -> None:
         self.url, self.origin = url, origin
+        self.rasa = rasa  # the Rasa server behind the channel; None: a fake agent that echoes each message once
         self.sio = socketio.Client(reconnection=False)
         self.received: list[dict] = []
         self.session_id = ""
@@ -120,20 +122,35 @@ class WidgetSession:
     def emit(self, data: Any) -> None:
         self.sio.emit("user_uttered", data)
 
-    def say(self, text: Any, raw: bool = False, quiet: float = 1.0, timeout: float = 60) -> list[str]:
-        start = len(self.received)
-        self.emit(text if raw else {"message": text, "session_id": self.session_id})
-        return [m.get("text", "") for m in self.collect(start, quiet, timeout)]
+    def stored(self) -> tuple[int, int]:
+        """(user messages, bot bubbles) stored in this session's conversation; a bubble is a
+        paragraph of a bot message (Rasa's socket.io output sends each on its own)."""
+        if self.rasa is None or not self.session_id:
+            return 0, 0
+        events = self.rasa.tracker(f"web:{self.session_id.partition('.')[0]}")["events"]
+        users = sum(1 for e in events if e["event"] == "user")
+        bubbles = sum(len(e["text"].strip().split("\n\n")) for e in events if e["event"] == "bot" and e.get("text"))
+        return users, bubbles
 
-    def collect(self, start: int, quiet: float = 1.0, timeout: float = 60) -> list[dict]:
-        """Waits for the first reply, then until no more arrive for `quiet` seconds."""
+    def answered(self, new: list[dict], before: tuple[int, int], sent: int) -> bool:
+        """Whether all `sent` messages have had their answer: a channel notice instead of Rasa, or
+        Rasa's turn, stored (Rasa stores a turn after sending its replies) and every bubble of it here."""
+        notices = sum(1 for m in new if m.get("text") in NOTICES)
+        if self.rasa is None:
+            return len(new) >= sent
+        users, bubbles = self.stored()
+        return users - before[0] + notices >= sent and len(new) - notices == bubbles - before[1]
+
+    def say(self, text: Any, raw: bool = False, timeout: float = 60) -> list[str]:
+        start, before = len(self.received), self.stored()
+        self.emit(text if raw else {"message": text, "session_id": self.session_id})
+        return [m.get("text", "") for m in self.collect(start, lambda new: self.answered(new, before, 1), timeout)]
+
+    def collect(self, start: int, done: Callable[[list[dict]], bool], timeout: float = 60) -> list[dict]:
+        """The messages received since `start`, once `done` says they are complete."""
         deadline = time.monotonic() + timeout
-        seen, last_change = start, time.monotonic()
-        while time.monotonic() < deadline:
-            if len(self.received) != seen:
-                seen, last_change = len(self.received), time.monotonic()
-            elif seen > start and time.monotonic() - last_change >= quiet:
-                break
+        while not done(self.received[start:]):
+            assert time.monotonic() < deadline, f"no complete answer in {timeout} s: {self.received[start:]}"
             time.sleep(0.05)
         return self.received[start:]
 
@@ -454,7 +471,9 @@ def test_a_second_session_request_leaves_the_first_sessions_room(widget_app):
         start = len(client.received)
         app.call(output.send_text_message(f"web:{first}", "for the first session"))
         app.call(output.send_text_message(f"web:{second}", "for the second session"))
-        assert [m["text"] for m in client.collect(start, quiet=0.5, timeout=10)] == ["for the second session"]
+        # in order on one connection: a message for the first session would come before this one
+        texts = [m["text"] for m in client.collect(start, lambda new: any(m["text"] == "for the second session" for m in new), 10)]
+        assert texts == ["for the second session"]
     finally:
         client.close()
 
@@ -622,7 +641,7 @@ def test_widget_malformed_events_get_a_notice(channels):
 
 @pytest.mark.model
 def test_widget_message_without_a_session_gets_a_notice_and_reaches_nobody(live, keeper):
-    session = WidgetSession(live.rasa.url, live.origin).open(request_session=False)
+    session = WidgetSession(live.rasa.url, live.origin, live.rasa).open(request_session=False)
     try:
         assert session.say({"message": "hello", "session_id": "bad-input-keeper"}, raw=True) == [notice("no_session")]
         assert session.sio.connected
@@ -721,11 +740,11 @@ def test_rest_flood_from_one_sender_gets_answers_or_429(live, channels):
 def test_widget_flood_from_one_session_gets_answers_or_a_notice(channels):
     widget = channels["widget"]
     session = widget.clients[widget.new_sender()]
-    start = len(session.received)
+    start, before = len(session.received), session.stored()
     for i in range(FLOOD):  # a little apart: engine.io refuses a poll that carries more than 16 packets
         session.emit({"message": f"how do I prepare? {i}", "session_id": session.session_id})
         time.sleep(0.02)
-    texts = [m.get("text", "") for m in session.collect(start, quiet=3)]
+    texts = [m.get("text", "") for m in session.collect(start, lambda new: session.answered(new, before, FLOOD), 120)]
     assert notice("busy") in texts and DOCTOR in texts
     assert session.say("what is fascia massage?")[-1] == DOCTOR
 
