@@ -87,7 +87,9 @@ class ActionAnswer(Action):
         if intent == "inform_condition":
             return send(dispatcher, dialogue.statement(ctx, names_condition(tracker)))
         topic = dialogue.topic_for_intent(intent, ctx)
-        if topic == ctx.last_topic and asked_again(tracker) and dialogue.has_details(topic):
+        meant = dialogue.short_follow_up(ctx, topic)  # "how long does that last?" after the side effects
+        topic = meant or topic
+        if topic == ctx.last_topic and (meant or asked_again(tracker)) and dialogue.has_details(topic):
             # the same topic asked again ("is it the same as a normal foot massage?" after what it
             # is): the short answer did not do, so the details, not the same text twice
             return send(dispatcher, dialogue.tell_more(ctx))

@@ -18,6 +18,7 @@ condition is known); "Tell me more" sends the details of the last topic.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence, Union
 
@@ -261,6 +262,24 @@ def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)
     return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids, offer=False)
+
+
+#: words by which a short question refers back to the answer before it ("how long does that last?")
+REFERS_BACK = {"it", "that", "this", "those", "them", "they", "there"}
+STARTS_FROM_BEFORE = {"and", "so", "but", "for", "then", "also"}
+
+
+def short_follow_up(ctx: Context, topic_id: str) -> Optional[str]:
+    """The topic a short question that refers back to the last answer asks, when the last topic's
+    `short_follow_ups` (content/knowledge.yml) reads `topic_id` so ("how long does that last?"
+    after the side effects asks how long they last, not how long a session takes)."""
+    last = knowledge().topics.get(ctx.last_topic or "")
+    words = re.findall(r"[a-z']+", ctx.text.lower())
+    if not last or not words or len(words) > FOLLOW_UP_WORDS:
+        return None
+    if len(words) > 3 and not (REFERS_BACK & set(words) or words[0] in STARTS_FROM_BEFORE):
+        return None
+    return last.short_follow_ups.get(topic_id)
 
 
 def topic_for_intent(intent: Optional[str], ctx: Context) -> str:

@@ -8,7 +8,7 @@ domain.yml, data/rules.yml and the NLU data agree with both.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -64,6 +64,8 @@ class Topic:
     by_condition: Mapping[str, str]
     next: tuple[str, ...]
     withhold_on_red_flag: bool
+    #: right after this topic, a short follow-up read as the key topic asks the value topic
+    short_follow_ups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
     nxt = raw.get("next") or []
     if not isinstance(nxt, list) or not all(n in topic_ids and n != topic_id for n in nxt):
         raise ContentError(path, f"{prefix}next", f"must be a list of other topic ids from {', '.join(topic_ids)}")
+    follow_ups = raw.get("short_follow_ups") or {}
+    if not isinstance(follow_ups, Mapping) or not all(k in topic_ids and v in topic_ids for k, v in follow_ups.items()):
+        raise ContentError(path, f"{prefix}short_follow_ups", f"must map topic ids to topic ids from {', '.join(topic_ids)}")
     withhold = raw.get("withhold_on_red_flag", False)
     if not isinstance(withhold, bool):
         raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
@@ -149,6 +154,7 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         by_condition={c: t.strip() for c, t in by_condition.items()},
         next=tuple(nxt),
         withhold_on_red_flag=withhold,
+        short_follow_ups=dict(follow_ups),
     )
 
 

@@ -442,3 +442,45 @@ def test_telegram_shows_a_list_line_by_line_and_the_tell_me_more_button(make_tra
     assert listed in "\n".join(split_text(reply["text"]))  # plain text: each item on its own line
     keys = [key for row in inline_keyboard(reply["buttons"])["inline_keyboard"] for key in row]
     assert {"text": MORE, "callback_data": "/ask_more"} in keys
+
+
+@pytest.mark.parametrize(
+    "last, text, intent, expected",
+    [
+        # refers back to the side effects: their details say how long soreness lasts
+        ("side_effects", "how long does that last?", "ask_session_length", "side_effects_details"),
+        ("side_effects", "and if it doesn't go away?", "ask_long_term_results", "side_effects_details"),
+        # refers back to how a session goes: how long one takes
+        ("procedure", "how long for?", "ask_long_term_results", "session_length"),
+        # names what it asks: taken as asked
+        ("side_effects", "how long does a session last?", "ask_session_length", "session_length"),
+        ("procedure", "what results can I expect in the long run?", "ask_long_term_results", "long_term_results"),
+        # the same words after a topic without such a reading: taken as asked
+        ("benefits", "how long does that last?", "ask_session_length", "session_length"),
+    ],
+)
+def test_a_short_follow_up_is_read_in_the_context_of_the_answer_before_it(make_tracker, dispatcher, last, text,
+                                                                         intent, expected):
+    events = run(actions.ActionAnswer(), dispatcher, make_tracker(text, intent, topic=last))
+    said = "\n\n".join(m["text"] for m in dispatcher.messages)
+    if expected.endswith("_details"):
+        topic = KB.topics[expected.removesuffix("_details")]
+        assert paragraphs_of(shown(topic.details))[0] in said
+    else:
+        assert KB.answer(expected)[:40] in said
+        assert slots(events).get("topic") == expected
+
+
+def paragraphs_of(text: str) -> list[str]:
+    return [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+
+
+def test_short_follow_ups_name_known_topics(tmp_path):
+    from footcare_content.files import ContentError
+    from footcare_content.knowledge import KNOWLEDGE_FILE, load_knowledge
+
+    text = KNOWLEDGE_FILE.read_text(encoding="utf-8").replace("      session_length: side_effects", "      session_lenght: side_effects")
+    broken = tmp_path / "knowledge.yml"
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError, match="short_follow_ups"):
+        load_knowledge(broken)
