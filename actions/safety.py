@@ -74,32 +74,38 @@ LEXICON_SOURCE = "lexicon"
 
 
 @dataclass(frozen=True)
-class Level:
+class Entry:
+    """What every entry of safety.yml has: its id and the sources its facts come from."""
+
     id: str
+    sources: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Level(Entry):
+    """An urgency level: what to do, how it is worded, whether it holds answers back."""
+
     action: str
     care: str
     reminder: str
     closing: str
     holds_back: bool
-    sources: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Sign:
-    """A warning sign (red flag)."""
+class Sign(Entry):
+    """A warning sign (red flag) and its level."""
 
-    id: str
     level: str
     name: str
     reason: str
-    sources: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Precaution:
-    id: str
+class Precaution(Entry):
+    """A contraindication's precaution text."""
+
     text: str
-    sources: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,8 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
         )
     precautions: Dict[str, Precaution] = {}
     for where, cid, body in _entries(path, data, "contraindications", _PRECAUTION_KEYS):
-        precautions[cid] = Precaution(cid, _text(path, body, "precaution", f"{where}.precaution", ()), _sources(path, body, where))
+        precautions[cid] = Precaution(id=cid, text=_text(path, body, "precaution", f"{where}.precaution", ()),
+                                      sources=_sources(path, body, where))
 
     topics = data.get("precaution_topics")
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):

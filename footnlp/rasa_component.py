@@ -123,13 +123,8 @@ class FootcareEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._include_negated = bool(self._config.get("include_negated"))
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "FootcareEntityExtractor":
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "FootcareEntityExtractor":
         status = saved_pipeline_status()
         if status == "stale":
             logger.warning(
@@ -249,13 +244,8 @@ class FootcareConceptFeaturizer(SparseFeaturizer, GraphComponent):
         self._index = {name: i for i, name in enumerate(vocabulary or [])}
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "FootcareConceptFeaturizer":
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "FootcareConceptFeaturizer":
         return cls(config, model_storage, resource, execution_context)
 
     @classmethod

@@ -90,13 +90,8 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             )
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SentenceEncoderFeaturizer":
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
         return cls(config, execution_context.node_name)
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
