@@ -243,10 +243,15 @@ FOLLOW_UP_WORDS = 6
 FOLLOW_UP_CONFIDENCE = 0.25
 
 
+def is_short(ctx: Context) -> bool:
+    """Whether the message is short enough to be a follow-up of the answer before it."""
+    return len(ctx.text.split()) <= FOLLOW_UP_WORDS
+
+
 def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
     """The topic a short, unclear follow-up most likely asks, when a topic was just answered."""
     kb = knowledge()
-    if not ctx.last_topic or len(ctx.text.split()) > FOLLOW_UP_WORDS:
+    if not ctx.last_topic or not is_short(ctx):
         return None
     for row in ranking:
         topic = kb.topic_for_intent(row.get("name"))
@@ -275,7 +280,7 @@ def short_follow_up(ctx: Context, topic_id: str) -> Optional[str]:
     after the side effects asks how long they last, not how long a session takes)."""
     last = knowledge().topics.get(ctx.last_topic or "")
     words = re.findall(r"[a-z']+", ctx.text.lower())
-    if not last or not words or len(words) > FOLLOW_UP_WORDS:
+    if not last or not words or not is_short(ctx):
         return None
     if len(words) > 3 and not (REFERS_BACK & set(words) or words[0] in STARTS_FROM_BEFORE):
         return None

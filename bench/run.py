@@ -337,11 +337,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error(f"unknown setup(s): {', '.join(sorted(unknown))}")
     levels = [int(level) for level in args.levels.split(",")]
     if "production" in setups:  # before minutes of measuring, not after
-        from footcare_testing.datastores import MissingServer, find_binary
+        from footcare_testing.datastores import MissingServer, PostgreSQL, Redis, check_installed
 
         try:
-            for binary in ("postgres", "initdb", "redis-server"):
-                find_binary(binary)
+            check_installed(PostgreSQL, Redis)
         except MissingServer as exc:
             print(f"the production setup needs PostgreSQL and Redis: {exc}", file=sys.stderr)
             return 2

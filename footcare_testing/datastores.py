@@ -71,10 +71,12 @@ class PostgreSQL:
     USER = "footcare"
     DATABASE = "footcare"
 
+    BINARIES = ("postgres", "initdb")
+
     def __init__(self, port: Optional[int] = None, durable: bool = False) -> None:
         """`durable`: sync every commit to disk as a real server does (the benchmark); tests skip that."""
         self.durable = durable
-        self.postgres, self.initdb = find_binary("postgres"), find_binary("initdb")
+        self.postgres, self.initdb = map(find_binary, self.BINARIES)
         self.sudo = _as_postgres_user()
         self.port = port or free_port()
         # Not under pytest's tmp_path: its parents are private to root, and the server runs as `postgres`.
@@ -161,8 +163,10 @@ class PostgreSQL:
 class Redis:
     """A throw-away Redis on 127.0.0.1 that keeps nothing on disk."""
 
+    BINARIES = ("redis-server",)
+
     def __init__(self, port: Optional[int] = None) -> None:
-        self.binary = find_binary("redis-server")
+        [self.binary] = map(find_binary, self.BINARIES)
         self.port = port or free_port()
         self.root = Path(tempfile.mkdtemp(prefix="footcare-redis-"))
         self.log = self.root / "redis.log"
@@ -201,6 +205,13 @@ def production_endpoints(pg: PostgreSQL, redis: Redis) -> tuple[dict[str, Any], 
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port), "REDIS_DB": "1", "REDIS_PASSWORD": "",
     }
     return profile["tracker_store"], profile["lock_store"], env
+
+
+def check_installed(*server_classes: type) -> None:
+    """Raises MissingServer when a program one of these servers needs is not installed."""
+    for server_class in server_classes:
+        for name in server_class.BINARIES:
+            find_binary(name)
 
 
 def start_or_explain(server_class: type) -> Any:

@@ -175,6 +175,15 @@ class RasaServer(_Server):
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def stored(self, sender: str) -> tuple[int, int]:
+        """(user messages, bot bubbles) stored in `sender`'s conversation. A bubble is a paragraph of
+        a bot message: Rasa's socket.io output sends each as a message of its own. Rasa stores a
+        turn after sending its replies, so a client that has all the bubbles has the whole turn."""
+        events = self.tracker(sender)["events"]
+        users = sum(1 for e in events if e["event"] == "user")
+        bubbles = sum(len(e["text"].strip().split("\n\n")) for e in events if e["event"] == "bot" and e.get("text"))
+        return users, bubbles
+
 
 class DemoPage(_Server):
     """web/serve.py: the demo clinic page with the chat widget, pointed at a Rasa server."""

@@ -123,14 +123,10 @@ class WidgetSession:
         self.sio.emit("user_uttered", data)
 
     def stored(self) -> tuple[int, int]:
-        """(user messages, bot bubbles) stored in this session's conversation; a bubble is a
-        paragraph of a bot message (Rasa's socket.io output sends each on its own)."""
+        """(user messages, bot bubbles) stored in this session's conversation (none without Rasa)."""
         if self.rasa is None or not self.session_id:
             return 0, 0
-        events = self.rasa.tracker(f"web:{self.session_id.partition('.')[0]}")["events"]
-        users = sum(1 for e in events if e["event"] == "user")
-        bubbles = sum(len(e["text"].strip().split("\n\n")) for e in events if e["event"] == "bot" and e.get("text"))
-        return users, bubbles
+        return self.rasa.stored(f"web:{self.session_id.partition('.')[0]}")
 
     def answered(self, new: list[dict], before: tuple[int, int], sent: int) -> bool:
         """Whether all `sent` messages have had their answer: a channel notice instead of Rasa, or

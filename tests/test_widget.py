@@ -96,10 +96,8 @@ def session_id(page) -> str:
 
 
 def bubbles_sent(page) -> int:
-    """Bubbles the bot has sent this tab's conversation: its stored bot messages, one bubble a
-    paragraph (Rasa's socket.io output sends each paragraph as a message of its own)."""
-    events = page.rasa.tracker(f"web:{session_id(page)}")["events"]
-    return sum(len(e["text"].strip().split("\n\n")) for e in events if e["event"] == "bot" and e.get("text"))
+    """Bubbles the bot has sent this tab's conversation (its stored bot messages' paragraphs)."""
+    return page.rasa.stored(f"web:{session_id(page)}")[1]
 
 
 def settle(page) -> None:
