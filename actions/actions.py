@@ -4,23 +4,24 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import dialogue, safety
+from actions.safety import screening
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
-from footnlp.findings import FINDINGS_KEY
-from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY
+from footnlp.topics import FINDINGS_KEY, GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY
 
 # Load the content when the action server starts, so that a mistake in
 # content/*.yml stops it at once with the file and key, not at the first user.
+# (No language model: the safety layer trusts what the NLU put on the message.)
 knowledge()
 clinic()
-# And the language pipeline of the safety checks: loaded at the first message it took
-# seconds, longer than the Rasa server waits for an action (ACTION_SERVER_TIMEOUT).
 safety.preload()
+
+SCREENING_FORM = "screening_form"
 
 
 def context(tracker: Tracker) -> dialogue.Context:
@@ -33,13 +34,18 @@ def context(tracker: Tracker) -> dialogue.Context:
         red_flags=tracker.get_slot("red_flags") or (),
         urgency=tracker.get_slot("urgency"),
         contraindications=tracker.get_slot("contraindications") or (),
+        screened=tracker.get_slot("screened") or (),
     )
 
 
 def send(dispatcher: CollectingDispatcher, turn: dialogue.Turn) -> List[Dict[Text, Any]]:
     for reply in turn.replies:
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
-    return [SlotSet(name, value) for name, value in turn.slots.items()]
+    events: List[Dict[Text, Any]] = [SlotSet(name, value) for name, value in turn.slots.items()]
+    if turn.screen:
+        # the screening form asks the question (action_ask_screening_answer) and reads the answer
+        events.append(ActiveLoop(SCREENING_FORM))
+    return events
 
 
 def intent_of(tracker: Tracker) -> Optional[Text]:
@@ -181,3 +187,50 @@ class ActionFallback(MessageAction):
             return send(dispatcher, dialogue.answer_topic(ctx, topic))
         suggestions = tracker.latest_message.get(SUGGESTIONS_KEY)
         return send(dispatcher, dialogue.unsure(ctx, suggestions if isinstance(suggestions, list) else []))
+
+
+class ActionAskScreeningAnswer(Action):
+    """The screening form's question: the one in the slot `screening_question`, with Yes / No / Not sure."""
+
+    def name(self) -> Text:
+        return "action_ask_screening_answer"
+
+    async def run(self, dispatcher, tracker, domain):
+        asked = tracker.get_slot("screening_asked") or []
+        return send(dispatcher, dialogue.screening_question(tracker.get_slot("screening_question"), first=len(asked) <= 1))
+
+
+class ValidateScreeningForm(FormValidationAction):
+    """Reads the answer (buttons or typed); after a No, the next question for the same sign, if any."""
+
+    def name(self) -> Text:
+        return "validate_screening_form"
+
+    def validate_screening_answer(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        content = screening.questions()
+        question = content.questions.get(tracker.get_slot("screening_question") or "")
+        answer = screening.read_answer(value, question, intent_of(tracker))
+        asked = list(tracker.get_slot("screening_asked") or [])
+        if answer == screening.NO:
+            memory = safety.Memory.from_slots(screened=tracker.get_slot("screened"))
+            following = screening.next_question(asked, memory)
+            if following:
+                return {"screening_answer": None, "screening_question": following.id,
+                        "screening_asked": [*asked, following.id],
+                        "screened": [*(tracker.get_slot("screened") or []), following.id]}
+        return {"screening_answer": answer}
+
+
+class ActionScreeningResult(Action):
+    """After the screening form: the level's advice (for a Yes or "Not sure"), then the reply held back."""
+
+    def name(self) -> Text:
+        return "action_screening_result"
+
+    async def run(self, dispatcher, tracker, domain):
+        turn = dialogue.after_screening(
+            context(tracker), tracker.get_slot("screening_answer"), tracker.get_slot("screening_asked") or [],
+            tracker.get_slot("screening_pending"),
+        )
+        done = {"screening_answer": None, "screening_question": None, "screening_asked": None, "screening_pending": None}
+        return send(dispatcher, turn) + [SlotSet(k, v) for k, v in done.items() if k not in turn.slots]

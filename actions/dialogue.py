@@ -1,6 +1,9 @@
 """What the assistant says in a turn, as plain data; no Rasa types here.
 
 Every reply is assembled by `compose`, the one code path that
+- asks a screening question first when the message hints at a warning sign
+  it does not settle (actions/safety/screening.py); the reply it would have
+  given is kept and sent after the answer, with the advice a Yes calls for,
 - puts the safety layer's opening first (actions/safety.advise decides it):
   the advice for a warning sign in this message, or the one-line reminder of
   one told earlier, an acknowledgement when a doctor has checked it, and the
@@ -19,10 +22,11 @@ condition is known); "Tell me more" sends the details of the last topic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Optional, Sequence, Union
 
 from actions import safety
+from actions.safety import screening
 from footcare_content.clinic import Clinic, clinic
 from footcare_content.knowledge import MENU, Knowledge, knowledge
 
@@ -40,6 +44,8 @@ class Reply:
 class Turn:
     replies: list[Reply]
     slots: dict[str, Any] = field(default_factory=dict)
+    #: start the screening form (it asks the question in the slot `screening_question`)
+    screen: bool = False
 
     @property
     def text(self) -> str:
@@ -60,6 +66,8 @@ class Context:
     contraindications: Sequence[str] = ()
     #: what the NLU pipeline's safety check found in `text`, if any (parse data `footcare_safety`)
     findings: Any = None
+    #: the screening questions asked so far in the conversation (slot `screened`)
+    screened: Sequence[str] = ()
 
 
 class Section(NamedTuple):
@@ -77,7 +85,8 @@ def _buttons(kb: Knowledge, topic_ids: Sequence[str], booking: bool = True) -> l
 
 
 def _fill(text: str, clinic_: Clinic, **extra: str) -> str:
-    return text.format(**clinic_.placeholders(), **knowledge().clinic_lines(clinic_), **extra)
+    places = clinic_.placeholders()
+    return text.format(**places, **knowledge().clinic_lines(clinic_), **safety.when_lines(places), **extra)
 
 
 def shown(text: str) -> str:
@@ -109,8 +118,20 @@ def compose(
     """
     kb, clinic_ = knowledge(), clinic()
     places = clinic_.placeholders()
-    check = safety.check(ctx.text, ctx.findings)
-    before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications)
+    check = safety.check(ctx.findings)
+    before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened)
+    question = screening.first_question(check, before)
+    if question:
+        sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
+        pending = {
+            "findings": ctx.findings, "body": [list(s) for s in sections], "health": health,
+            "next_topics": list(next_topics), "withhold_on_red_flag": withhold_on_red_flag,
+            "extra_slots": extra_slots, "show_buttons": show_buttons, "topic": topic, "offer": offer, "more": more,
+        }
+        return Turn(replies=[], screen=True, slots={
+            "screening_question": question.id, "screening_asked": [question.id], "screening_pending": pending,
+            "screened": [*before.screened, question.id],
+        })
     advice = safety.advise(check, before, places, topic=topic)
     slots: dict[str, Any] = dict(extra_slots or {})
     if advice.memory != before:
@@ -222,7 +243,7 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
     """
     kb, clinic_ = knowledge(), clinic()
     if not (condition_named and ctx.condition in kb.condition_names):
-        check = safety.check(ctx.text, ctx.findings)
+        check = safety.check(ctx.findings)
         # a precaution or a doctor's all-clear is the acknowledgement itself
         noted = None if check.contraindications or check.cleared else _fill(kb.messages["noted"], clinic_)
         return compose(ctx, noted, health=True, next_topics=MENU, topic=ctx.last_topic, offer=False)
@@ -310,3 +331,47 @@ def follow_up(ctx: Context, affirmed: bool) -> Turn:
         return answer_topic(ctx, ctx.offered_topic)
     key = "declined_offer" if ctx.offered_topic else "nothing_offered"
     return message(ctx, key, buttons=True)
+
+
+def screening_question(question_id: Optional[str], first: bool) -> Turn:
+    """The screening question with its Yes / No / Not sure buttons (the intro line before the first)."""
+    content = screening.questions()
+    question = content.questions.get(question_id or "")
+    if question is None:
+        return Turn(replies=[])
+    text = f"{content.intro}\n\n{question.ask}" if first else question.ask
+    return Turn(replies=[Reply(text=text, buttons=screening.buttons())])
+
+
+def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], pending: Any) -> Turn:
+    """The reply held back by the screening question, after its answer.
+
+    A Yes or "Not sure" to a question adds its warning sign to what the first
+    message told (the safer level wins), so the level's advice comes first and
+    the held reply follows (or is held back, while the level says so).  After a
+    No the held reply comes with a short thank-you.  What the answer itself
+    tells ("yes, and now I can't breathe") counts too.
+    """
+    content = screening.questions()
+    questions = [content.questions[q] for q in asked if q in content.questions]
+    pending = pending if isinstance(pending, dict) else {}
+    confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
+    findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))
+    sections = [Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)]
+    if answer == screening.NO:
+        sections.insert(0, Section(content.after_no))
+    if not sections:
+        sections = [Section(_fill(knowledge().messages["noted"], clinic()))]
+    resumed = replace(ctx, findings=findings, screened=(*ctx.screened, *asked))
+    kb = knowledge()
+    return compose(
+        resumed, sections,
+        health=bool(pending.get("health", True)),
+        next_topics=[t for t in pending.get("next_topics") or [] if t in kb.topics],
+        withhold_on_red_flag=bool(pending.get("withhold_on_red_flag")),
+        extra_slots=pending.get("extra_slots") if isinstance(pending.get("extra_slots"), dict) else None,
+        show_buttons=bool(pending.get("show_buttons", True)),
+        topic=pending.get("topic") if pending.get("topic") in kb.topics else None,
+        offer=bool(pending.get("offer", True)),
+        more=bool(pending.get("more")),
+    )

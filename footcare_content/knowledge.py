@@ -48,8 +48,10 @@ MESSAGES = (
 #: placeholders only some messages take
 EXTRA_PLACEHOLDERS = {"offer": {"topic"}, "noted_condition": {"condition"}, "no_more": {"topic"}}
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
-#: topic texts may also name what the clinic says about its sessions and fees (clinic_details)
-TOPIC_PLACEHOLDERS = PLACEHOLDERS | set(CLINIC_DETAILS)
+#: topic texts may also name what the clinic says about its sessions and fees (clinic_details),
+#: and when to get a warning sign checked: {when_calf_clot} is the advice of calf_clot's level in
+#: content/safety.yml ("get it checked today"), so no answer words a sign's urgency itself
+TOPIC_PLACEHOLDERS = PLACEHOLDERS | set(CLINIC_DETAILS) | {f"when_{sign}" for sign in (load_yaml(CONTENT_DIR / "safety.yml").get("red_flags") or {})}
 
 
 @dataclass(frozen=True)

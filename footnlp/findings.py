@@ -4,7 +4,7 @@ This module only finds; what to say about a finding is decided in actions/safety
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Set, Tuple
 
 from spacy.tokens import Doc
 
@@ -13,9 +13,9 @@ from footnlp.concepts import HISTORY_KEY, LASTING_KEY, concept_spans
 from footnlp.lexicon_model import CATEGORIES, HEALTH_CATEGORIES
 
 #: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
-FINDINGS_KEY = "footcare_safety"
-#: the keys :func:`safety_findings` always gives (another detector may add
-#: ``similar``: {id: similarity}, see actions/safety.py)
+from footnlp.topics import FINDINGS_KEY  # noqa: E402,F401
+#: the keys :func:`safety_findings` always gives (the learned detector adds ``learned`` and
+#: ``suspected``: {id: score}, see footnlp/warning_sign_component.py)
 FINDINGS_KEYS = ("red_flags", "contraindications", "history", "cleared", "health")
 _HEALTH_LABELS = {CATEGORIES[c] for c in HEALTH_CATEGORIES}
 
@@ -72,3 +72,16 @@ def safety_findings(doc: Doc) -> Dict[str, Any]:
         "cleared": bool(clearances),
         "health": any(s.label_ in _HEALTH_LABELS for s in spans),
     }
+
+
+def silenced(doc: Doc) -> Tuple[Set[str], bool]:
+    """Ids the lexicon saw negated, over, or as a general question; and whether a doctor cleared it.
+    Another detector adds none of these ("no swelling at all" reads much like "a swollen calf")."""
+    quiet: Set[str] = set()
+    cleared = False
+    for span in concept_spans(doc, include_negated=True):
+        if span.label_ == "CLEARANCE" and not span._.negated:
+            cleared = True
+        elif span._.negated or span._.status in (negation.HISTORY, negation.GENERAL):
+            quiet.add(span.id_)
+    return quiet, cleared

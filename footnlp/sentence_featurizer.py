@@ -26,7 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Text
 import numpy as np
 
 from footnlp.encoder import DEFAULT_DIR, DIM, load_encoder
-from footnlp.parts import greeting_lead, split_parts
+from footnlp.parts import greeting_lead
+from footnlp.warning_signs import windows
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -50,10 +51,10 @@ def message_embedding(message: Message) -> Optional[np.ndarray]:
 
 
 def pieces(text: str) -> List[str]:
-    """What later components read besides the whole message: its parts, when it has
-    several, and what follows a greeting ("hi! can massage help?" -> "can massage help?")."""
-    parts = split_parts(text)
-    found = parts if len(parts) > 1 else []
+    """What later components read besides the whole message: its parts and pairs of
+    neighbouring parts, when it has several (footnlp.warning_signs.windows), and what follows a
+    greeting ("hi! can massage help?" -> "can massage help?")."""
+    found = windows(text)
     lead, rest = greeting_lead(text)
     if lead and rest:
         found = [*found, rest]
@@ -63,6 +64,9 @@ def pieces(text: str) -> List[str]:
 def piece_vectors(message: Optional[Message], texts: Sequence[str], encoder) -> np.ndarray:
     """Vectors of `texts`: those the featurizer encoded with `message`, the others now, in one batch."""
     known: Dict[str, np.ndarray] = dict((message.get(PIECES_KEY) if message is not None else None) or {})
+    whole = message_embedding(message) if message is not None else None
+    if whole is not None:
+        known[message.get(TEXT)] = whole
     missing = [t for t in dict.fromkeys(texts) if t not in known]
     if missing:
         known.update(zip(missing, encoder.embed(missing)))

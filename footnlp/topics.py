@@ -13,10 +13,13 @@ from typing import Dict, Tuple
 import yaml
 
 KNOWLEDGE_FILE = Path(__file__).resolve().parent.parent / "content" / "knowledge.yml"
-#: parse-data keys footnlp.intent_classifier sets and the actions read
+#: parse-data keys footnlp's Rasa components set and the actions read (kept here, in a module that
+#: needs only yaml, so that the action server loads no language model)
 TOPICS_KEY = "footcare_topics"
 SUGGESTIONS_KEY = "footcare_suggestions"
 GREETING_KEY = "footcare_greeting"
+#: the safety findings (footnlp.findings, footnlp.warning_sign_component)
+FINDINGS_KEY = "footcare_safety"
 #: asked like a topic, answered from content/clinic.yml rather than a topic text
 EXTRA_TOPIC_INTENTS = ("ask_booking",)
 

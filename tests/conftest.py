@@ -21,12 +21,15 @@ def tracker_json() -> dict[str, Any]:
 
 @pytest.fixture
 def make_tracker(tracker_json) -> Callable[..., Tracker]:
-    """Builds a tracker whose latest user message has the given text, intent, entities and slots."""
+    """Builds a tracker whose latest user message has the given text, intent, entities and slots, and
+    the safety findings the NLU's lexicon puts on it (or `findings`, as given)."""
+    from tests.safety_helpers import lexicon_findings
 
-    def build(text: str, intent: str, entities: Optional[list] = None, **slots: Any) -> Tracker:
+    def build(text: str, intent: str, entities: Optional[list] = None, findings: Any = "lexicon", **slots: Any) -> Tracker:
         data = copy.deepcopy(tracker_json)
         data["slots"].update(slots)
         message = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entities or []}
+        message["footcare_safety"] = lexicon_findings(text) if findings == "lexicon" else findings
         data["latest_message"] = message
         data["events"].append({"event": "user", "text": text, "parse_data": message})
         return Tracker.from_dict(data)

@@ -18,8 +18,8 @@ KB = knowledge()
 
 
 def as_shown(text: str) -> str:
-    """Text the way the document shows it: escaped, bullets as list items, whitespace collapsed."""
-    return " ".join(html.escape(text).split())
+    """Text the way the document shows it: placeholders filled, escaped, bullets as list items, whitespace collapsed."""
+    return " ".join(html.escape(shown(text)).split())
 
 
 @pytest.fixture(scope="module")

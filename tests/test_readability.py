@@ -18,6 +18,7 @@ from dataclasses import replace
 import pytest
 
 from actions import dialogue, safety
+from actions.safety.wording import _fill
 from footcare_content.clinic import CLINIC_DETAILS, REGIONS, clinic
 from footcare_content.knowledge import CORE_WORDS, knowledge
 
@@ -92,15 +93,15 @@ def safety_texts() -> dict[str, str]:
         places = replace(clinic(), region=region).placeholders()
         for sign in content.red_flags.values():
             texts[f"{region} red_flags.{sign.id} (the reply)"] = safety.warning_reply([sign.id], places)
-            texts[f"{region} red_flags.{sign.id}.reason"] = safety._fill(sign.reason, places)
+            texts[f"{region} red_flags.{sign.id}.reason"] = _fill(sign.reason, places)
         for level in content.levels.values():
             memory = safety.Memory(red_flags=(), urgency=level.id)
             reminder = safety.reminder(memory, places)
             if reminder:
                 texts[f"{region} levels.{level.id}.reminder"] = reminder
             if level.closing:
-                texts[f"{region} levels.{level.id}.closing"] = safety._fill(level.closing, places)
-            texts[f"{region} levels.{level.id}.care"] = safety._fill(level.care, places)
+                texts[f"{region} levels.{level.id}.closing"] = _fill(level.closing, places)
+            texts[f"{region} levels.{level.id}.care"] = _fill(level.care, places)
     for precaution in content.contraindications.values():
         texts[f"contraindications.{precaution.id} (the reply)"] = safety.precautions([precaution.id])
         texts[f"contraindications.{precaution.id}.precaution"] = precaution.text

@@ -179,7 +179,7 @@ def test_debug_shell_summarises_a_turn():
                         "entities": [{"entity": "condition", "value": "plantar_fasciitis", "text": "plantar fasciitis"},
                                      {"entity": "red_flag", "value": "numbness", "text": "numb"}],
                         "footcare_safety": {"red_flags": ["numbness"], "contraindications": [],
-                                            "similar": {"tingling": 0.712}},
+                                            "learned": {"tingling": 0.912}},
                         "footcare_topics": ["describe_symptoms", "ask_safety"]}},
         {"event": "action", "name": "action_answer", "policy": "RulePolicy", "confidence": 1.0},
         {"event": "slot", "name": "red_flags", "value": ["fever", "numbness"]},
@@ -193,7 +193,7 @@ def test_debug_shell_summarises_a_turn():
     assert "intent: describe_symptoms (0.81)   next: ask_safety 0.12" in lines
     assert 'condition=plantar_fasciitis ("plantar fasciitis")' in lines and 'red_flag=numbness ("numb")' in lines
     assert "red flags: numbness   contraindications: none" in lines
-    assert "found by: numbness (lexicon), tingling (encoder 0.71)" in lines
+    assert "found by: numbness (lexicon), tingling (learned 0.91)" in lines
     assert "asks, in order: describe_symptoms, ask_safety" in lines
     assert "actions: action_answer (RulePolicy 1.00)" in lines and "slots: topic=symptoms" in lines
     assert understanding([{"event": "action", "name": "action_listen"}]) is None

@@ -1,4 +1,4 @@
-"""actions/safety.py: the checks, the three triage levels and their wording, memory, findings."""
+"""actions/safety/: the decision from the NLU's findings, the three triage levels and their wording, memory."""
 from __future__ import annotations
 
 import copy
@@ -9,12 +9,16 @@ import pytest
 import yaml
 
 from actions import safety
+from actions.safety.content import SAFETY_FILE as SAFETY_PATH
+from actions.safety.wording import _fill
+from actions.safety import __main__ as safety_cli
+from tests.safety_helpers import read
 from footcare_content.clinic import REGIONS, Clinic
 from footcare_content.files import ContentError
 from actions.safety import Memory, SafetyCheck
 from footnlp.lexicon import load_lexicon
 
-SAFETY_FILE = Path(safety.SAFETY_FILE)
+SAFETY_FILE = Path(SAFETY_PATH)
 
 #: the level of every warning sign, as the issue sets them
 EXPECTED_LEVELS = {
@@ -46,66 +50,69 @@ def mentions(text: str, term: str) -> bool:
 
 
 def test_check_finds_red_flags_in_order_without_duplicates():
-    result = safety.check("My foot went numb, then it was numb again, and now my toes are tingling")
+    result = read("My foot went numb, then it was numb again, and now my toes are tingling")
     assert result.red_flags == ["numbness", "tingling"]
     assert result.urgency == "soon"
     assert result.emergency is False and result.urgent is True
 
 
 def test_check_leaves_out_negated_mentions():
-    result = safety.check("I have numbness but no fever, and I'm not diabetic")
+    result = read("I have numbness but no fever, and I'm not diabetic")
     assert result.red_flags == ["numbness"]
     assert result.contraindications == []
 
 
 def test_check_gives_the_highest_level():
-    assert safety.check("I'm short of breath and my calf is swollen").urgency == "emergency"
-    assert safety.check("my calf is swollen").urgency == "same_day"
-    assert safety.check("my heel tingles").urgency == "soon"
-    assert safety.check("my heel hurts in the morning").urgency is None
+    assert read("I'm short of breath and my calf is swollen").urgency == "emergency"
+    assert read("my calf is swollen").urgency == "same_day"
+    assert read("my heel tingles").urgency == "soon"
+    assert read("my heel hurts in the morning").urgency is None
 
 
 def test_check_finds_contraindications():
-    result = safety.check("I'm on warfarin and 20 weeks pregnant, and I had a cortisone shot in my heel")
+    result = read("I'm on warfarin and 20 weeks pregnant, and I had a cortisone shot in my heel")
     assert result.red_flags == []
     assert result.contraindications == ["anticoagulants", "pregnancy", "steroid_injection"]
 
 
 def test_check_marks_health_messages():
-    assert safety.check("can I book for my heel?").health is True  # a body part
-    assert safety.check("I take ibuprofen").health is True  # a medicine
-    assert safety.check("do you do physio?").health is True  # a treatment
-    assert safety.check("no pain at all, can I book?").health is True  # negated, still about health
-    assert safety.check("can I book for Tuesday?").health is False
+    assert read("can I book for my heel?").health is True  # a body part
+    assert read("I take ibuprofen").health is True  # a medicine
+    assert read("do you do physio?").health is True  # a treatment
+    assert read("no pain at all, can I book?").health is True  # negated, still about health
+    assert read("can I book for Tuesday?").health is False
 
 
 def test_check_finds_a_doctors_all_clear_and_past_signs():
-    result = safety.check("my doctor says it's not a clot")
+    result = read("my doctor says it's not a clot")
     assert result.cleared is True and result.red_flags == [] and result.contraindications == []
-    result = safety.check("I had a DVT ten years ago, all fine now")
+    result = read("I had a DVT ten years ago, all fine now")
     assert result.red_flags == [] and result.contraindications == ["suspected_clot"]
-    assert safety.check("had a fever last week, it's gone now").history == ["fever"]
+    assert read("had a fever last week, it's gone now").history == ["fever"]
 
 
 @pytest.mark.parametrize(
-    "text",
-    [None, "", "   ", "🦶🦶🦶", "<script>alert('numb')</script>", "x" * 10_000, "no " * 5000, 42],
+    "found",
+    [None, "", "   ", "🦶🦶🦶", "<script>alert('numb')</script>", "x" * 10_000, 42, [], {"red_flags": None}],
 )
-def test_check_never_crashes(text):
-    result = safety.check(text)
-    assert isinstance(result, SafetyCheck)
+def test_check_never_crashes(found):
+    result = safety.check(found)
+    assert isinstance(result, SafetyCheck) and result.red_flags == []
 
 
 def test_check_handles_a_long_message_with_a_red_flag_at_the_end():
     text = "my heel hurts in the morning. " * 300 + "Now my foot has gone numb."
-    assert safety.check(text).red_flags == ["numbness"]
+    assert read(text).red_flags == ["numbness"]
 
 
-def test_pipeline_is_loaded_once():
-    safety.check("hello")
-    first = safety._load()[0]
-    safety.check("my foot is numb")
-    assert safety._load()[0] is first
+def test_the_action_server_loads_no_language_model():
+    """The safety layer trusts the NLU's findings: importing the actions loads neither spaCy nor TensorFlow."""
+    import subprocess
+    import sys
+
+    code = "import sys, actions.actions; print(sorted(m for m in ('spacy', 'tensorflow', 'transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out
 
 
 # --------------------------------------------------------------- findings
@@ -117,22 +124,35 @@ def findings(**changes):
     return base
 
 
-def test_findings_of_the_nlu_pipeline_are_reused():
-    """What FootcareEntityExtractor found is taken as is (the text is not parsed again)."""
-    result = safety.check("text the NLU already read", findings(red_flags=["numbness"], contraindications=["anticoagulants"], health=True))
+def test_findings_of_the_nlu_pipeline_are_taken_as_they_are():
+    """What the NLU found is the decision's only input (the text is never read again)."""
+    result = safety.check(findings(red_flags=["numbness"], contraindications=["anticoagulants"], health=True))
     assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]
     assert result.sources == {"numbness": "lexicon", "anticoagulants": "lexicon"}
-    assert safety.check("my calf is swollen", findings()).red_flags == []
-    assert safety.check("anything", findings(cleared=True)).cleared is True
+    assert safety.check(findings()).red_flags == []
+    assert safety.check(findings(cleared=True)).cleared is True
 
 
-def test_the_second_detectors_ids_count_too_and_say_where_they_come_from():
-    found = findings(red_flags=["numbness"], similar={"calf_clot": 0.71, "numbness": 0.64, "pregnancy": 0.8})
-    result = safety.check("text", found)
+def test_the_classifiers_signs_count_too_and_say_where_they_come_from():
+    found = findings(red_flags=["numbness"], learned={"calf_clot": 0.97, "numbness": 0.96}, suspected={"fever": 0.7})
+    result = safety.check(found)
     assert result.red_flags == ["numbness", "calf_clot"]  # union, lexicon first
-    assert result.contraindications == ["pregnancy"]
     assert result.urgency == "same_day"
-    assert result.sources == {"numbness": "lexicon, encoder 0.64", "calf_clot": "encoder 0.71", "pregnancy": "encoder 0.80"}
+    assert result.suspected == ["fever"]
+    assert result.sources == {"numbness": "lexicon, learned 0.96", "calf_clot": "learned 0.97", "fever": "suspected 0.70"}
+
+
+def test_a_sign_the_classifier_does_not_back_is_asked_about_not_raised():
+    result = safety.check(findings(red_flags=["numbness", "fever"], gated=["numbness"]))
+    assert result.red_flags == ["fever"] and result.suspected == ["numbness"]
+
+
+def test_merged_findings_keep_every_sign_and_leave_nothing_suspected():
+    merged = safety.merge(findings(red_flags=["numbness"], suspected={"cold_pale_blue_foot": 0.8}), None,
+                          safety.told("cold_pale_blue_foot"), findings(contraindications=["pregnancy"]))
+    result = safety.check(merged)
+    assert result.red_flags == ["numbness", "cold_pale_blue_foot"] and result.urgency == "emergency"
+    assert result.suspected == [] and result.contraindications == ["pregnancy"]
 
 
 @pytest.mark.parametrize(
@@ -145,15 +165,16 @@ def test_the_second_detectors_ids_count_too_and_say_where_they_come_from():
         findings(red_flags=["not_a_red_flag"]),
         findings(contraindications=[7]),
         findings(cleared="yes"),
-        findings(similar=["calf_clot"]),
-        findings(similar={"not_an_id": 0.9}),
-        findings(similar={"calf_clot": 1.5}),
-        findings(similar={"calf_clot": True}),
+        findings(learned=["calf_clot"]),
+        findings(learned={"not_an_id": 0.9}),
+        findings(learned={"calf_clot": 1.5}),
+        findings(suspected={"calf_clot": True}),
+        findings(gated="numbness"),
     ],
 )
-def test_unusable_findings_mean_the_text_is_checked(found):
-    result = safety.check("my foot went numb and I'm on warfarin", found)
-    assert result.red_flags == ["numbness"] and result.contraindications == ["anticoagulants"]
+def test_unusable_findings_count_as_nothing_told(found):
+    result = safety.check(found)
+    assert result.red_flags == [] and result.contraindications == [] and result.suspected == []
 
 
 # ------------------------------------------------------------------ levels
@@ -275,11 +296,11 @@ def every_text(region: str = "UK") -> dict[str, str]:
     for level in content.levels.values():
         for key in ("action", "care", "reminder", "closing"):
             if getattr(level, key):
-                out[f"levels.{level.id}.{key}"] = safety._fill(getattr(level, key), where, what="the swollen, painful leg")
-    out.update({f"red_flags.{s.id}.reason": safety._fill(s.reason, where) for s in content.red_flags.values()})
+                out[f"levels.{level.id}.{key}"] = _fill(getattr(level, key), where, what="the swollen, painful leg")
+    out.update({f"red_flags.{s.id}.reason": _fill(s.reason, where) for s in content.red_flags.values()})
     out.update({f"contraindications.{p.id}": p.text for p in content.contraindications.values()})
     for key in ("clinic_line", "cleared", "precaution_intro", "precaution_reminder", "precaution_outro"):
-        out[key] = safety._fill(getattr(content, key), where)
+        out[key] = _fill(getattr(content, key), where)
     return out
 
 
@@ -317,22 +338,23 @@ def test_texts_stay_careful():
 
 
 def test_memory_keeps_the_highest_level_and_every_id():
-    memory = safety.remember(Memory(), safety.check("my heel tingles"))
+    memory = safety.remember(Memory(), read("my heel tingles"))
     assert memory == Memory(("tingling",), "soon", ())
-    memory = safety.remember(memory, safety.check("and my calf is swollen, I'm on warfarin"))
+    memory = safety.remember(memory, read("and my calf is swollen, I'm on warfarin"))
     assert memory.red_flags == ("tingling", "calf_clot") and memory.urgency == "same_day"
     assert memory.contraindications == ("anticoagulants",) and memory.holds_back
-    memory = safety.remember(memory, safety.check("thanks"))
+    memory = safety.remember(memory, read("thanks"))
     assert memory.urgency == "same_day"  # holds for the conversation
-    assert memory.slots() == {"red_flags": ["tingling", "calf_clot"], "urgency": "same_day", "contraindications": ["anticoagulants"]}
+    assert memory.slots() == {"red_flags": ["tingling", "calf_clot"], "urgency": "same_day", "contraindications": ["anticoagulants"],
+                              "screened": []}
 
 
 def test_a_doctors_all_clear_empties_the_warning_signs_but_not_the_precautions():
     memory = Memory(("calf_clot",), "same_day", ("anticoagulants",))
-    cleared = safety.remember(memory, safety.check("my doctor says it's not a clot"))
+    cleared = safety.remember(memory, read("my doctor says it's not a clot"))
     assert cleared == Memory((), None, ("anticoagulants",)) and not cleared.holds_back
     # a new sign in the same message still counts
-    again = safety.remember(memory, safety.check("the GP checked it, it's fine. But now I'm short of breath"))
+    again = safety.remember(memory, read("the GP checked it, it's fine. But now I'm short of breath"))
     assert again.red_flags == ("breathless_chest_pain",) and again.urgency == "emergency"
 
 
@@ -344,45 +366,45 @@ def test_memory_from_slots_tolerates_what_is_stored():
 
 
 def test_a_soon_sign_gets_its_advice_but_holds_nothing_back():
-    advice = safety.advise(safety.check("my toes keep tingling"), Memory(), places("UK"), topic="self_massage")
+    advice = safety.advise(read("my toes keep tingling"), Memory(), places("UK"), topic="self_massage")
     assert advice.opening[0].startswith("Please see your GP")
     assert advice.hold_back is False and advice.closing is None
-    later = safety.advise(safety.check("how do I massage it?"), advice.memory, places("UK"), topic="self_massage")
+    later = safety.advise(read("how do I massage it?"), advice.memory, places("UK"), topic="self_massage")
     assert later.opening == [] and later.hold_back is False
 
 
 def test_a_remembered_warning_repeats_in_one_line_and_holds_back():
-    before = safety.advise(safety.check("my left calf is swollen and hot"), Memory(), places("UK")).memory
-    advice = safety.advise(safety.check("how do I massage it then?"), before, places("UK"), topic="self_massage")
+    before = safety.advise(read("my left calf is swollen and hot"), Memory(), places("UK")).memory
+    advice = safety.advise(read("how do I massage it then?"), before, places("UK"), topic="self_massage")
     assert advice.hold_back is True
     assert advice.opening == ["Reminder: please get the swollen, painful leg checked today. See your GP or go to A&E. No massage until then."]
     assert "\n" not in advice.opening[0]
 
 
 def test_after_an_emergency_the_closing_line_fits_it():
-    advice = safety.advise(safety.check("I can't breathe properly"), Memory(), places("US"))
+    advice = safety.advise(read("I can't breathe properly"), Memory(), places("US"))
     assert advice.closing == safety.texts().levels["emergency"].closing
     assert "before you start" not in advice.closing and "doctor" in advice.closing
-    assert safety.advise(safety.check("my calf is swollen"), Memory(), places("US")).closing is None
+    assert safety.advise(read("my calf is swollen"), Memory(), places("US")).closing is None
 
 
 def test_cleared_is_acknowledged_only_when_something_was_remembered():
     content = safety.texts()
-    advice = safety.advise(safety.check("A&E said it's only a sprain"), Memory(("sudden_injury",), "same_day"), places("UK"))
+    advice = safety.advise(read("A&E said it's only a sprain"), Memory(("sudden_injury",), "same_day"), places("UK"))
     assert advice.cleared and advice.opening == [content.cleared] and advice.hold_back is False
-    nothing = safety.advise(safety.check("A&E said it's only a sprain"), Memory(), places("UK"))
+    nothing = safety.advise(read("A&E said it's only a sprain"), Memory(), places("UK"))
     assert not nothing.cleared and nothing.opening == []
 
 
 def test_precautions_carried_by_the_answers_that_need_them():
     content = safety.texts()
     memory = Memory((), None, ("diabetes_neuropathy",))
-    advice = safety.advise(safety.check("how do I massage my arch?"), memory, places("UK"), topic="self_massage")
+    advice = safety.advise(read("how do I massage my arch?"), memory, places("UK"), topic="self_massage")
     assert advice.opening == [f"{content.precaution_reminder}\n- {content.contraindications['diabetes_neuropathy'].text}"]
     assert advice.hold_back is False  # a precaution does not hold anything back
-    assert safety.advise(safety.check("what are the benefits?"), memory, places("UK"), topic="benefits").opening == []
+    assert safety.advise(read("what are the benefits?"), memory, places("UK"), topic="benefits").opening == []
     # told in this message: ask to check with the doctor, and to tell the therapist
-    new = safety.advise(safety.check("I'm diabetic, can I roll my foot?"), Memory(), places("UK"), topic="self_massage")
+    new = safety.advise(read("I'm diabetic, can I roll my foot?"), Memory(), places("UK"), topic="self_massage")
     assert new.opening[0].startswith(content.precaution_intro) and new.opening[0].endswith(content.precaution_outro)
 
 
@@ -460,7 +482,7 @@ def test_an_id_worded_but_not_in_the_lexicon_names_the_lexicon(tmp_path, safety_
 
 
 def test_safety_check_cli_passes_on_the_content_files(capsys):
-    assert safety.main() == 0
+    assert safety_cli.main() == 0
     assert "the same as the lexicon's" in capsys.readouterr().out
 
 

@@ -60,7 +60,7 @@ def variants() -> list[Variant]:
         for condition in (None, *CONDITIONS):
             turn = dialogue.answer_topic(dialogue.Context(condition=condition), topic.id)
             label = "In general (no condition named)" if condition is None else f"For {kb.condition_names[condition]}"
-            specific = topic.by_condition.get(condition) if condition else None
+            specific = dialogue.shown(topic.by_condition[condition]) if condition in topic.by_condition else None
             more = dialogue.tell_more(dialogue.Context(condition=condition, last_topic=topic.id)).replies if topic.details else []
             result.append(Variant(topic.id, condition, label, turn.replies, specific, more))
     return result

@@ -85,12 +85,15 @@ def understanding(events: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
 
 
 def detectors(findings: Any) -> list[str]:
-    """Which detector found each warning sign or contraindication: "calf_clot (lexicon)", "numbness (encoder 0.71)"."""
+    """Which detector found each warning sign or contraindication: "calf_clot (lexicon)",
+    "sudden_injury (learned 0.97)", "cold_pale_blue_foot (suspected 0.62)"."""
     if not isinstance(findings, dict):
         return []
     found = [f"{i} (lexicon)" for i in [*(findings.get("red_flags") or []), *(findings.get("contraindications") or [])]]
-    similar = findings.get("similar") if isinstance(findings.get("similar"), dict) else {}
-    return found + [f"{i} (encoder {float(sim):.2f})" for i, sim in similar.items()]
+    for key in ("learned", "suspected"):
+        scores = findings.get(key) if isinstance(findings.get(key), dict) else {}
+        found += [f"{i} ({key} {float(score):.2f})" for i, score in scores.items()]
+    return found
 
 
 def format_understanding(info: dict[str, Any], style: Style) -> list[str]:
