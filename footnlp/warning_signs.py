@@ -38,6 +38,7 @@ themselves):
 Plain module (numpy, scikit-learn); the Rasa component is
 footnlp.rasa_warning_signs.WarningSignClassifier.
 
+    python -m footnlp.warning_signs --check   # the training files and test sets are well formed
     python -m footnlp.warning_signs --cv      # cross-validated figures on the training files
 """
 from __future__ import annotations
@@ -364,16 +365,27 @@ def load_training(paths: Sequence[Path], levels: Optional[Mapping[str, str]] = N
 def main(argv: Optional[List[str]] = None) -> int:
     import argparse
 
-    from footnlp.encoder import load_encoder
-
     parser = argparse.ArgumentParser(prog="python -m footnlp.warning_signs", description=__doc__.split("\n")[0])
     parser.add_argument("--cv", action="store_true", help="train on the default training files and print the cross-validated figures")
-    parser.add_argument("--C", type=float, default=4.0)
+    parser.add_argument("--check", action="store_true", help="check the training files and the warning-sign test sets")
+    parser.add_argument("--C", type=float, default=16.0)
     args = parser.parse_args(argv)
+    levels = sign_levels()
+    if args.check:
+        paths = training_paths(DEFAULT_TRAINING) + sorted(ROOT.glob("tests/red_flags_real*.yml"))
+        try:
+            counts = [(p, read_examples(p, levels)) for p in paths]
+        except ExamplesError as exc:
+            print(exc)
+            return 1
+        for path, ex in counts:
+            print(f"{path.relative_to(ROOT)}: {len(ex.positives)} warning-sign messages, {len(ex.negatives)} look-alikes")
+        return 0
     if not args.cv:
         parser.print_help()
         return 1
-    levels = sign_levels()
+    from footnlp.encoder import load_encoder
+
     positives, negatives = load_training(training_paths(DEFAULT_TRAINING), levels)
     model = WarningSignModel(C=args.C)
     from footnlp.findings import safety_findings

@@ -169,9 +169,9 @@ def main() -> int:
 
     print("Fallback threshold sweep ...", flush=True)
     sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
-    print("Red-flag detectors ...", flush=True)
-    safety = subprocess.run([sys.executable, "-m", "footnlp.safety_similarity", "--report"], cwd=ROOT, env=env(),
-                            check=True, capture_output=True, text=True).stdout
+    print("Warning-sign triage ...", flush=True)
+    safety = subprocess.run([sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown"],
+                            cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
 
     sets_doc = "\n".join(f"| `{path}` | {key} | {sizes[key]} | {how} |" for key, (path, how) in SETS.items())
     doc = f"""# NLU evaluation

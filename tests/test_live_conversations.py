@@ -156,9 +156,9 @@ def test_gibberish_gets_the_fallback_with_topics(stack):
 
 def test_the_nlu_finds_what_the_safety_check_finds(stack):
     """The action server reuses the findings the NLU pipeline put into the parse
-    data; on every red-flag test message and hold-out message they must be
-    exactly what the language layer finds in the text itself (a second
-    detector's `similar` may come on top)."""
+    data; on every red-flag test message and hold-out message the lexicon's
+    part must be exactly what the language layer finds in the text itself (the
+    classifier's `learned`, `suspected` and `gated` come on top)."""
     import json
     import re
     import urllib.request
@@ -168,7 +168,9 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
 
     from footnlp.findings import FINDINGS_KEYS, safety_findings
 
-    nlp = safety._load()[0]
+    from footnlp.pipeline import load_pipeline
+
+    nlp = load_pipeline()
     here = Path(__file__).resolve().parent
     cases = yaml.safe_load((here / "red_flags.yml").read_text(encoding="utf-8"))
     messages = [c["text"] for c in cases["positives"]] + [c if isinstance(c, str) else c["text"] for c in cases["negatives"]]
@@ -304,3 +306,64 @@ def test_conversation_tests_set_the_slots_they_name(stack, steps):
         stack.say(sender, text)
         slots = stack.tracker(sender)["slots"]
         assert {name: slots.get(name) for name in expected} == expected, text
+
+
+# ------------------------------------------------------------ screening questions
+
+
+def question_of(replies) -> dict:
+    """The one screening question of a turn: ends with "?" and has Yes / No / Not sure buttons."""
+    assert len(replies) == 1, replies
+    reply = replies[0]
+    assert reply["text"].endswith("?"), reply["text"]
+    assert [b["payload"] for b in reply["buttons"]] == ["/affirm", "/deny", "/not_sure"]
+    return reply
+
+
+INJURY = "hi, i slipped on the stairs this morning and my foot is swollen and bruised, would a massage help?"
+
+
+def test_an_injury_story_gets_a_screening_question_and_yes_gives_the_levels_advice(stack):
+    sender = new_sender()
+    question_of(stack.say(sender, INJURY))
+    reply = texts(stack.say(sender, "/affirm"))
+    action = safety.texts().levels["same_day"].action.format(**clinic().placeholders())
+    assert reply.startswith(action), reply
+    assert KB.topics["benefits"].answer not in reply  # held back while the level holds
+    assert reply.endswith(DOCTOR)
+    later = texts(stack.say(sender, "how do i massage my foot at home?"))
+    assert later.startswith("Reminder"), later  # remembered
+
+
+def test_an_injury_story_then_no_i_can_walk_fine_gets_no_alarm(stack):
+    sender = new_sender()
+    question_of(stack.say(sender, INJURY))
+    replies = stack.say(sender, "no, I can walk fine")
+    if replies[-1]["text"].endswith("?") and replies[-1].get("buttons", [{}])[0].get("payload") == "/affirm":
+        replies = stack.say(sender, "nope")  # a second question for the same sign
+    reply = texts(replies)
+    for level in safety.LEVELS:
+        assert safety.texts().levels[level].action.format(**clinic().placeholders()) not in reply
+    assert KB.topics["benefits"].answer in reply and reply.endswith(DOCTOR)
+
+
+def test_a_suspected_clot_then_would_massage_help_gets_no_benefits_text(stack):
+    sender = new_sender()
+    first = texts(stack.say(sender, "my left calf is swollen, warm and sore since my long flight home on sunday"))
+    assert first.startswith(safety.texts().levels["same_day"].action.format(**clinic().placeholders()))
+    reply = texts(stack.say(sender, "would massage help?"))
+    assert KB.topics["benefits"].answer not in reply and "looser" not in reply
+    assert reply.startswith("Reminder") and KB.messages["withheld"] in reply
+
+
+def test_a_fever_that_is_over_gets_no_alarm(stack):
+    reply = texts(stack.say(new_sender(), "i had a fever last week but it's gone now, my heel still hurts in the mornings"))
+    assert not reply.endswith("?")
+    for level in safety.LEVELS:
+        assert safety.texts().levels[level].action.format(**clinic().placeholders()) not in reply
+
+
+def test_should_i_massage_a_blood_clot_gets_a_clear_no(stack):
+    reply = texts(stack.say(new_sender(), "should I massage a blood clot?"))
+    assert re.search(r"\b(no|do not|don't)\b", reply, re.IGNORECASE), reply
+    assert reply.endswith(DOCTOR)
