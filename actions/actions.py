@@ -230,7 +230,7 @@ class ActionScreeningResult(Action):
     async def run(self, dispatcher, tracker, domain):
         turn = dialogue.after_screening(
             context(tracker), tracker.get_slot("screening_answer"), tracker.get_slot("screening_asked") or [],
-            tracker.get_slot("screening_pending"),
+            tracker.get_slot("screening_pending"), new_topic=getattr(knowledge().topic_for_intent(intent_of(tracker)), "id", None),
         )
         done = {"screening_answer": None, "screening_question": None, "screening_asked": None, "screening_pending": None}
         return send(dispatcher, turn) + [SlotSet(k, v) for k, v in done.items() if k not in turn.slots]

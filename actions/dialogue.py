@@ -343,18 +343,27 @@ def screening_question(question_id: Optional[str], first: bool) -> Turn:
     return Turn(replies=[Reply(text=text, buttons=screening.buttons())])
 
 
-def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], pending: Any) -> Turn:
+def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], pending: Any,
+                    new_topic: Optional[str] = None) -> Turn:
     """The reply held back by the screening question, after its answer.
 
     A Yes or "Not sure" to a question adds its warning sign to what the first
     message told (the safer level wins), so the level's advice comes first and
     the held reply follows (or is held back, while the level says so).  After a
     No the held reply comes with a short thank-you.  What the answer itself
-    tells ("yes, and now I can't breathe") counts too.
+    tells ("yes, and now I can't breathe") counts too.  An answer that is a new
+    question instead (`new_topic`) counts as "Not sure", and the new question
+    is answered in place of the held reply.
     """
     content = screening.questions()
     questions = [content.questions[q] for q in asked if q in content.questions]
     pending = pending if isinstance(pending, dict) else {}
+    if answer == screening.OTHER and new_topic in knowledge().topics:
+        topic = knowledge().topics[new_topic]
+        pending = {"findings": pending.get("findings"), "body": [[knowledge().answer(new_topic, ctx.condition),
+                   topic.withhold_on_red_flag]], "health": True, "next_topics": list(topic.next),
+                   "withhold_on_red_flag": topic.withhold_on_red_flag, "extra_slots": {"topic": new_topic},
+                   "topic": new_topic, "more": bool(topic.details)}
     confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
     findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))
     sections = [Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)]

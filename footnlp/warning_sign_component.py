@@ -66,7 +66,7 @@ class WarningSignClassifier(GraphComponent):
             "ask_rate": 0.10,
             # at most this share of the training warning-sign messages the lexicon catches is
             # asked about instead, because the classifier does not back the lexicon
-            "gate_rate": 0.03,
+            "gate_rate": 0.01,
             "model": None,  # the sentence encoder folder; default: SentenceEncoderFeaturizer's
         }
 
@@ -132,8 +132,7 @@ class WarningSignClassifier(GraphComponent):
             if not cleared and not findings.get("cleared"):
                 texts = windows(text)
                 lexicon = list(findings.get("red_flags") or [])
-                found, band = self.model.read(texts, piece_vectors(message, texts, self.encoder), lexicon, self.levels)
-                gated = [sid for sid in lexicon if sid in band]
+                found, band, gated = self.model.read(texts, piece_vectors(message, texts, self.encoder), lexicon, self.levels)
                 learned = {sid: s for sid, s in found.items() if sid not in quiet}
                 skip = set(quiet) | set(learned) | set(lexicon)
                 suspected = {sid: s for sid, s in band.items() if sid not in skip}

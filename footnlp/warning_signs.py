@@ -149,7 +149,7 @@ def files_digest(paths: Sequence[Path]) -> str:
 class WarningSignModel:
     """One logistic regression per warning sign over the encoder vector and tf-idf n-grams of each window."""
 
-    def __init__(self, C: float = 16.0, alarm_rate: float = 0.03, ask_rate: float = 0.10, gate_rate: float = 0.03,
+    def __init__(self, C: float = 16.0, alarm_rate: float = 0.03, ask_rate: float = 0.10, gate_rate: float = 0.01,
                  word_weight: float = 0.6, char_weight: float = 0.6, state: Optional[dict] = None) -> None:
         self.C, self.alarm_rate, self.ask_rate, self.gate_rate = C, alarm_rate, ask_rate, gate_rate
         self.word_weight, self.char_weight = word_weight, char_weight
@@ -305,20 +305,18 @@ class WarningSignModel:
         return (1.0 / (1.0 + np.exp(-z))).max(axis=0)
 
     def read(self, texts: Sequence[str], vectors: np.ndarray, lexicon: Sequence[str] = (),
-             levels: Optional[Mapping[str, str]] = None) -> Tuple[Dict[str, float], Dict[str, float]]:
-        """({id: score} at or above the alarm threshold, {id: score} in the question band); with
-        `lexicon` (the ids it found) and `levels`, the lexicon's ids the gate turns into questions
-        are in the question band too."""
+             levels: Optional[Mapping[str, str]] = None) -> Tuple[Dict[str, float], Dict[str, float], List[str]]:
+        """({id: score} at or above the alarm threshold, {id: score} in the question band, and the
+        lexicon's ids the gate turns into questions: with `lexicon` (the ids it found) and `levels`)."""
         scores = self.scores(texts, vectors)
+        gated = list(lexicon) if levels and self.gated(lexicon, float(scores.max(initial=0.0)), levels) else []
         found, suspected = {}, {}
-        if levels and self.gated(lexicon, float(scores.max(initial=0.0)), levels):
-            suspected.update({sid: round(float(scores[self.ids.index(sid)]), 3) for sid in lexicon if sid in self.ids})
         for sid, score in zip(self.ids, scores):
             if score >= self.alarm:
                 found[sid] = round(float(score), 3)
             elif score >= self.ask:
                 suspected[sid] = round(float(score), 3)
-        return found, suspected
+        return found, suspected, gated
 
     # -- storage --------------------------------------------------------------------
 

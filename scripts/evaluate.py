@@ -170,7 +170,7 @@ def main() -> int:
     print("Fallback threshold sweep ...", flush=True)
     sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
     print("Warning-sign triage ...", flush=True)
-    safety = subprocess.run([sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown"],
+    safety = subprocess.run([sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
                             cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
 
     sets_doc = "\n".join(f"| `{path}` | {key} | {sizes[key]} | {how} |" for key, (path, how) in SETS.items())

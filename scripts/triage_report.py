@@ -1,7 +1,7 @@
 """Warning-sign triage of a trained model on every warning-sign set, per set and level, with floors.
 
     python scripts/triage_report.py models/footcare.tar.gz --min written=1.0 real=0.80
-    python scripts/triage_report.py models/footcare.tar.gz --markdown   # the tables of docs/evaluation.md
+    python scripts/triage_report.py models/footcare.tar.gz --markdown -   # the table of docs/evaluation.md
 
 Each message goes through the trained model as a patient's first message would
 (`Agent.parse_message`, the whole NLU pipeline as shipped); the safety decision
@@ -155,9 +155,37 @@ def print_report(results: Dict[str, list], misses: bool) -> None:
                     print(f"    ALARM {got['ids']}: {text[:160]!r}")
 
 
+SECTION = """## Warning signs: triage per set
+
+Each message goes through the trained model as a first message. *Caught*: a warning sign found or
+a screening question asked; *right level or more cautious*: the advice given (after the question,
+if one was asked) is at least as urgent as the set's level; *under-triaged*: the rest. A question
+is answered Yes when its sign is one of the message's own (then its level counts), otherwise No.
+On look-alikes: an alarm is any warning sign raised; *asked*: a screening question. Detectors: the
+lexicon alone, the learned classifier alone, both, and both with the screening question (what the
+assistant does). The classifier's thresholds come from cross-validation on its training data only
+(none of these sets but the written one is trained on).
+
+How the sets were written:
+
+| set | file | written how |
+| --- | --- | --- |
+""" + "\n".join(f"| {name} | `{path}` | {how} |" for name, (path, how) in SETS.items()) + """
+
+The real training messages (`data/warning_signs/real*.yml`) are quoted from other pages than any
+test set; `scripts/check_sources.py` (in `make validate`) holds that split by address, and no
+warning-sign test message is in a training file. `data/warning_signs/written.yml` and
+`descriptions.yml` were written for training by the project.
+
+"""
+
+
 def markdown(results: Dict[str, list]) -> str:
-    lines = ["| set | detector | caught | right level or more cautious | under-triaged | questions | look-alikes with an alarm | look-alikes asked |",
+    lines = [SECTION, "| set (signs / look-alikes) | detector | caught | right level or more cautious | under-triaged | questions | look-alikes with an alarm | look-alikes asked |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    per_level = ["", "By level, the assistant as shipped (both + question):", "",
+                 "| set | level | caught | right level or more cautious | under-triaged | questions |",
+                 "| --- | --- | ---: | ---: | ---: | ---: |"]
     for name, rows in results.items():
         for detector in DETECTORS:
             f = figures(rows, detector)
@@ -165,7 +193,15 @@ def markdown(results: Dict[str, list]) -> str:
             mark = " **(shipped)**" if detector == SHIPPED else ""
             lines.append(f"| {name} ({f['positives']} / {f['negatives']}) | {detector}{mark} | {_pct(t['caught'], n)} | {_pct(t['right'], n)} | "
                          f"{_pct(n - t['right'], n)} | {_pct(t['asked'], n)} | {_pct(f['false_alarms'], f['negatives'])} | {_pct(f['neg_asked'], f['negatives'])} |")
-    return "\n".join(lines)
+        from actions.safety import LEVELS
+
+        shipped = figures(rows, SHIPPED)["per_level"]
+        for level in LEVELS:
+            c = shipped.get(level)
+            if c:
+                per_level.append(f"| {name} | {level} | {_pct(c['caught'], c['n'])} | {_pct(c['right'], c['n'])} | "
+                                 f"{_pct(c['n'] - c['right'], c['n'])} | {_pct(c['asked'], c['n'])} |")
+    return "\n".join(lines + per_level)
 
 
 def main() -> int:
@@ -174,13 +210,15 @@ def main() -> int:
     parser.add_argument("--min", nargs="*", default=[], metavar="SET=FLOOR",
                         help="floors for 'right level or more cautious' (assistant as shipped)")
     parser.add_argument("--sets", nargs="*", default=list(SETS))
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the table for docs/evaluation.md to FILE ('-': print only the table)")
     parser.add_argument("--misses", action="store_true", help="print under-triaged messages and alarms (never for the third set)")
     args = parser.parse_args()
     results = score(args.model, args.sets)
-    if args.markdown:
+    if args.markdown == "-":
         print(markdown(results))
         return 0
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results) + "\n", encoding="utf-8")
     print_report(results, args.misses)
     failed = []
     for item in args.min:

@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from actions.dialogue import shown
 import yaml
 
 from actions import safety
@@ -31,18 +33,18 @@ def texts(replies) -> str:
 def test_condition_is_remembered_across_topics(stack):
     sender = new_sender()
     first = texts(stack.say(sender, "I have metatarsalgia, how does a session go?"))
-    assert KB.topics["procedure"].by_condition["metatarsalgia"] in first
+    assert shown(KB.topics["procedure"].by_condition["metatarsalgia"]) in first
     assert first.endswith(DOCTOR)
     second = texts(stack.say(sender, "and the side effects?"))
-    assert KB.topics["side_effects"].answer in second
-    assert KB.topics["side_effects"].by_condition["metatarsalgia"] in second
+    assert shown(KB.topics["side_effects"].answer) in second
+    assert shown(KB.topics["side_effects"].by_condition["metatarsalgia"]) in second
 
 
 def test_follow_up_condition_keeps_the_topic(stack):
     sender = new_sender()
     stack.say(sender, "what are the side effects of fascia massage")
     reply = texts(stack.say(sender, "what about for heel spurs?"))
-    assert KB.topics["side_effects"].by_condition["heel_spur"] in reply
+    assert shown(KB.topics["side_effects"].by_condition["heel_spur"]) in reply
     assert reply.endswith(DOCTOR)
 
 
@@ -57,7 +59,7 @@ def test_yes_takes_the_offered_topic_and_buttons_come_with_answers(stack):
 
 def test_button_payload_answers_its_topic(stack):
     reply = texts(stack.say(new_sender(), "/ask_side_effects"))
-    assert KB.topics["side_effects"].answer in reply and reply.endswith(DOCTOR)
+    assert shown(KB.topics["side_effects"].answer) in reply and reply.endswith(DOCTOR)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_a_contraindication_then_a_self_massage_question_gets_the_answer_and_the
     sender = new_sender()
     stack.say(sender, "I have type 2 diabetes")
     text = texts(stack.say(sender, "how can I massage my own feet at home?"))
-    assert KB.topics["self_massage"].answer in text and "frozen water bottle" in text
+    assert shown(KB.topics["self_massage"].answer) in text and "frozen water bottle" in text
     assert safety.texts().contraindications["diabetes_neuropathy"].text in text
     assert text.endswith(DOCTOR)
 
@@ -112,7 +114,7 @@ def test_a_red_flag_then_my_doctor_checked_it(stack):
     slots = stack.tracker(sender)["slots"]
     assert not slots["red_flags"] and slots["urgency"] is None
     text = texts(stack.say(sender, "how do I massage my calf at home?"))
-    assert KB.topics["self_massage"].answer in text and KB.messages["withheld"] not in text
+    assert shown(KB.topics["self_massage"].answer) in text and KB.messages["withheld"] not in text
 
 
 def test_negated_warning_sign_is_answered_normally(stack):
@@ -329,7 +331,7 @@ def test_an_injury_story_gets_a_screening_question_and_yes_gives_the_levels_advi
     reply = texts(stack.say(sender, "/affirm"))
     action = safety.texts().levels["same_day"].action.format(**clinic().placeholders())
     assert reply.startswith(action), reply
-    assert KB.topics["benefits"].answer not in reply  # held back while the level holds
+    assert shown(KB.topics["benefits"].answer) not in reply  # held back while the level holds
     assert reply.endswith(DOCTOR)
     later = texts(stack.say(sender, "how do i massage my foot at home?"))
     assert later.startswith("Reminder"), later  # remembered
@@ -344,7 +346,7 @@ def test_an_injury_story_then_no_i_can_walk_fine_gets_no_alarm(stack):
     reply = texts(replies)
     for level in safety.LEVELS:
         assert safety.texts().levels[level].action.format(**clinic().placeholders()) not in reply
-    assert KB.topics["benefits"].answer in reply and reply.endswith(DOCTOR)
+    assert shown(KB.topics["benefits"].answer) in reply and reply.endswith(DOCTOR)
 
 
 def test_a_suspected_clot_then_would_massage_help_gets_no_benefits_text(stack):
@@ -352,7 +354,7 @@ def test_a_suspected_clot_then_would_massage_help_gets_no_benefits_text(stack):
     first = texts(stack.say(sender, "my left calf is swollen, warm and sore since my long flight home on sunday"))
     assert first.startswith(safety.texts().levels["same_day"].action.format(**clinic().placeholders()))
     reply = texts(stack.say(sender, "would massage help?"))
-    assert KB.topics["benefits"].answer not in reply and "looser" not in reply
+    assert shown(KB.topics["benefits"].answer) not in reply and "looser" not in reply
     assert reply.startswith("Reminder") and KB.messages["withheld"] in reply
 
 

@@ -74,7 +74,7 @@ def test_a_broken_screening_file_names_the_key(mutate, key, problem):
         ("nope", None, "no"), ("Not really", None, "no"), ("no, I can walk fine", "four_steps", "no"),
         ("I can hobble", "four_steps", "no"), ("i cant put weight on it at all", "four_steps", "yes"),
         ("not sure", None, "unsure"), ("no idea", None, "unsure"), ("skip", None, "unsure"),
-        ("what do you mean?", None, "unsure"),  # not an answer: the safer level
+        ("what do you mean?", None, "other"),  # not an answer: counted as Not sure
         ("yes and no", None, "unsure"),
     ],
 )
@@ -151,6 +151,13 @@ def test_no_gives_the_held_reply_without_an_alarm():
     for level in safety.LEVELS:
         assert action_line(level) not in turn.text
     assert turn.text.endswith(KB.doctor_recommendation)
+
+
+def test_a_new_question_instead_of_an_answer_gets_the_advice_then_its_answer():
+    pending = dialogue.answer_topic(hinted_ctx(), "benefits").slots["screening_pending"]
+    turn = dialogue.after_screening(dialogue.Context(text="how much does it cost?"), "other", ["tiptoe"], pending, new_topic="cost")
+    assert turn.text.startswith(action_line("same_day"))
+    assert dialogue.shown(KB.answer("cost", None)) in turn.text and KB.answer("benefits", None) not in turn.text
 
 
 def test_what_the_answer_itself_tells_counts_too():

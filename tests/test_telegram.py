@@ -17,6 +17,8 @@ from typing import Any, Optional
 
 import pytest
 
+from actions.dialogue import shown
+
 from actions import safety
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
@@ -366,7 +368,7 @@ def test_a_question_gets_one_answer_with_the_doctor_recommendation_in_the_right_
     assert status == 200
     texts = bot.telegram.sent_texts(chat)
     assert len(texts) == 1
-    assert KB.topics["preparation"].answer in texts[0]
+    assert shown(KB.topics["preparation"].answer) in texts[0]
     assert texts[0].endswith(DOCTOR)
     assert len(bot.telegram.recorded("sendMessage")) == before + 1
     assert not bot.telegram.sent_texts(other)
@@ -390,7 +392,7 @@ def test_a_button_press_is_acknowledged_and_answered(bot):
     answered = bot.telegram.recorded("answerCallbackQuery")
     assert update["callback_query"]["id"] in [c.params["callback_query_id"] for c in answered]
     text = bot.telegram.sent_texts(chat)[-1]
-    assert KB.topics["side_effects"].answer in text and text.endswith(DOCTOR)
+    assert shown(KB.topics["side_effects"].answer) in text and text.endswith(DOCTOR)
 
 
 @pytest.mark.model

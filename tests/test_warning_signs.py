@@ -129,10 +129,10 @@ def trained():
 def test_the_model_learns_stories_and_keeps_the_look_alikes_quiet(trained):
     model, figures = trained
     text = "heard a crack when i slipped on the stairs and now i can only hop"
-    found, suspected = model.read(ws.windows(text), fake_embed(ws.windows(text)))
+    found, suspected, _ = model.read(ws.windows(text), fake_embed(ws.windows(text)))
     assert "sudden_injury" in {**found, **suspected}
     quiet = "my heel hurts for the first steps in the morning"
-    found, suspected = model.read([quiet], fake_embed([quiet]))
+    found, suspected, _ = model.read([quiet], fake_embed([quiet]))
     assert not found
     assert 0.0 < model.ask <= model.alarm < 1.0
     assert figures["cv_false_alarms"] <= 0.05 + 1e-9 and figures["cv_questions"] <= 0.10 + 1e-9
@@ -151,11 +151,12 @@ def test_the_gate_asks_about_lexicon_signs_the_classifier_does_not_back(trained)
     model = copy.deepcopy(trained[0])
     model.gate = 0.99
     text = "what is plantar fasciitis"
-    found, suspected = model.read([text], fake_embed([text]), ["numbness"], LEVELS)
-    assert "numbness" in suspected and "numbness" not in found
+    assert model.read([text], fake_embed([text]), ["numbness"], LEVELS)[2] == ["numbness"]
     # an emergency found by the lexicon is never turned into a question
-    found, suspected = model.read([text], fake_embed([text]), ["cold_pale_blue_foot"], LEVELS)
-    assert "cold_pale_blue_foot" not in suspected
+    assert model.read([text], fake_embed([text]), ["cold_pale_blue_foot"], LEVELS)[2] == []
+    # a sign the classifier backs is not gated
+    model.gate = 0.0
+    assert model.read([text], fake_embed([text]), ["numbness"], LEVELS)[2] == []
 
 
 def test_the_model_reads_the_same_after_saving_and_loading(trained, tmp_path):

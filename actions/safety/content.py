@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import string
-import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from footcare_content.files import CONTENT_DIR, ContentError, load_yaml
@@ -241,18 +241,10 @@ def load_content(path: Any = SAFETY_FILE, lexicon: Optional[Lexicon] = None) -> 
     return parse_content(load_yaml(path), path, lexicon)
 
 
-_lock = threading.Lock()
-_content: Optional[SafetyContent] = None
-
-
+@lru_cache(maxsize=1)
 def texts() -> SafetyContent:
     """The checked content of content/safety.yml (read once; checked against the lexicon's ids)."""
-    global _content
-    if _content is None:
-        with _lock:
-            if _content is None:
-                _content = load_content(SAFETY_FILE, load_lexicon())
-    return _content
+    return load_content(SAFETY_FILE, load_lexicon())
 
 
 def preload() -> None:

@@ -8,13 +8,13 @@ picks what to ask, :func:`read_answer` reads a Yes, No or Not sure (buttons or
 typed), and :func:`next_question` the follow-up after a No.
 
 Yes always means the sign is there; "Not sure", a skip or an answer that is
-none of these counts as Yes: when unsure, the safer level wins.
+none of these (``other``) counts as Yes: when unsure, the safer level wins.
 """
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from actions.safety.content import LEVELS, checked_entries, checked_sources, checked_text, texts
@@ -24,6 +24,8 @@ from footcare_content.files import CONTENT_DIR, ContentError, load_yaml
 
 SCREENING_FILE = CONTENT_DIR / "screening.yml"
 YES, NO, UNSURE = "yes", "no", "unsure"
+#: an answer that is none of the three (a new question, say): counted as "Not sure"
+OTHER = "other"
 ANSWERS = (UNSURE, YES, NO)  # the order typed answers are read in
 #: button payloads (the contract: /affirm, /deny and the project's own)
 PAYLOADS = {YES: "/affirm", NO: "/deny", UNSURE: "/not_sure"}
@@ -118,18 +120,10 @@ def parse_screening(data: Any, path: Any = "<memory>") -> Screening:
     )
 
 
-_lock = threading.Lock()
-_screening: Optional[Screening] = None
-
-
+@lru_cache(maxsize=1)
 def questions() -> Screening:
     """The checked content of content/screening.yml (read once)."""
-    global _screening
-    if _screening is None:
-        with _lock:
-            if _screening is None:
-                _screening = parse_screening(load_yaml(SCREENING_FILE), SCREENING_FILE)
-    return _screening
+    return parse_screening(load_yaml(SCREENING_FILE), SCREENING_FILE)
 
 
 # ------------------------------------------------------------------ asking
@@ -191,7 +185,7 @@ def read_answer(text: Any, question: Optional[Question] = None, intent: Optional
 
     The question's own phrases are read first, then the payloads and the NLU's
     affirm / deny, then the general phrases (unsure before yes before no, so
-    "no idea" is Not sure).  Anything else counts as Not sure.
+    "no idea" is Not sure).  Anything else is ``other`` (counted as Not sure).
     """
     raw = text if isinstance(text, str) else ""
     for key, payload in PAYLOADS.items():
@@ -211,4 +205,4 @@ def read_answer(text: Any, question: Optional[Question] = None, intent: Optional
         return YES
     if found == {NO} or (intent == "deny" and YES not in found):
         return NO
-    return UNSURE
+    return UNSURE if found else OTHER
