@@ -174,7 +174,7 @@ def main() -> int:
                             cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
 
     sets_doc = "\n".join(f"| `{path}` | {key} | {sizes[key]} | {how} |" for key, (path, how) in SETS.items())
-    doc = f"""# NLU evaluation
+    doc = f"""# NLU and warning-sign evaluation
 
 Written by `make evaluate` on {dt.date.today().isoformat()} at commit `{commit()}`.
 
