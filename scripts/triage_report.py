@@ -51,8 +51,12 @@ def parse_all(model: str, texts: Sequence[str]) -> List[dict]:
     from footcare_server import runtime
 
     runtime.install()  # the same Rasa as the server
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not every message's parse in the log
     agent = Agent.load(model)
 
     async def run_all():
