@@ -144,15 +144,20 @@ def checked_entries(path, data: Mapping[str, Any], section: str, keys: set) -> I
         yield where, entry_id, body
 
 
-def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] = None) -> SafetyContent:
-    """Check the parsed YAML of safety.yml; with ``lexicon`` also that both files name the same ids."""
+def checked_top(path, data: Any, version: int, keys: set) -> None:
+    """A content file's top level: a mapping of known keys, of the expected version."""
     if not isinstance(data, Mapping):
         raise ContentError(path, "", "the top level must be a mapping of keys")
-    if data.get("version") != 2:
-        raise ContentError(path, "version", "must be 2")
-    extra = sorted(set(data) - _TOP_KEYS)
+    if data.get("version") != version:
+        raise ContentError(path, "version", f"must be {version}")
+    extra = sorted(set(data) - keys)
     if extra:
-        raise ContentError(path, extra[0], f"is not a known key; expected one of: {', '.join(sorted(_TOP_KEYS))}")
+        raise ContentError(path, extra[0], f"is not a known key; expected one of: {', '.join(sorted(keys))}")
+
+
+def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] = None) -> SafetyContent:
+    """Check the parsed YAML of safety.yml; with ``lexicon`` also that both files name the same ids."""
+    checked_top(path, data, 2, _TOP_KEYS)
 
     raw_levels = data.get("levels")
     if not isinstance(raw_levels, Mapping) or list(raw_levels) != list(LEVELS):

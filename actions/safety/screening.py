@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from actions.safety.content import LEVELS, checked_entries, checked_sources, checked_text, texts
+from actions.safety.content import LEVELS, checked_entries, checked_sources, checked_text, checked_top, texts
 from actions.safety.decision import SafetyCheck, level_of, more_urgent
 from actions.safety.memory import Memory
 from footcare_content.files import CONTENT_DIR, ContentError, load_yaml
@@ -76,13 +76,7 @@ def _phrases(path, value: Any, where: str, required: bool = False) -> Tuple[str,
 
 def parse_screening(data: Any, path: Any = "<memory>") -> Screening:
     """Check the parsed YAML of screening.yml against the warning signs of safety.yml."""
-    if not isinstance(data, Mapping):
-        raise ContentError(path, "", "the top level must be a mapping of keys")
-    if data.get("version") != 1:
-        raise ContentError(path, "version", "must be 1")
-    extra = sorted(set(data) - _TOP_KEYS)
-    if extra:
-        raise ContentError(path, extra[0], f"is not a known key; expected one of: {', '.join(sorted(_TOP_KEYS))}")
+    checked_top(path, data, 1, _TOP_KEYS)
     most = data.get("max_questions")
     if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= 2:
         raise ContentError(path, "max_questions", "must be 1 or 2")
