@@ -122,12 +122,9 @@ def compose(
     before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened)
     question = screening.first_question(check, before)
     if question:
-        sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
-        pending = {
-            "findings": ctx.findings, "body": [list(s) for s in sections], "health": health,
-            "next_topics": list(next_topics), "withhold_on_red_flag": withhold_on_red_flag,
-            "extra_slots": extra_slots, "show_buttons": show_buttons, "topic": topic, "offer": offer, "more": more,
-        }
+        pending = _held(ctx.findings, body, health=health, next_topics=next_topics,
+                        withhold_on_red_flag=withhold_on_red_flag, extra_slots=extra_slots,
+                        show_buttons=show_buttons, topic=topic, offer=offer, more=more)
         return Turn(replies=[], screen=True, slots={
             "screening_question": question.id, "screening_asked": [question.id], "screening_pending": pending,
             "screened": [*before.screened, question.id],
@@ -333,6 +330,19 @@ def follow_up(ctx: Context, affirmed: bool) -> Turn:
     return message(ctx, key, buttons=True)
 
 
+def _held(findings: Any, body: Union[None, str, Sequence[Section]], *, health: bool, next_topics: Sequence[str],
+          withhold_on_red_flag: bool, extra_slots: Optional[dict[str, Any]], show_buttons: bool,
+          topic: Optional[str], offer: bool, more: bool) -> dict[str, Any]:
+    """A reply held back by a screening question, as the slot `screening_pending` keeps it: the
+    findings of the message it answers and compose's arguments (after_screening sends it)."""
+    sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
+    return {
+        "findings": findings, "body": [list(s) for s in sections], "health": health,
+        "next_topics": list(next_topics), "withhold_on_red_flag": withhold_on_red_flag,
+        "extra_slots": extra_slots, "show_buttons": show_buttons, "topic": topic, "offer": offer, "more": more,
+    }
+
+
 def screening_question(question_id: Optional[str], first: bool) -> Turn:
     """The screening question with its Yes / No / Not sure buttons (the intro line before the first)."""
     content = screening.questions()
@@ -360,10 +370,10 @@ def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], p
     pending = pending if isinstance(pending, dict) else {}
     if answer == screening.OTHER and new_topic in knowledge().topics:
         topic = knowledge().topics[new_topic]
-        pending = {"findings": pending.get("findings"), "body": [[knowledge().answer(new_topic, ctx.condition),
-                   topic.withhold_on_red_flag]], "health": True, "next_topics": list(topic.next),
-                   "withhold_on_red_flag": topic.withhold_on_red_flag, "extra_slots": {"topic": new_topic},
-                   "topic": new_topic, "more": bool(topic.details)}
+        pending = _held(pending.get("findings"), knowledge().answer(new_topic, ctx.condition), health=True,
+                        next_topics=topic.next, withhold_on_red_flag=topic.withhold_on_red_flag,
+                        extra_slots={"topic": new_topic}, show_buttons=True, topic=new_topic, offer=True,
+                        more=bool(topic.details))
     confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
     findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))
     sections = [Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)]

@@ -101,7 +101,7 @@ class WarningSignClassifier(GraphComponent):
         return cls(config, model_storage, resource, model)
 
     def train(self, training_data: TrainingData) -> Resource:
-        levels = sign_levels()
+        levels = self.levels
         paths = training_paths(self.config["training_files"])
         if not paths:
             logger.warning("No warning-sign training files match %s: the classifier finds nothing", self.config["training_files"])
