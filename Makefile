@@ -5,11 +5,10 @@ SHELL := /bin/bash
 VENV    := .venv
 PY      := $(VENV)/bin/python
 # Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py):
-# every target that runs Rasa goes through it, and so do the servers pytest and the benchmark start
-# (footcare_testing/servers.py); scripts/nlu_report.py and make shell-debug call install() themselves. Without
-# it run: the action server (rasa-sdk, no Rasa), footnlp's builds and the therapists' tools (no
-# Rasa runtime), the benchmark's cold `rasa train` and scripts/evaluate.py's training and tests
-# (training uses none of the changes, and predictions are the same without them, only slower).
+# every target that runs Rasa's command line goes through it, and so do the servers pytest and the
+# benchmark start (footcare_testing/servers.py); make shell-debug calls install() itself. The reports'
+# in-process parsing and the benchmark's cold `rasa train` run Rasa as shipped (the changes make a turn
+# faster, not a prediction different); the action server (rasa-sdk) and footnlp's builds use no Rasa.
 RASA    := $(PY) -m footcare_server
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare

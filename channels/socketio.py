@@ -54,7 +54,7 @@ from socketio import AsyncServer
 from channels.guard import never_silent
 from footcare_content.apology import unavailable_text
 from channels.inputs import (
-    RateLimits, SenderGate, clean_text, client_address, limit_request_size, max_body_bytes, notice, raw_sender,
+    RateLimits, SenderGate, clean_text, client_address, limit_request_size, use_shared_gate, max_body_bytes, notice, raw_sender,
     sender_key, small_metadata,
 )
 
@@ -192,6 +192,7 @@ class SocketIOInput(RasaSocketIOInput):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=max_body_bytes())
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "footcare_socketio", __name__)
         limit_request_size(socketio_webhook)
+        use_shared_gate(socketio_webhook, self)
         self.sio = sio
         namespace = self.namespace
         logger.info("Widget origins allowed to connect: %s", self.allowed_origins)

@@ -27,12 +27,11 @@ def _error_summary(error: BaseException) -> str:
     return type(error).__name__ + (f" from {type(cause).__name__}" if cause else "")
 
 
-def apply() -> None:
+def changes() -> list:
+    """`RemoteAction.run`, answering with the apology when the action fails."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
     from rasa.shared.core.events import BotUttered
 
-    if getattr(RemoteAction.run, "_footcare_fallback", False):
-        return
     original_run = RemoteAction.run
 
     async def run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
@@ -50,4 +49,4 @@ def apply() -> None:
             return [BotUttered(unavailable_text())]
 
     run._footcare_fallback = True  # type: ignore[attr-defined]
-    RemoteAction.run = run  # type: ignore[method-assign]
+    return [(RemoteAction, "run", run)]

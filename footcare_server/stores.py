@@ -59,12 +59,14 @@ or on another replica. For a clinic that is silent data loss.
   tests/test_persistence.py checks that both write the same rows and read the
   same trackers.
 
-Endpoints files name it with `type: footcare_server.stores.StrictSQLTrackerStore`.
-Rasa 3.6 offers no setting to switch the fallback off: `Agent` always builds
-`FailSafeTrackerStore(store)` without the error callback that its constructor
-accepts. `apply()` (run by footcare_server.runtime.install()) therefore makes
-`Agent` use a subclass that passes that callback for strict stores only
-(`_FailClearly`); every other store keeps Rasa's behaviour.
+Endpoints files name it with `type: footcare_server.stores.StrictSQLTrackerStore`
+(Rasa's own door for a custom tracker store). Rasa 3.6 offers no door for the
+fallback: `Agent` always builds `FailSafeTrackerStore(store)` without the error
+callback that its constructor accepts. Its change (made by
+footcare_server.runtime.install(), that is by `python -m footcare_server`)
+makes `Agent` use a subclass that passes that callback for strict stores only
+(`_FailClearly`); every other store keeps Rasa's behaviour. Under a plain
+`rasa run` the store is the same, but Rasa's fallback to memory is back.
 
 Nothing here logs message text: errors are reported by the driver's error
 class and the first line of its message, never with the SQL parameters.
@@ -342,15 +344,9 @@ class _FailClearly(FailSafeTrackerStore):
         super().__init__(tracker_store, on_tracker_store_error, fallback_tracker_store)
 
 
-def apply() -> None:
-    """Makes `Agent` wrap tracker stores in `_FailClearly` (footcare_server.runtime.install() calls this)."""
+def changes() -> list:
+    """`Agent` wraps tracker stores in `_FailClearly` (made by footcare_server.runtime.install())."""
     import rasa.core.agent
 
-    if rasa.core.agent.FailSafeTrackerStore is FailSafeTrackerStore:
-        rasa.core.agent.FailSafeTrackerStore = _FailClearly
+    return [(rasa.core.agent, "FailSafeTrackerStore", _FailClearly)]
 
-
-# Rasa's own `rasa run` / `rasa shell`, typed directly, load this module by its name in the endpoints file.
-from footcare_server import runtime  # noqa: E402
-
-runtime.install()

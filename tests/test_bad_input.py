@@ -192,6 +192,22 @@ def test_sender_gate_lets_a_few_messages_of_one_sender_wait():
         assert again
 
 
+def test_sender_gate_sheds_load_by_the_messages_in_flight():
+    assert SenderGate(env={}).total == inputs.DEFAULT_IN_FLIGHT
+    gate = SenderGate(limit=2, env={"MAX_MESSAGES_IN_FLIGHT": "3"})
+    with gate.admit("a") as a, gate.admit("b") as b, gate.admit("c") as c, gate.admit("d") as d:
+        assert (a, b, c, d) == (True, True, True, False)
+    with gate.admit("d") as later:
+        assert later  # the others were answered: room again
+
+
+def test_the_channels_of_one_server_share_one_gate():
+    from types import SimpleNamespace
+
+    app = SimpleNamespace(ctx=SimpleNamespace())
+    assert inputs.shared_gate(app) is inputs.shared_gate(app)
+
+
 def test_widget_origins(monkeypatch):
     monkeypatch.setenv("WIDGET_SESSION_SECRET", WIDGET_SECRET)
     monkeypatch.delenv("WIDGET_ORIGINS", raising=False)
@@ -239,6 +255,21 @@ def test_rate_limits_per_client_and_for_everybody():
     assert limits.retry_after("2001:db8:1:3::1", now=5.0) == 0
 
 
+def test_no_fixed_limit_for_everybody_unless_set():
+    limits = RateLimits({"CLIENT_BURST": "1000"})
+    assert all(limits.retry_after(f"203.0.113.{i % 200}", now=1.0) == 0 for i in range(1000))
+
+
+def test_a_partners_senders_are_clients_within_the_partners_budget():
+    limits = RateLimits({"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "1", "PARTNER_BURST": "3",
+                         "PARTNER_MESSAGES_PER_MINUTE": "60"})
+    assert [limits.retry_after("s1", now=0.0, partner="token") for _ in range(3)] == [0, 0, 60]
+    assert limits.retry_after("s2", now=0.0, partner="token") == 0
+    assert limits.retry_after("s3", now=0.0, partner="token") == 1  # the partner's 3 are used up
+    assert limits.retry_after("s3", now=1.0, partner="token") == 0  # s3's own token came back, and one refilled
+    assert limits.retry_after("s1", now=0.0) == 0  # an address "s1" is another client than the partner's sender s1
+
+
 def test_client_addresses_and_loopback():
     from types import SimpleNamespace
 
@@ -275,7 +306,8 @@ def rest_app(monkeypatch):
 
 
 def inputs_env() -> tuple[str, ...]:
-    return ("CLIENT_BURST", "CLIENT_MESSAGES_PER_MINUTE", "ALL_BURST", "ALL_MESSAGES_PER_SECOND", "MAX_METADATA_BYTES")
+    return ("CLIENT_BURST", "CLIENT_MESSAGES_PER_MINUTE", "PARTNER_BURST", "PARTNER_MESSAGES_PER_MINUTE", "ALL_BURST",
+            "ALL_MESSAGES_PER_SECOND", "MAX_METADATA_BYTES", "MAX_MESSAGES_IN_FLIGHT")
 
 
 def rest_post(app: ChannelApp, body: Any, headers: Optional[dict] = None) -> tuple[int, dict, Any]:
@@ -335,20 +367,58 @@ def test_large_metadata_is_not_kept(rest_app):
 
 
 def test_rest_clients_and_everybody_are_rate_limited_with_retry_after(rest_app):
-    app = rest_app(REST_TOKEN="t0ken", TRUSTED_PROXIES="127.0.0.1", CLIENT_BURST="3", CLIENT_MESSAGES_PER_MINUTE="1",
-                   ALL_BURST="5", ALL_MESSAGES_PER_SECOND="0.01")
+    app = rest_app(REST_TOKEN="t0ken", CLIENT_BURST="3", CLIENT_MESSAGES_PER_MINUTE="1",
+                   PARTNER_BURST="100", PARTNER_MESSAGES_PER_MINUTE="1", ALL_BURST="5", ALL_MESSAGES_PER_SECOND="0.01")
 
-    def say(client: str, sender: str) -> tuple[int, dict]:
-        status, head, _ = rest_post(app, {"sender": sender, "message": "hi"},
-                                    {"Authorization": "Bearer t0ken", "X-Forwarded-For": f"198.51.100.7, {client}"})
+    def partner(sender: str) -> tuple[int, dict]:
+        status, head, _ = rest_post(app, {"sender": sender, "message": "hi"}, {"Authorization": "Bearer t0ken"})
         return status, head
 
-    # new sender ids cost the same: the limit is the client's (the address the trusted proxy saw)
-    results = [say("203.0.113.1", f"new-id-{i}") for i in range(4)]
+    # with a token each sender of the partner is a client of its own ...
+    results = [partner("patient-a") for _ in range(4)]
     assert [status for status, _ in results] == [200, 200, 200, 429]
     assert int(results[-1][1]["retry-after"]) >= 1
-    assert [say("203.0.113.2", f"other-{i}")[0] for i in range(3)] == [200, 200, 429]  # everybody's 5 used up
+    # ... and everybody's limit, when set, still holds (5 in all)
+    assert [partner("patient-b")[0] for _ in range(3)] == [200, 200, 429]
     assert len(app.agent.messages) == 5
+
+
+def test_rest_partner_senders_do_not_share_one_clients_limit(rest_app):
+    app = rest_app(REST_TOKEN="t0ken", CLIENT_BURST="2", CLIENT_MESSAGES_PER_MINUTE="1",
+                   PARTNER_BURST="5", PARTNER_MESSAGES_PER_MINUTE="1")
+
+    def partner(sender: str) -> int:
+        return rest_post(app, {"sender": sender, "message": "hi"}, {"Authorization": "Bearer t0ken"})[0]
+
+    # one address (the partner's server), many patients: each gets the client's budget ...
+    assert [partner(f"patient-{i}") for i in range(3)] == [200, 200, 200]
+    assert [partner("patient-0"), partner("patient-0")] == [200, 429]
+    # ... within the partner's own larger budget (5 here)
+    assert [partner("patient-9"), partner("patient-8")] == [200, 429]
+
+
+def test_rest_clients_without_a_token_are_limited_by_address(rest_app):
+    app = rest_app(CLIENT_BURST="2", CLIENT_MESSAGES_PER_MINUTE="1")
+    assert [rest_post(app, {"sender": f"new-id-{i}", "message": "hi"})[0] for i in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({"Origin": "http://evil.example"}, 403),
+        ({"Origin": "http://localhost:8080"}, 403),  # another port of this machine is another site
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Sec-Fetch-Site": "same-site"}, 403),
+        ({"Content-Type": "text/plain"}, 415),  # what a web page's form or fetch may send without asking
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        ({"Content-Type": "application/json; charset=utf-8", "Sec-Fetch-Site": "none"}, 200),
+    ],
+    ids=["foreign-origin", "other-port", "cross-site", "same-site", "text-plain", "form", "json-typed"],
+)
+def test_rest_refuses_what_a_web_page_sends(rest_app, headers, status):
+    app = rest_app()
+    assert rest_post(app, {"sender": "p1", "message": "/restart"}, headers)[0] == status
+    assert len(app.agent.messages) == (1 if status == 200 else 0)
 
 
 def test_the_query_string_is_left_out_of_the_access_log():

@@ -52,8 +52,8 @@ def test_off_without_a_token_and_never_touches_the_network(no_telegram_env, monk
     blueprint = channel.blueprint(lambda message: None)
     assert not channel.settings.enabled
     assert channel.get_output_channel() is None
-    # nothing runs at start-up but the body size limit every channel sets
-    assert [listener.listener.__name__ for listener in blueprint._future_listeners] == ["limit"]
+    # nothing runs at start-up but what every channel sets: the body size limit and the shared gate
+    assert [listener.listener.__name__ for listener in blueprint._future_listeners] == ["limit", "share"]
 
 
 def test_a_token_without_a_secret_token_refuses_to_start(no_telegram_env, monkeypatch):
@@ -210,6 +210,16 @@ def test_button_payloads_are_known_intents_without_entities():
         assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(callback_id=update["callback_query"]["id"]), data
     update = fake.callback_update(CHAT, "/ask_side_effects")
     assert tg.read_update(update, fake.BOT_NAME, intents).text == "/ask_side_effects"
+
+
+def test_a_pressed_restart_is_refused_like_a_typed_one():
+    from rasa.shared.core.constants import DEFAULT_INTENTS
+
+    intents = ["greet", "ask_side_effects", *DEFAULT_INTENTS]  # a loaded domain lists Rasa's own intents too
+    for data in ("/restart", "/back", "/session_start"):
+        update = fake.callback_update(CHAT, data)
+        assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(callback_id=update["callback_query"]["id"]), data
+    assert tg.read_update(fake.text_update(CHAT, "/restart"), fake.BOT_NAME, intents).notice == "unknown_command"
 
 
 # --- the channel in this process against the fake Bot API (no model) ----------------------------
@@ -425,13 +435,25 @@ def test_unsupported_updates_get_a_short_notice(bot, make, key):
 @pytest.mark.model
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[]", b'"text"', b"{}", json.dumps(fake.group_update(-100777, "/start")).encode(),
-     json.dumps({"update_id": 5, "message": {"text": "no chat"}}).encode(), "\U0001F9B6".encode()],
-    ids=["broken-json", "list", "string", "empty-object", "group", "no-chat", "emoji-body"],
+    [b"[]", b'"text"', b"{}", json.dumps(fake.group_update(-100777, "/start")).encode(),
+     json.dumps({"update_id": 5, "message": {"text": "no chat"}}).encode()],
+    ids=["list", "string", "empty-object", "group", "no-chat"],
 )
-def test_malformed_updates_get_200_and_nothing(bot, body):
+def test_updates_of_another_shape_get_200_and_nothing(bot, body):
     before = len(bot.telegram.recorded("sendMessage"))
     assert post_update(bot.rasa.url, None, raw=body) == (200, {"ok": True})
+    assert len(bot.telegram.recorded("sendMessage")) == before
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "body", [b"{not json", "\U0001F9B6".encode(), b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 6_000 + b"1" + b"}" * 6_000],
+    ids=["broken-json", "emoji-body", "deep-list", "deep-object"],
+)
+def test_unreadable_json_gets_400_and_nothing(bot, body):
+    before = len(bot.telegram.recorded("sendMessage"))
+    status, _ = post_update(bot.rasa.url, None, raw=body)
+    assert status == 400
     assert len(bot.telegram.recorded("sendMessage")) == before
 
 
