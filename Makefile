@@ -93,7 +93,7 @@ validate: $(VENV)/.installed  ## rasa data validate (warnings are errors), the t
 	$(RASA) data validate --fail-on-warnings
 	$(PY) scripts/check_domain.py
 	$(PY) -m actions.safety
-	$(PY) -m footnlp.warning_signs --check
+	$(PY) scripts/warning_signs.py --check
 	$(PY) scripts/check_nlu_overlap.py
 	$(PY) scripts/check_sources.py
 

@@ -111,6 +111,12 @@ async def _visitor(
             turns.append(Turn(time.perf_counter() - started, not problem, problem))
 
 
+def visitor_address(number: int) -> str:
+    """A loopback address of its own for visitor `number` (127.0.1.1, 127.0.1.2, ...): the shipped limits
+    count messages per client address, as they would for patients on their own connections."""
+    return f"127.0.{1 + number // 250}.{1 + number % 250}"
+
+
 async def run_level(
     base_url: str,
     concurrency: int,
@@ -119,22 +125,37 @@ async def run_level(
     warmup_seconds: float = 3.0,
     is_fallback: Callable[[list[dict[str, Any]]], bool] = lambda body: False,
     label: Optional[str] = None,
+    own_addresses: bool = False,
 ) -> LevelResult:
-    """`concurrency` visitors for `seconds` (after a warm-up whose turns are not counted)."""
+    """`concurrency` visitors for `seconds` (after a warm-up whose turns are not counted); with
+    `own_addresses` each visitor connects from its own loopback address."""
     url = f"{base_url}/webhooks/rest/webhook"
     label = label or f"c{concurrency}-{int(time.time())}"
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+
+    def connector(number: int) -> aiohttp.TCPConnector:
+        return aiohttp.TCPConnector(limit=0, local_addr=(visitor_address(number), 0) if own_addresses else None)
+
+    sessions = [aiohttp.ClientSession(connector=connector(n), timeout=timeout)
+                for n in range(concurrency if own_addresses else 1)]
+    try:
+        def session(number: int) -> aiohttp.ClientSession:
+            return sessions[number if own_addresses else 0]
+
         if warmup_seconds > 0:
             warmup: list[Turn] = []
             deadline = time.monotonic() + warmup_seconds
-            await asyncio.gather(*(
-                _visitor(session, url, n, f"{label}-warmup", deadline, is_fallback, warmup) for n in range(concurrency)))
+            await asyncio.gather(*(_visitor(session(n), url, n, f"{label}-warmup", deadline, is_fallback, warmup)
+                                   for n in range(concurrency)))
         turns: list[Turn] = []
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(_visitor(session, url, n, label, deadline, is_fallback, turns) for n in range(concurrency)))
+        await asyncio.gather(*(_visitor(session(n), url, n, label, deadline, is_fallback, turns)
+                               for n in range(concurrency)))
         elapsed = time.monotonic() - started
+    finally:
+        for open_session in sessions:
+            await open_session.close()
     return LevelResult(concurrency, elapsed, turns)
 
 

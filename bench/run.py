@@ -1,9 +1,14 @@
 """`make bench`: turn latency, throughput, memory and training time, written to docs/benchmarks.md.
 
-For each setup (by default both):
-- `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts);
+For each setup (by default all three):
+- `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts),
+  with the channels' limits lifted, so that the figures are the server's own;
+- `shipped`: the same with the limits as shipped (channels/inputs.py), each visitor on its own
+  loopback address (127.0.1.x) as patients would be: what a clinic's server does under this load;
+  a visitor sending back to back is over the per-client limit (30 a minute, bursts of 10) within
+  seconds, so refusals (429) are counted apart from failures;
 - `production`: endpoints.production.yml, PostgreSQL + Redis from Debian's packages on
-  loopback, SANIC_WORKERS Rasa workers (default 2),
+  loopback, SANIC_WORKERS Rasa workers (default 2), limits lifted,
 the action server and the Rasa server are started on free loopback ports (footcare_testing/servers.py),
 then:
 1. one visitor's conversations, each turn followed by POST /model/parse of the same text (NLU
@@ -38,7 +43,7 @@ from typing import Any, Iterator, Optional
 ROOT = Path(__file__).resolve().parent.parent
 
 from bench import loadgen, report  # noqa: E402
-from footcare_testing.servers import MODEL, RASA, ActionServer, RasaServer, base_env  # noqa: E402
+from footcare_testing.servers import MODEL, RASA, SHIPPED_LIMITS, ActionServer, RasaServer, base_env  # noqa: E402
 
 TOKEN = "bench-token"
 PROJECT_REST = {"channels.rest.RestInput": None}
@@ -222,6 +227,8 @@ def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, A
     servers: list[Any] = []
     try:
         rasa_kwargs: dict[str, Any] = {"credentials": PROJECT_REST, "api_token": TOKEN}
+        if setup == "shipped":
+            rasa_kwargs["env"] = dict(SHIPPED_LIMITS)
         processes: dict[str, Any] = {}
         if setup == "production":
             pg, redis = PostgreSQL(durable=True).start(), Redis().start()
@@ -259,8 +266,10 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
         groups = {name: process.pid for name, process in running["processes"].items()}  # tree roots
         print(f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse", flush=True)
         paired_others = OthersMeter(groups)
-        paired_turn_ms, parse_ms = asyncio.run(
-            loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired"))
+        paired_turn_ms, parse_ms = [], []
+        if setup != "shipped":  # one visitor back to back would be over the shipped per-client limit
+            paired_turn_ms, parse_ms = asyncio.run(
+                loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired"))
         paired_other_cores = paired_others.cores()
         results = []
         for concurrency in levels:
@@ -268,10 +277,12 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
             label = f"{setup}-c{concurrency}"
             if warmup > 0:  # not counted: new connections, first conversations
                 asyncio.run(loadgen.run_level(rasa.url, concurrency, warmup, warmup_seconds=0,
-                                              is_fallback=is_fallback, label=f"{label}-warmup"))
+                                              is_fallback=is_fallback, label=f"{label}-warmup",
+                                              own_addresses=setup == "shipped"))
             meter = OthersMeter(groups)
             level = asyncio.run(loadgen.run_level(rasa.url, concurrency, seconds, warmup_seconds=0,
-                                                  is_fallback=is_fallback, label=label))
+                                                  is_fallback=is_fallback, label=label,
+                                                  own_addresses=setup == "shipped"))
             others = meter.cores() * level.seconds
             before, after = meter.before, meter.after
             ok_turns = max(1, len(level.latencies_ms))
@@ -315,7 +326,8 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setups", default="default,production", help="comma-separated: default, production")
+    parser.add_argument("--setups", default="default,shipped,production",
+                        help="comma-separated: default, shipped, production")
     parser.add_argument("--levels", default="1,10,50", help="concurrent conversations, comma-separated")
     parser.add_argument("--seconds", type=float, default=30, help="measuring time per level")
     parser.add_argument("--warmup", type=float, default=5, help="warm-up per level, not counted")
@@ -332,7 +344,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{MODEL} is missing: run `make train` first", file=sys.stderr)
         return 2
     setups = [setup.strip() for setup in args.setups.split(",") if setup.strip()]
-    unknown = set(setups) - {"default", "production"}
+    unknown = set(setups) - {"default", "shipped", "production"}
     if unknown:
         parser.error(f"unknown setup(s): {', '.join(sorted(unknown))}")
     levels = [int(level) for level in args.levels.split(",")]

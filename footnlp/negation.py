@@ -424,13 +424,6 @@ def _backward_list(doc, end: int, spans, ends: Dict[int, List[int]]) -> Set[int]
     return out
 
 
-def is_negated(doc, span, spans: Optional[Sequence] = None, window: int = DEFAULT_WINDOW) -> bool:
-    """Convenience for tests: is ``span`` negated among ``spans`` (default: just itself)?"""
-    spans = list(spans) if spans is not None else [span]
-    idx = next(i for i, s in enumerate(spans) if s.start == span.start and s.end == span.end)
-    return idx in negated_spans(doc, spans, window)
-
-
 # ------------------------------------------------------------------ time rule
 
 CURRENT, HISTORY, GENERAL = "current", "history", "general"

@@ -20,7 +20,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import yaml
@@ -29,12 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")
 RESULTS = ROOT / "results" / "evaluate"
 DOCS = ROOT / "docs"
-BEFORE_COMMIT = "d6962df"
 
 PIPELINES = {
     "config.yml": ("config.yml", "data/nlu"),
     "Rasa default": ("tests/configs/rasa_default.yml", "data/nlu"),
-    "before the encoder": ("tests/configs/before_encoder.yml", None),  # its own commit's data
 }
 
 from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
@@ -43,20 +40,6 @@ from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402
 
 def env() -> dict:
     return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-
-
-def before_data() -> Path:
-    """data/nlu/ as it was at BEFORE_COMMIT."""
-    out = RESULTS / f"data-{BEFORE_COMMIT}"
-    if not out.exists():
-        out.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", BEFORE_COMMIT, "data/nlu"], cwd=ROOT, check=True, capture_output=True).stdout
-        tar = RESULTS / "before.tar"
-        tar.write_bytes(archive)
-        with tarfile.open(tar) as t:
-            t.extractall(out)
-        tar.unlink()
-    return out / "data" / "nlu"
 
 
 def seeded(config: Path) -> bool:
@@ -147,7 +130,7 @@ def main() -> int:
             if name == "Rasa default" and seed not in args.seeds[: args.default_seeds]:
                 continue
             print(f"{name}, seed {seed}: training and scoring ...", flush=True)
-            model = train(name, config, ROOT / data if data else before_data(), seed, args.reuse)
+            model = train(name, config, ROOT / data, seed, args.reuse)
             runs[name].append(score(model))
 
     def cell(name: str, key: str) -> str:
@@ -222,9 +205,7 @@ feet to *out of scope*.
 
 ## Intent accuracy, side by side
 
-Each pipeline trained with `rasa train nlu`. The pipeline before the encoder
-(DIET without transformer layers) over seeds {", ".join(map(str, args.seeds))} (mean,
-range in brackets); Rasa's default (DIET with two transformer layers, about 20
+Each pipeline trained with `rasa train nlu`: Rasa's default (DIET with two transformer layers, about 20
 minutes a training on this 2-core machine) with seed{"s" if args.default_seeds > 1 else ""}
 {", ".join(map(str, args.seeds[: args.default_seeds]))}; config.yml once (its classifier
 is deterministic):
@@ -239,9 +220,6 @@ is deterministic):
   no higher (94.0% hold-out, 85.1% real in one run), so they are left out.
 - **Rasa default**: Rasa's stock pipeline (`tests/configs/rasa_default.yml`,
   what `rasa init` ships) trained on the same `data/nlu/`.
-- **before the encoder**: `config.yml` and `data/nlu/` as they were at commit
-  `{BEFORE_COMMIT}` (`tests/configs/before_encoder.yml`), scored on the same sets.
-
 config.yml is {"above" if beats else "**not above**"} Rasa's default on both the real and the hold-out set in this run.
 
 ## Real questions, per intent (config.yml)

@@ -305,13 +305,12 @@ def test_negation_rule_directly(nlp):
     """negated_spans works on any spans, e.g. a hand-made one."""
     from spacy.tokens import Span
 
-    from footnlp.negation import is_negated
+    from footnlp.negation import negated_spans
 
     doc = nlp.make_doc("there is no swelling today")
-    span = Span(doc, 3, 4, label="SYMPTOM")
-    assert is_negated(doc, span)
+    assert negated_spans(doc, [Span(doc, 3, 4, label="SYMPTOM")]) == {0}
     doc = nlp.make_doc("there is swelling today")
-    assert not is_negated(doc, Span(doc, 2, 3, label="SYMPTOM"))
+    assert negated_spans(doc, [Span(doc, 2, 3, label="SYMPTOM")]) == set()
 
 
 def findings(nlp, text):
@@ -783,82 +782,34 @@ def test_rasa_component_adds_non_negated_entities(nlp):
     assert "footcare_safety" in quiet.as_dict(only_output_properties=True)
 
 
-def test_rasa_component_without_footnlp_doc():
-    """A doc from another spaCy model (or none): footnlp runs its own pipeline."""
+def test_rasa_component_without_a_doc_that_lines_up(nlp):
+    """A doc whose offsets would not line up with the text (lowercasing "İ" makes two characters), or none: the
+    extractor runs the pipeline SpacyNLP provides on the text once and keeps the doc for the components after it."""
+    import pytest
+    from rasa.nlu.constants import SPACY_DOCS
+    from rasa.nlu.utils.spacy_utils import SpacyModel
     from rasa.shared.nlu.constants import ENTITIES, TEXT
     from rasa.shared.nlu.training_data.message import Message
 
-    from footnlp.rasa_component import FootcareEntityExtractor
+    from footnlp.rasa_component import FOOTNLP_DOC, FootcareEntityExtractor, footnlp_doc
+
+    runs = []
+
+    def counted(text):
+        runs.append(text)
+        return nlp(text)
 
     extractor = FootcareEntityExtractor({})
-    message = Message(data={TEXT: "heel spur, and my calf is swollen"})
-    extractor.process([message])
+    text = "İstanbul trip: heel spur, and my calf is swollen"
+    message = Message(data={TEXT: text, SPACY_DOCS[TEXT]: nlp(text.lower())})
+    assert len(text.lower()) != len(text)
+    extractor.process([message], SpacyModel(model=counted, model_name="footnlp"))
     found = {(e["entity"], e["value"]) for e in message.get(ENTITIES)}
     assert found == {("condition", "heel_spur"), ("red_flag", "calf_clot")}
-
-
-def _tokenized(nlp, text):
-    from rasa.nlu.constants import SPACY_DOCS
-    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.message import Message
-
-    message = Message(data={TEXT: text, SPACY_DOCS[TEXT]: nlp(text)})
-    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
-    return message
-
-
-def _concept_featurizer(tmp_path, training_texts, nlp):
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    from footnlp.rasa_component import FootcareConceptFeaturizer
-
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("concepts")
-    context = ExecutionContext(GraphSchema({}), node_name="concepts")
-    config = FootcareConceptFeaturizer.get_default_config()
-    featurizer = FootcareConceptFeaturizer.create(config, storage, resource, context)
-    featurizer.train(TrainingData([_tokenized(nlp, t) for t in training_texts]))
-    # what `rasa train` and the server use: the vocabulary stored with the model
-    return FootcareConceptFeaturizer.load(config, storage, resource, context)
-
-
-def _concept_names(featurizer, message):
-    from rasa.shared.nlu.constants import TEXT
-
-    sequence, sentence = message.get_sparse_features(TEXT)
-    names = {i: n for n, i in featurizer._index.items()}
-    per_token = [sorted(names[c] for c in row.indices) for row in sequence.features.tocsr()]
-    return per_token, sorted(names[c] for c in sentence.features.tocsr().indices)
-
-
-def test_concept_featurizer_gives_same_features_to_same_concept(tmp_path, nlp):
-    featurizer = _concept_featurizer(tmp_path, ["can I roll my foot on a tennis ball", "hello there"], nlp)
-    assert featurizer._index  # learned from the training data
-    message = featurizer.process([_tokenized(nlp, "is a lacrosse ball better")])[0]
-    per_token, sentence = _concept_names(featurizer, message)
-    assert sentence == ["tool", "tool:massage_ball"]
-    # both words of the mention carry it; the others carry nothing
-    assert per_token == [[], [], ["tool", "tool:massage_ball"], ["tool", "tool:massage_ball"], []]
-
-
-def test_concept_featurizer_marks_negated_mentions(tmp_path, nlp):
-    featurizer = _concept_featurizer(
-        tmp_path, ["my foot is numb", "no numbness at all", "I have plantar fasciitis"], nlp
-    )
-    message = featurizer.process([_tokenized(nlp, "no tingling, just plantar fasciitis")])[0]
-    _, sentence = _concept_names(featurizer, message)
-    assert sentence == ["condition", "condition:plantar_fasciitis", "negated:red_flag"]
-    # a message without concepts gets empty (all-zero) rows, not an error
-    message = featurizer.process([_tokenized(nlp, "thanks a lot")])[0]
-    per_token, sentence = _concept_names(featurizer, message)
-    assert sentence == [] and per_token == [[], [], []]
-
-
-# ------------------------------------------- wording of real posts (generalising)
+    assert runs == [text] and message.get(FOOTNLP_DOC).text == text
+    assert footnlp_doc(message) is message.get(FOOTNLP_DOC)  # the warning-sign classifier reads the same doc
+    with pytest.raises(ValueError, match="needs SpacyNLP"):
+        extractor.process([Message(data={TEXT: "heel spur"})])
 
 
 def test_didnt_feel_is_not_dont_feel(nlp):
