@@ -27,7 +27,7 @@ import yaml
 #: test sets quoted from public pages, by family: a set comes from other pages than the other
 #: sets of its family (an intent set and a warning-sign set may quote the same page)
 FAMILIES = {
-    "intent": ("tests/nlu_real.yml", "tests/nlu_real_blind.yml"),
+    "intent": ("tests/nlu_real.yml", "tests/nlu_real_blind.yml", "tests/nlu_real_blind2.yml"),
     "warning sign": ("tests/red_flags_real.yml", "tests/red_flags_real_blind.yml", "tests/red_flags_real_third.yml"),
 }
 REAL_TEST_SETS = tuple(name for names in FAMILIES.values() for name in names)

@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SETS = {
     "real": ("tests/nlu_real.yml", "quoted from public pages (forums, reader letters, clinic FAQs)"),
     "real_blind": ("tests/nlu_real_blind.yml", "quoted from public pages, a second collection, scored only"),
+    "real_blind2": ("tests/nlu_real_blind2.yml", "quoted from public pages, a third collection, scored only"),
     "holdout": ("tests/nlu_holdout.yml", "written by the project apart from the training data"),
 }
-BLIND = {"real_blind"}
+BLIND = {"real_blind", "real_blind2"}
 
 
 def score_sets(model: str) -> dict:
