@@ -24,7 +24,7 @@ WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
 
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
 
-.PHONY: system-packages help install train shell run test test-unit validate test-conversations test-nlu test-triage evaluate clean
+.PHONY: system-packages help install train shell run test lint test-unit validate test-conversations test-nlu test-triage evaluate clean
 .PHONY: shell-debug review answers purge erase
 .PHONY: bench
 
@@ -86,6 +86,10 @@ erase: $(VENV)/.installed  ## delete one person's conversation: make erase SENDE
 system-packages:  ## Debian packages the suites need (Chromium, PostgreSQL, Redis), installed with apt-get if missing
 	@bash scripts/install_system_packages.sh
 
+lint: $(VENV)/.installed  ## ruff: lint and format check of every Python file (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
 	$(PY) -m pytest -q -s -m "not model" tests
 
@@ -113,7 +117,7 @@ test-triage: $(MODEL)  ## warning signs per set and level: caught, right level o
 test-model: $(MODEL) $(WEBCHAT)  ## pytest suites that use the trained model and running servers
 	$(PY) -m pytest -q -s -m model tests
 
-test: system-packages validate test-unit train test-conversations test-nlu test-triage test-model  ## everything CI runs
+test: system-packages lint validate test-unit train test-conversations test-nlu test-triage test-model  ## everything CI runs
 
 evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
 	$(PY) scripts/evaluate.py

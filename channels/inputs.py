@@ -23,6 +23,7 @@
 Every setting is an environment variable with a default (see docs/security.md).
 Nothing here logs message text.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -122,8 +123,9 @@ class SenderGate:
     gate (`shared_gate`).
     """
 
-    def __init__(self, limit: int = MAX_WAITING_PER_SENDER, total: Optional[int] = None,
-                 env: Mapping[str, str] = os.environ) -> None:
+    def __init__(
+        self, limit: int = MAX_WAITING_PER_SENDER, total: Optional[int] = None, env: Mapping[str, str] = os.environ
+    ) -> None:
         self.limit = limit
         self.total = int(env_number("MAX_MESSAGES_IN_FLIGHT", DEFAULT_IN_FLIGHT, env)) if total is None else total
         self._busy: Counter[str] = Counter()
@@ -215,8 +217,13 @@ class RateLimits:
         taken = []
         checks = [(bucket, self.client_burst, self.client_rate)]
         if partner:
-            checks.append((self._partners.setdefault(partner, _Bucket(self.partner_burst, now)),
-                           self.partner_burst, self.partner_rate))
+            checks.append(
+                (
+                    self._partners.setdefault(partner, _Bucket(self.partner_burst, now)),
+                    self.partner_burst,
+                    self.partner_rate,
+                )
+            )
         if self.all_rate > 0:
             self._all = self._all or _Bucket(self.all_burst, now)
             checks.append((self._all, self.all_burst, self.all_rate))

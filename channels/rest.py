@@ -24,6 +24,7 @@ POST /webhooks/rest/webhook {"sender": "<id>", "message": "<text>"}
   (channels.inputs.SenderGate);
 - a turn without replies gets the fallback reply (see channels.guard).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -40,8 +41,17 @@ from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
 from channels.inputs import (
-    MAX_MESSAGE_CHARS, RateLimits, ThrottledWarning, clean_text, client_address, is_loopback, limit_request_size,
-    notice, sender_key, shared_gate, small_metadata,
+    MAX_MESSAGE_CHARS,
+    RateLimits,
+    ThrottledWarning,
+    clean_text,
+    client_address,
+    is_loopback,
+    limit_request_size,
+    notice,
+    sender_key,
+    shared_gate,
+    small_metadata,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,7 +87,9 @@ def allowed(request: Request, token: Optional[str]) -> bool:
     if not token:
         return is_loopback(request)
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
+    )
 
 
 def browser_refusal(request: Request) -> Optional[tuple[int, str]]:
@@ -114,7 +126,9 @@ class RestInput(RasaRestInput):
         async def receive(request: Request) -> HTTPResponse:
             if not allowed(request, token):
                 refused()
-                reason = "a valid 'Authorization: Bearer' token is required" if token else "REST answers this machine only"
+                reason = (
+                    "a valid 'Authorization: Bearer' token is required" if token else "REST answers this machine only"
+                )
                 return response.json({"error": reason}, status=403)
             refusal = browser_refusal(request)
             if refusal:

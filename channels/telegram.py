@@ -37,6 +37,7 @@ Differences from Rasa's own connector:
 
 Nothing here logs message text or the bot token.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,10 +60,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
-from footcare_content.apology import unavailable_text
 from channels.inputs import (
-    RateLimits, SenderGate, ThrottledWarning, clean_text, limit_request_size, use_shared_gate, notice, raw_sender, sender_key,
+    RateLimits,
+    SenderGate,
+    ThrottledWarning,
+    clean_text,
+    limit_request_size,
+    notice,
+    raw_sender,
+    sender_key,
+    use_shared_gate,
 )
+from footcare_content.apology import unavailable_text
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +314,9 @@ def _private_chat_id(message: Any) -> Optional[int]:
     return chat_id
 
 
-def read_update(update: Any, bot_name: Optional[str] = None, intents: Optional[Sequence[str]] = None) -> Optional[Incoming]:
+def read_update(
+    update: Any, bot_name: Optional[str] = None, intents: Optional[Sequence[str]] = None
+) -> Optional[Incoming]:
     """Decides what an update asks for; None when it needs nothing at all. A button's payload is
     taken only when it is `/<intent>` of one of `intents` (when given)."""
     if not isinstance(update, dict):
@@ -315,8 +326,12 @@ def read_update(update: Any, bot_name: Optional[str] = None, intents: Optional[S
         callback_id = query.get("id") if isinstance(query.get("id"), str) else None
         chat_id = _private_chat_id(query.get("message"))
         data = query.get("data")
-        known = (isinstance(data, str) and PAYLOAD_FORMAT.match(data) and data[1:] not in RASA_COMMANDS
-                 and (intents is None or data[1:] in intents))
+        known = (
+            isinstance(data, str)
+            and PAYLOAD_FORMAT.match(data)
+            and data[1:] not in RASA_COMMANDS
+            and (intents is None or data[1:] in intents)
+        )
         if chat_id is None or not known:
             return Incoming(callback_id=callback_id) if callback_id else None
         return Incoming(chat_id=chat_id, text=data, callback_id=callback_id)
@@ -408,7 +423,9 @@ class TelegramInput(RasaTelegramInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if credentials and any(credentials.get(key) for key in ("access_token", "verify", "webhook_url")):
-            logger.warning("The Telegram channel ignores values in credentials.yml; set TELEGRAM_* environment variables.")
+            logger.warning(
+                "The Telegram channel ignores values in credentials.yml; set TELEGRAM_* environment variables."
+            )
         return cls(TelegramSettings.from_env())
 
     def __init__(self, settings: Optional[TelegramSettings] = None) -> None:

@@ -6,6 +6,7 @@
 For `run` and `shell` the libraries' start-up noise is left out first (`quiet_start_up`), so that
 the log of `make run` and the terminal of `make shell` show the server and the conversation.
 """
+
 import os
 import sys
 import warnings
@@ -25,6 +26,7 @@ def quiet_start_up() -> None:
     # pyparsing's deprecation warnings are UserWarnings too, which Rasa later shows "once": the module
     # whose import raises them (through spaCy's and Rasa's version checks) is imported now, quietly.
     import packaging.requirements  # noqa: F401
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")

@@ -1,4 +1,5 @@
 """Sanic's access log without query strings: Rasa's HTTP API takes its token as `?token=`."""
+
 from __future__ import annotations
 
 import logging

@@ -14,12 +14,14 @@ A rejection (`ActionExecutionRejection`, which forms use on purpose) is left to
 Rasa. The failure is logged by the action's name and the error's class, never
 with message text.
 """
+
 from __future__ import annotations
 
 import logging
 from typing import Any, List
 
 logger = logging.getLogger(__name__)
+
 
 def _error_summary(error: BaseException) -> str:
     # Only the class: the messages of some errors (e.g. a schema ValidationError) quote the response.
@@ -44,7 +46,9 @@ def changes() -> list:
 
             logger.error(
                 "The action server did not run '%s' (%s); the user gets the apology with the doctor "
-                "recommendation and the clinic's contact.", self.name(), _error_summary(error),
+                "recommendation and the clinic's contact.",
+                self.name(),
+                _error_summary(error),
             )
             return [BotUttered(unavailable_text())]
 

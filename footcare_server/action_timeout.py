@@ -8,6 +8,7 @@ failed action, the turn ends without the action's messages and the channel's
 never-silent guard sends the apology with the doctor recommendation and the
 clinic's contact.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@ first, every line wrapped to the terminal's width, and the menu gets a short
 prompt of its own. Replies without buttons are printed by Rasa as before (the
 terminal wraps them).
 """
+
 from __future__ import annotations
 
 import shutil

@@ -26,6 +26,7 @@ The changes, by module:
 - console: `rasa shell` prints a reply with buttons whole;
 - access_log: Sanic's access log without query strings (a logging filter).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,8 +71,13 @@ def changes() -> List[Tuple[Any, str, Any]]:
     """Every change, as (owner, attribute, new value), in the order they are made."""
     from footcare_server import action_fallback, action_timeout, console, speedups, stores
 
-    return [*action_timeout.changes(), *action_fallback.changes(), *stores.changes(), *speedups.changes(),
-            *console.changes()]
+    return [
+        *action_timeout.changes(),
+        *action_fallback.changes(),
+        *stores.changes(),
+        *speedups.changes(),
+        *console.changes(),
+    ]
 
 
 def install() -> None:

@@ -30,6 +30,7 @@ stalled a turn for 0.4-0.7 s about every 750 turns, take under 0.1 s.
   collections that Python runs every so often no longer walk all of them in
   the middle of a turn. Objects made later are collected as usual.
 """
+
 from __future__ import annotations
 
 import gc

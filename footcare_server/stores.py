@@ -71,6 +71,7 @@ makes `Agent` use a subclass that passes that callback for strict stores only
 Nothing here logs message text: errors are reported by the driver's error
 class and the first line of its message, never with the SQL parameters.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -152,7 +153,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if dialect == "sqlite" and db not in ("", ":memory:") and not host:
             private_file(db)
         try:
-            super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query, **kwargs)
+            super().__init__(
+                domain, dialect, host, port, db, username, password, event_broker, login_db, query, **kwargs
+            )
         except (ImportError, AttributeError) as error:
             # Rasa turns exactly these two into an in-memory store with a warning.
             raise StoreSetupError(f"Cannot set up the {dialect} conversation store: {error}") from error
@@ -193,7 +196,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         except (sa.exc.SQLAlchemyError, OSError) as error:
             logger.error(
                 "The conversation store failed while %s (%s); the request gets 503 and nothing is kept in memory.",
-                operation, describe(error),
+                operation,
+                describe(error),
             )
             raise ConversationStoreUnavailable() from None
 
@@ -204,7 +208,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         except sa.exc.DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-            logger.info("A pooled database connection had been dropped (%s); trying again on a new one.", describe(error))
+            logger.info(
+                "A pooled database connection had been dropped (%s); trying again on a new one.", describe(error)
+            )
             return await run()
 
     async def keys(self) -> Iterable[Text]:
@@ -218,7 +224,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         with self._reachable("reading a conversation"):
             return await self._again_if_dropped(
-                lambda: super(StrictSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
+                lambda: super(StrictSQLTrackerStore, self).retrieve_full_tracker(conversation_id)
+            )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self._reachable("saving a conversation"):
@@ -268,7 +275,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         with self.engine.begin() as connection:
             if stored is None:
                 stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
-            rows = [_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, len(tracker.events))]
+            rows = [
+                _row(tracker.sender_id, event)
+                for event in itertools.islice(tracker.events, stored, len(tracker.events))
+            ]
             if rows:
                 connection.execute(self._statements.insert, rows)
         setattr(tracker, STORED_EVENTS, len(tracker.events))
@@ -349,4 +359,3 @@ def changes() -> list:
     import rasa.core.agent
 
     return [(rasa.core.agent, "FailSafeTrackerStore", _FailClearly)]
-

@@ -109,8 +109,13 @@ class FootcareEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._include_negated = bool(self._config.get("include_negated"))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "FootcareEntityExtractor":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "FootcareEntityExtractor":
         status = saved_pipeline_status()
         if status == "stale":
             logger.warning(
@@ -134,9 +139,7 @@ class FootcareEntityExtractor(GraphComponent, EntityExtractorMixin):
             existing = list(message.get(ENTITIES) or [])
             new = [e for e in found if not _duplicate(e, existing)]
             if new:
-                message.set(
-                    ENTITIES, existing + self.add_extractor_name(new), add_to_output=True
-                )
+                message.set(ENTITIES, existing + self.add_extractor_name(new), add_to_output=True)
         return messages
 
     def _extract(self, doc) -> List[Dict[Text, Any]]:

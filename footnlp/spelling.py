@@ -4,6 +4,7 @@ The candidates come from a delete index (SymSpell's idea: a word and a target on
 a deletion), the distance from rapidfuzz; what makes a fix safe here is the project's own rule
 (`Speller`): never an English word or a known stem, the same first letter, one concept only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,17 @@ from footnlp.stemming import stem
 logger = logging.getLogger(__name__)
 
 #: categories whose words are used as spelling-correction targets
-SPELLING_CATEGORIES = ("condition", "red_flag", "contraindication", "symptom", "body_part", "medicine", "treatment", "tool", "context")
+SPELLING_CATEGORIES = (
+    "condition",
+    "red_flag",
+    "contraindication",
+    "symptom",
+    "body_part",
+    "medicine",
+    "treatment",
+    "tool",
+    "context",
+)
 #: English words that are never taken for a typo (a word list that ships with
 #: footnlp, see the header of the file): "fewer" is not a misspelt "fever"
 COMMON_WORDS_PATH = Path(__file__).resolve().parent / "common_words.txt"

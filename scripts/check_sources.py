@@ -13,6 +13,7 @@ Exits 1 and names the address or message when the split does not hold.
 Usage: python scripts/check_sources.py [--root PATH]
 Needs only pyyaml.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,7 +107,9 @@ def main(argv=None) -> int:
         for error in errors:
             print(f"  - {error}")
         return 1
-    print("OK: no page is cited in both a training file and a test set, or in two test sets of a family; no warning-sign test message is trained on")
+    print(
+        "OK: no page is cited in both a training file and a test set, or in two test sets of a family; no warning-sign test message is trained on"
+    )
     return 0
 
 

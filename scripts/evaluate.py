@@ -11,6 +11,7 @@ the figure is the intent the classifier picked).
 
     python scripts/evaluate.py [--seeds 42 7 2026]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ PIPELINES = {
     "Rasa default": ("tests/configs/rasa_default.yml", "data/nlu"),
 }
 
-from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
 from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402  (scripts/nlu_report.py, next to this file)
+
+from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
 
 
 def env() -> dict:
@@ -64,9 +66,24 @@ def train(name: str, config: str, data: Path, seed: int, reuse: bool = False) ->
         return models / f"{slug}-{seed}.tar.gz"
     seeded = with_seed(ROOT / config, seed, models / f"{slug}-{seed}.yml")
     subprocess.run(
-        [RASA, "train", "nlu", "--config", str(seeded), "--nlu", str(data), "--out", str(models),
-         "--fixed-model-name", f"{slug}-{seed}"],
-        cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            RASA,
+            "train",
+            "nlu",
+            "--config",
+            str(seeded),
+            "--nlu",
+            str(data),
+            "--out",
+            str(models),
+            "--fixed-model-name",
+            f"{slug}-{seed}",
+        ],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return models / f"{slug}-{seed}.tar.gz"
 
@@ -74,8 +91,13 @@ def train(name: str, config: str, data: Path, seed: int, reuse: bool = False) ->
 def score(model: Path) -> dict:
     """{set: [[gold, predicted], ...]}; run in a child process (one TensorFlow model at a time)."""
     out = model.with_suffix(".scores.json")
-    subprocess.run([sys.executable, __file__, "--score", str(model), "--to", str(out)], cwd=ROOT, env=env(), check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "--score", str(model), "--to", str(out)],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
@@ -87,7 +109,7 @@ def _score_child(model: str, to: str) -> int:
 
 def per_intent(pairs) -> str:
     lines = ["| intent | precision | recall | F1 | n |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {l} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for l, a, b, c, d in per_intent_rows(pairs)]
+    lines += [f"| {label} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for label, a, b, c, d in per_intent_rows(pairs)]
     return "\n".join(lines)
 
 
@@ -111,9 +133,12 @@ def confusion_png(pairs, out: Path, title: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 2026])
-    parser.add_argument("--default-seeds", type=int, default=1,
-                        help="seeds for Rasa's default pipeline (DIET with transformer layers: about 20 minutes "
-                             "a training on 2 cores)")
+    parser.add_argument(
+        "--default-seeds",
+        type=int,
+        default=1,
+        help="seeds for Rasa's default pipeline (DIET with transformer layers: about 20 minutes a training on 2 cores)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep models trained by an earlier run of this commit")
     parser.add_argument("--score", help=argparse.SUPPRESS)
     parser.add_argument("--to", help=argparse.SUPPRESS)
@@ -153,8 +178,14 @@ def main() -> int:
     print("Fallback threshold sweep ...", flush=True)
     sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
     print("Warning-sign triage ...", flush=True)
-    safety = subprocess.run([sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
-                            cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+    safety = subprocess.run(
+        [sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
     sets_doc = "\n".join(f"| `{path}` | {key} | {sizes[key]} | {how} |" for key, (path, how) in SETS.items())
     doc = f"""# NLU and warning-sign evaluation

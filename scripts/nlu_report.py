@@ -6,6 +6,7 @@ Scores the way `rasa test nlu` does (a FallbackClassifier prediction is undone,
 so the figure is the intent the classifier picked). Exits 1 when a set is
 below its minimum. The blind set's misses are never printed: only its figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,7 +79,10 @@ def main() -> int:
             print(f"  {name:30} {p:9.2f} {r:7.2f} {f:6.2f} {n:4d}")
         acc = accuracy(rows)
         need = minimum.get(key)
-        print(f"  Intent accuracy on {key}: {acc:.1%} of {len(rows)} messages" + (f" (required: {need:.0%})" if need else ""))
+        print(
+            f"  Intent accuracy on {key}: {acc:.1%} of {len(rows)} messages"
+            + (f" (required: {need:.0%})" if need else "")
+        )
         if key not in BLIND:
             for gold, pred, text in [r for r in rows if r[0] != r[1]][:25]:
                 print(f"    miss: {text[:70]!r}: {gold} -> {pred}")

@@ -1,4 +1,5 @@
 """footnlp: matching, negation, combinations, lexicon validation, saving/loading, Rasa."""
+
 from __future__ import annotations
 
 import subprocess
@@ -176,9 +177,7 @@ def test_calf_alone_is_harmless(nlp):
     assert flags(nlp, "i stretch my calves every night") == []
 
 
-@pytest.mark.parametrize(
-    "text", ["calf swollen and painful", "my left calf is swollen", "swelling in my right calf"]
-)
+@pytest.mark.parametrize("text", ["calf swollen and painful", "my left calf is swollen", "swelling in my right calf"])
 def test_swollen_calf_is_a_flag(nlp, text):
     assert "calf_clot" in flags(nlp, text)
 
@@ -511,7 +510,12 @@ def test_four_letter_words_are_left_alone(nlp):
 
 @pytest.mark.parametrize(
     "text",
-    ["my doctor says it's not a clot", "the GP checked it, it's fine", "A&E said it's only a sprain", "the scan was clear, my doctor said"],
+    [
+        "my doctor says it's not a clot",
+        "the GP checked it, it's fine",
+        "A&E said it's only a sprain",
+        "the scan was clear, my doctor said",
+    ],
 )
 def test_a_doctors_all_clear_is_found(nlp, text):
     found = findings(nlp, text)
@@ -581,11 +585,11 @@ MINIMAL_LEXICON = {
     },
     "body_part": {"calf": {"terms": ["calf"]}},
     "symptom": {"swelling": {"terms": ["swollen"]}},
-    "red_flag": {
-        "calf_clot": {"terms": ["dvt"], "combinations": [{"all_of": ["calf", "swelling"]}]}
-    },
+    "red_flag": {"calf_clot": {"terms": ["dvt"], "combinations": [{"all_of": ["calf", "swelling"]}]}},
     "contraindication": {"pregnancy": {"terms": ["pregnant"]}},
 }
+
+
 def write(tmp_path, name, data):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False) if not isinstance(data, str) else data)
@@ -637,7 +641,10 @@ def test_a_minimal_lexicon_is_valid(tmp_path):
         ({"condition": {}}, "lexicon.yml: condition must be a non-empty mapping"),
         ({"symptom__calf": {"terms": ["calf muscle"]}}, "lexicon.yml: symptom.calf duplicates the id"),
         ({"symptom__Swelling2": {"terms": ["puffy"]}}, "lexicon.yml: symptom.Swelling2 is not a valid id"),
-        ({"symptom__puffy": {"terms": ["swollen"]}}, "lexicon.yml: symptom.puffy.terms[0] ('swollen') is also a term of symptom.swelling"),
+        (
+            {"symptom__puffy": {"terms": ["swollen"]}},
+            "lexicon.yml: symptom.puffy.terms[0] ('swollen') is also a term of symptom.swelling",
+        ),
         ({"symptom__swelling__synonyms": ["puffy"]}, "lexicon.yml: symptom.swelling.synonyms is not a known key"),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swollen_thing"]}]},
@@ -651,16 +658,31 @@ def test_a_minimal_lexicon_is_valid(tmp_path):
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "scope": "page"}]},
             "lexicon.yml: red_flag.calf_clot.combinations[0].scope must be one of",
         ),
-        ({"settings": {"combination_window": "ten"}}, "lexicon.yml: settings.combination_window must be a positive whole number"),
-        ({"red_flag__calf_clot__unless": ["no_such_thing"]}, "lexicon.yml: red_flag.calf_clot.unless refers to unknown concept 'no_such_thing'"),
+        (
+            {"settings": {"combination_window": "ten"}},
+            "lexicon.yml: settings.combination_window must be a positive whole number",
+        ),
+        (
+            {"red_flag__calf_clot__unless": ["no_such_thing"]},
+            "lexicon.yml: red_flag.calf_clot.unless refers to unknown concept 'no_such_thing'",
+        ),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "unless": ["nope"]}]},
             "lexicon.yml: red_flag.calf_clot.combinations[0].unless refers to unknown concept 'nope'",
         ),
-        ({"red_flag__calf_clot__history": "calf"}, "lexicon.yml: red_flag.calf_clot.history must be the id of a contraindication"),
+        (
+            {"red_flag__calf_clot__history": "calf"},
+            "lexicon.yml: red_flag.calf_clot.history must be the id of a contraindication",
+        ),
         ({"symptom__swelling__history": "pregnancy"}, "lexicon.yml: symptom.swelling.history is only for red flags"),
-        ({"contraindication__pregnancy__lasting": "no"}, "lexicon.yml: contraindication.pregnancy.lasting must be true or false"),
-        ({"red_flag__calf_clot__lasting": False}, "lexicon.yml: red_flag.calf_clot.lasting is only for contraindications"),
+        (
+            {"contraindication__pregnancy__lasting": "no"},
+            "lexicon.yml: contraindication.pregnancy.lasting must be true or false",
+        ),
+        (
+            {"red_flag__calf_clot__lasting": False},
+            "lexicon.yml: red_flag.calf_clot.lasting is only for contraindications",
+        ),
     ],
 )
 def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
@@ -744,9 +766,7 @@ def test_import_is_cheap_and_spacy_finds_the_components_afterwards(tmp_path):
         print(sorted((e.ent_id_, e._.negated) for e in doc.ents if e.label_ == "RED_FLAG"))
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "[('fever', True), ('numbness', False)]" in result.stdout
 
@@ -763,7 +783,13 @@ def test_rasa_component_adds_non_negated_entities(nlp):
 
     extractor = FootcareEntityExtractor(FootcareEntityExtractor.get_default_config())
     text = "I have plantar fasciitis and numbness but no fever, and I'm on warfarin"
-    already = {"entity": "condition", "value": "plantar_fasciitis", "start": 7, "end": 24, "extractor": "RegexEntityExtractor"}
+    already = {
+        "entity": "condition",
+        "value": "plantar_fasciitis",
+        "start": 7,
+        "end": 24,
+        "extractor": "RegexEntityExtractor",
+    }
     message = Message(data={TEXT: text, SPACY_DOCS[TEXT]: nlp(text.lower()), ENTITIES: [already]})
     extractor.process([message])
     entities = message.get(ENTITIES)
@@ -774,11 +800,21 @@ def test_rasa_component_adds_non_negated_entities(nlp):
     assert len([e for e in entities if e["entity"] == "condition"]) == 1  # not added twice
     # the safety findings ride along in the parse data for the action server
     assert message.get("footcare_safety") == {
-        "red_flags": ["numbness"], "contraindications": ["anticoagulants"], "history": [], "cleared": False, "health": True,
+        "red_flags": ["numbness"],
+        "contraindications": ["anticoagulants"],
+        "history": [],
+        "cleared": False,
+        "health": True,
     }
     quiet = Message(data={TEXT: "thanks", SPACY_DOCS[TEXT]: nlp("thanks")})
     extractor.process([quiet])
-    assert quiet.get("footcare_safety") == {"red_flags": [], "contraindications": [], "history": [], "cleared": False, "health": False}
+    assert quiet.get("footcare_safety") == {
+        "red_flags": [],
+        "contraindications": [],
+        "history": [],
+        "cleared": False,
+        "health": False,
+    }
     assert "footcare_safety" in quiet.as_dict(only_output_properties=True)
 
 
@@ -887,14 +923,15 @@ def test_a_new_spacy_language_registers_every_component(module, tmp_path):
 
     Run isolated (-I) from another folder: only the installed project's entry points can help."""
     code = (
-        (f"import footnlp.{module}\n" if module else "")
-        + "import spacy\n"
+        (f"import footnlp.{module}\n" if module else "") + "import spacy\n"
         "from spacy.language import Language\n"
         "spacy.blank('en')\n"
         f"names = {COMPONENTS!r}\n"
         "assert all(Language.has_factory(n) for n in names), [n for n in names if not Language.has_factory(n)]\n"
     )
-    result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -902,8 +939,13 @@ def test_the_built_pipeline_loads_in_a_process_that_never_imported_footnlp(tmp_p
     """`spacy.load("build/spacy_footcare")` (what Rasa's SpacyNLP does) finds footnlp's components
     through the spacy_factories entry points of pyproject.toml, with no `import footnlp` first."""
     built = tmp_path / "spacy_footcare"  # built here, as make train builds it, so the test never waits for a training
-    build = subprocess.run([sys.executable, "-m", "footnlp.build", "--out", str(built)], cwd=ROOT, capture_output=True,
-                           text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "footnlp.build", "--out", str(built)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     code = textwrap.dedent(
         f"""
@@ -916,7 +958,9 @@ def test_the_built_pipeline_loads_in_a_process_that_never_imported_footnlp(tmp_p
         print(sorted((e.ent_id_, e._.negated) for e in doc.ents if e.label_ == "RED_FLAG"))
         """
     )
-    result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert str(list(COMPONENTS)) in result.stdout
     assert "[('fever', True), ('numbness', False)]" in result.stdout
@@ -927,8 +971,9 @@ def test_every_spacy_component_of_footnlp_has_its_entry_point():
     import re
     from importlib.metadata import entry_points
 
-    declared = {point.name: point.value for point in entry_points(group="spacy_factories")
-                if point.value.startswith("footnlp.")}
+    declared = {
+        point.name: point.value for point in entry_points(group="spacy_factories") if point.value.startswith("footnlp.")
+    }
     decorated = {}
     for path in sorted((ROOT / "footnlp").glob("*.py")):
         source = path.read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 """footcare_server/speedups.py: the Rasa server's shortcuts compute what Rasa computes.
 
 That Rasa really calls each of them is tested in tests/test_runtime.py."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -42,20 +43,23 @@ class Broken(Step):
 
 
 def node(name: Text, needs: Dict[Text, Text], uses=Step, target: bool = False) -> SchemaNode:
-    return SchemaNode(needs=needs, uses=uses, constructor_name="create", fn="run",
-                      config={"name": name}, eager=True, is_target=target)
+    return SchemaNode(
+        needs=needs, uses=uses, constructor_name="create", fn="run", config={"name": name}, eager=True, is_target=target
+    )
 
 
 # A diamond (two paths share `tokens`) plus a node no target needs.
-SCHEMA = GraphSchema({
-    "tokens": node("tokens", {"text": "__message__"}),
-    "words": node("words", {"tokens": "tokens"}),
-    "chars": node("chars", {"tokens": "tokens"}),
-    "intent": node("intent", {"words": "words", "chars": "chars"}, target=True),
-    "policy": node("policy", {"intent": "intent", "tracker": "__tracker__"}, target=True),
-    "unused": node("unused", {"tokens": "tokens"}),
-    "broken": node("broken", {"tokens": "tokens"}, uses=Broken),
-})
+SCHEMA = GraphSchema(
+    {
+        "tokens": node("tokens", {"text": "__message__"}),
+        "words": node("words", {"tokens": "tokens"}),
+        "chars": node("chars", {"tokens": "tokens"}),
+        "intent": node("intent", {"words": "words", "chars": "chars"}, target=True),
+        "policy": node("policy", {"intent": "intent", "tracker": "__tracker__"}, target=True),
+        "unused": node("unused", {"tokens": "tokens"}),
+        "broken": node("broken", {"tokens": "tokens"}, uses=Broken),
+    }
+)
 
 
 def run(runner_class, tmp_path, **kwargs):
