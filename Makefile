@@ -5,11 +5,10 @@ SHELL := /bin/bash
 VENV    := .venv
 PY      := $(VENV)/bin/python
 # Rasa's command line with footcare_server's changes installed first (footcare_server/runtime.py):
-# every target that runs Rasa goes through it, and so do the servers pytest and the benchmark start
-# (footcare_testing/servers.py); scripts/nlu_report.py and make shell-debug call install() themselves. Without
-# it run: the action server (rasa-sdk, no Rasa), footnlp's builds and the therapists' tools (no
-# Rasa runtime), the benchmark's cold `rasa train` and scripts/evaluate.py's training and tests
-# (training uses none of the changes, and predictions are the same without them, only slower).
+# every target that runs Rasa's command line goes through it, and so do the servers pytest and the
+# benchmark start (footcare_testing/servers.py); make shell-debug calls install() itself. The reports'
+# in-process parsing and the benchmark's cold `rasa train` run Rasa as shipped (the changes make a turn
+# faster, not a prediction different); the action server (rasa-sdk) and footnlp's builds use no Rasa.
 RASA    := $(PY) -m footcare_server
 MODEL   := models/footcare.tar.gz
 SPACY   := build/spacy_footcare
@@ -25,7 +24,7 @@ WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
 
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
 
-.PHONY: system-packages help install train shell run test test-unit validate test-conversations test-nlu test-triage evaluate clean
+.PHONY: system-packages help install train shell run test lint test-unit validate test-conversations test-nlu test-triage evaluate clean
 .PHONY: shell-debug review answers purge erase
 .PHONY: bench
 
@@ -87,6 +86,10 @@ erase: $(VENV)/.installed  ## delete one person's conversation: make erase SENDE
 system-packages:  ## Debian packages the suites need (Chromium, PostgreSQL, Redis), installed with apt-get if missing
 	@bash scripts/install_system_packages.sh
 
+lint: $(VENV)/.installed  ## ruff: lint and format check of every Python file (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 test-unit: $(VENV)/.installed  ## pytest on actions, content and the language layer (no model needed)
 	$(PY) -m pytest -q -s -m "not model" tests
 
@@ -94,7 +97,7 @@ validate: $(VENV)/.installed  ## rasa data validate (warnings are errors), the t
 	$(RASA) data validate --fail-on-warnings
 	$(PY) scripts/check_domain.py
 	$(PY) -m actions.safety
-	$(PY) -m footnlp.warning_signs --check
+	$(PY) scripts/warning_signs.py --check
 	$(PY) scripts/check_nlu_overlap.py
 	$(PY) scripts/check_sources.py
 
@@ -114,7 +117,7 @@ test-triage: $(MODEL)  ## warning signs per set and level: caught, right level o
 test-model: $(MODEL) $(WEBCHAT)  ## pytest suites that use the trained model and running servers
 	$(PY) -m pytest -q -s -m model tests
 
-test: system-packages validate test-unit train test-conversations test-nlu test-triage test-model  ## everything CI runs
+test: system-packages lint validate test-unit train test-conversations test-nlu test-triage test-model  ## everything CI runs
 
 evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
 	$(PY) scripts/evaluate.py

@@ -13,6 +13,7 @@ calls it. ACTION_SERVER_HOST (or rasa-sdk's SANIC_HOST) names another address,
 e.g. 0.0.0.0, for an action server on a separate host reachable only from the
 Rasa servers' network.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Thin Rasa action classes over `actions.dialogue`."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -89,7 +90,10 @@ class ActionAnswer(Action):
         greeting = tracker.latest_message.get(GREETING_KEY) is True
         several = asked_topics(tracker)
         if len(several) > 1 or greeting:
-            return send(dispatcher, dialogue.answer_topics(ctx, several or [dialogue.topic_for_intent(intent, ctx)], greeting=greeting))
+            return send(
+                dispatcher,
+                dialogue.answer_topics(ctx, several or [dialogue.topic_for_intent(intent, ctx)], greeting=greeting),
+            )
         if intent == "inform_condition":
             return send(dispatcher, dialogue.statement(ctx, names_condition(tracker)))
         topic = dialogue.topic_for_intent(intent, ctx)
@@ -197,7 +201,9 @@ class ActionAskScreeningAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         asked = tracker.get_slot("screening_asked") or []
-        return send(dispatcher, dialogue.screening_question(tracker.get_slot("screening_question"), first=len(asked) <= 1))
+        return send(
+            dispatcher, dialogue.screening_question(tracker.get_slot("screening_question"), first=len(asked) <= 1)
+        )
 
 
 class ValidateScreeningForm(FormValidationAction):
@@ -215,9 +221,12 @@ class ValidateScreeningForm(FormValidationAction):
             memory = safety.Memory.from_slots(screened=tracker.get_slot("screened"))
             following = screening.next_question(asked, memory)
             if following:
-                return {"screening_answer": None, "screening_question": following.id,
-                        "screening_asked": [*asked, following.id],
-                        "screened": [*(tracker.get_slot("screened") or []), following.id]}
+                return {
+                    "screening_answer": None,
+                    "screening_question": following.id,
+                    "screening_asked": [*asked, following.id],
+                    "screened": [*(tracker.get_slot("screened") or []), following.id],
+                }
         return {"screening_answer": answer}
 
 
@@ -229,8 +238,16 @@ class ActionScreeningResult(Action):
 
     async def run(self, dispatcher, tracker, domain):
         turn = dialogue.after_screening(
-            context(tracker), tracker.get_slot("screening_answer"), tracker.get_slot("screening_asked") or [],
-            tracker.get_slot("screening_pending"), new_topic=getattr(knowledge().topic_for_intent(intent_of(tracker)), "id", None),
+            context(tracker),
+            tracker.get_slot("screening_answer"),
+            tracker.get_slot("screening_asked") or [],
+            tracker.get_slot("screening_pending"),
+            new_topic=getattr(knowledge().topic_for_intent(intent_of(tracker)), "id", None),
         )
-        done = {"screening_answer": None, "screening_question": None, "screening_asked": None, "screening_pending": None}
+        done = {
+            "screening_answer": None,
+            "screening_question": None,
+            "screening_asked": None,
+            "screening_pending": None,
+        }
         return send(dispatcher, turn) + [SlotSet(k, v) for k, v in done.items() if k not in turn.slots]

@@ -19,6 +19,7 @@ Every reply is assembled by `compose`, the one code path that
 A topic answer is short (its core, after the condition's paragraph when the
 condition is known); "Tell me more" sends the details of the last topic.
 """
+
 from __future__ import annotations
 
 import re
@@ -122,13 +123,28 @@ def compose(
     before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened)
     question = screening.first_question(check, before)
     if question:
-        pending = _held(ctx.findings, body, health=health, next_topics=next_topics,
-                        withhold_on_red_flag=withhold_on_red_flag, extra_slots=extra_slots,
-                        show_buttons=show_buttons, topic=topic, offer=offer, more=more)
-        return Turn(replies=[], screen=True, slots={
-            "screening_question": question.id, "screening_asked": [question.id], "screening_pending": pending,
-            "screened": [*before.screened, question.id],
-        })
+        pending = _held(
+            ctx.findings,
+            body,
+            health=health,
+            next_topics=next_topics,
+            withhold_on_red_flag=withhold_on_red_flag,
+            extra_slots=extra_slots,
+            show_buttons=show_buttons,
+            topic=topic,
+            offer=offer,
+            more=more,
+        )
+        return Turn(
+            replies=[],
+            screen=True,
+            slots={
+                "screening_question": question.id,
+                "screening_asked": [question.id],
+                "screening_pending": pending,
+                "screened": [*before.screened, question.id],
+            },
+        )
     advice = safety.advise(check, before, places, topic=topic)
     slots: dict[str, Any] = dict(extra_slots or {})
     if advice.memory != before:
@@ -252,8 +268,15 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
     else:
         topic = kb.topics["condition_info"]
         body = [line, Section(kb.answer(topic.id, ctx.condition), topic.withhold_on_red_flag)]
-    return compose(ctx, body, health=True, next_topics=topic.next, extra_slots={"topic": topic.id}, topic=topic.id,
-                   more=bool(topic.details))
+    return compose(
+        ctx,
+        body,
+        health=True,
+        next_topics=topic.next,
+        extra_slots={"topic": topic.id},
+        topic=topic.id,
+        more=bool(topic.details),
+    )
 
 
 #: a follow-up this short ("and for how long?") is read in the context of the last topic
@@ -330,16 +353,33 @@ def follow_up(ctx: Context, affirmed: bool) -> Turn:
     return message(ctx, key, buttons=True)
 
 
-def _held(findings: Any, body: Union[None, str, Sequence[Section]], *, health: bool, next_topics: Sequence[str],
-          withhold_on_red_flag: bool, extra_slots: Optional[dict[str, Any]], show_buttons: bool,
-          topic: Optional[str], offer: bool, more: bool) -> dict[str, Any]:
+def _held(
+    findings: Any,
+    body: Union[None, str, Sequence[Section]],
+    *,
+    health: bool,
+    next_topics: Sequence[str],
+    withhold_on_red_flag: bool,
+    extra_slots: Optional[dict[str, Any]],
+    show_buttons: bool,
+    topic: Optional[str],
+    offer: bool,
+    more: bool,
+) -> dict[str, Any]:
     """A reply held back by a screening question, as the slot `screening_pending` keeps it: the
     findings of the message it answers and compose's arguments (after_screening sends it)."""
     sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
     return {
-        "findings": findings, "body": [list(s) for s in sections], "health": health,
-        "next_topics": list(next_topics), "withhold_on_red_flag": withhold_on_red_flag,
-        "extra_slots": extra_slots, "show_buttons": show_buttons, "topic": topic, "offer": offer, "more": more,
+        "findings": findings,
+        "body": [list(s) for s in sections],
+        "health": health,
+        "next_topics": list(next_topics),
+        "withhold_on_red_flag": withhold_on_red_flag,
+        "extra_slots": extra_slots,
+        "show_buttons": show_buttons,
+        "topic": topic,
+        "offer": offer,
+        "more": more,
     }
 
 
@@ -353,8 +393,9 @@ def screening_question(question_id: Optional[str], first: bool) -> Turn:
     return Turn(replies=[Reply(text=text, buttons=screening.buttons())])
 
 
-def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], pending: Any,
-                    new_topic: Optional[str] = None) -> Turn:
+def after_screening(
+    ctx: Context, answer: Optional[str], asked: Sequence[str], pending: Any, new_topic: Optional[str] = None
+) -> Turn:
     """The reply held back by the screening question, after its answer.
 
     A Yes or "Not sure" to a question adds its warning sign to what the first
@@ -370,13 +411,23 @@ def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], p
     pending = pending if isinstance(pending, dict) else {}
     if answer == screening.OTHER and new_topic in knowledge().topics:
         topic = knowledge().topics[new_topic]
-        pending = _held(pending.get("findings"), knowledge().answer(new_topic, ctx.condition), health=True,
-                        next_topics=topic.next, withhold_on_red_flag=topic.withhold_on_red_flag,
-                        extra_slots={"topic": new_topic}, show_buttons=True, topic=new_topic, offer=True,
-                        more=bool(topic.details))
+        pending = _held(
+            pending.get("findings"),
+            knowledge().answer(new_topic, ctx.condition),
+            health=True,
+            next_topics=topic.next,
+            withhold_on_red_flag=topic.withhold_on_red_flag,
+            extra_slots={"topic": new_topic},
+            show_buttons=True,
+            topic=new_topic,
+            offer=True,
+            more=bool(topic.details),
+        )
     confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
     findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))
-    sections = [Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)]
+    sections = [
+        Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)
+    ]
     if answer == screening.NO:
         sections.insert(0, Section(content.after_no))
     if not sections:
@@ -384,7 +435,8 @@ def after_screening(ctx: Context, answer: Optional[str], asked: Sequence[str], p
     resumed = replace(ctx, findings=findings, screened=(*ctx.screened, *asked))
     kb = knowledge()
     return compose(
-        resumed, sections,
+        resumed,
+        sections,
         health=bool(pending.get("health", True)),
         next_topics=[t for t in pending.get("next_topics") or [] if t in kb.topics],
         withhold_on_red_flag=bool(pending.get("withhold_on_red_flag")),

@@ -6,6 +6,7 @@ arrives, until the measuring time is over. A turn counts as an error when the
 request fails, the status is not 200, the reply is empty, or the reply is the
 never-silent fallback (the action server did not answer).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,12 +21,23 @@ import aiohttp
 # conversation walks one script; visitor n starts at script n.
 SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("hello", "what is fascia massage?", "yes", "what side effects can it have?", "thanks, bye"),
-    ("hi there", "I have plantar fasciitis, can fascia massage help?", "how should I prepare for a session?",
-     "what happens during a session?", "thank you"),
+    (
+        "hi there",
+        "I have plantar fasciitis, can fascia massage help?",
+        "how should I prepare for a session?",
+        "what happens during a session?",
+        "thank you",
+    ),
     ("good morning", "how do I massage my own foot?", "no thanks", "is it safe for me?", "goodbye"),
-    ("hey", "my heel hurts every morning", "what results can I expect in the long run?",
-     "how can I book an appointment?", "thanks a lot"),
+    (
+        "hey",
+        "my heel hurts every morning",
+        "what results can I expect in the long run?",
+        "how can I book an appointment?",
+        "thanks a lot",
+    ),
 )
+
 
 @dataclass
 class Turn:
@@ -111,6 +123,12 @@ async def _visitor(
             turns.append(Turn(time.perf_counter() - started, not problem, problem))
 
 
+def visitor_address(number: int) -> str:
+    """A loopback address of its own for visitor `number` (127.0.1.1, 127.0.1.2, ...): the shipped limits
+    count messages per client address, as they would for patients on their own connections."""
+    return f"127.0.{1 + number // 250}.{1 + number % 250}"
+
+
 async def run_level(
     base_url: str,
     concurrency: int,
@@ -119,26 +137,51 @@ async def run_level(
     warmup_seconds: float = 3.0,
     is_fallback: Callable[[list[dict[str, Any]]], bool] = lambda body: False,
     label: Optional[str] = None,
+    own_addresses: bool = False,
 ) -> LevelResult:
-    """`concurrency` visitors for `seconds` (after a warm-up whose turns are not counted)."""
+    """`concurrency` visitors for `seconds` (after a warm-up whose turns are not counted); with
+    `own_addresses` each visitor connects from its own loopback address."""
     url = f"{base_url}/webhooks/rest/webhook"
     label = label or f"c{concurrency}-{int(time.time())}"
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+
+    def connector(number: int) -> aiohttp.TCPConnector:
+        return aiohttp.TCPConnector(limit=0, local_addr=(visitor_address(number), 0) if own_addresses else None)
+
+    sessions = [
+        aiohttp.ClientSession(connector=connector(n), timeout=timeout)
+        for n in range(concurrency if own_addresses else 1)
+    ]
+    try:
+
+        def session(number: int) -> aiohttp.ClientSession:
+            return sessions[number if own_addresses else 0]
+
         if warmup_seconds > 0:
             warmup: list[Turn] = []
             deadline = time.monotonic() + warmup_seconds
-            await asyncio.gather(*(
-                _visitor(session, url, n, f"{label}-warmup", deadline, is_fallback, warmup) for n in range(concurrency)))
+            await asyncio.gather(
+                *(
+                    _visitor(session(n), url, n, f"{label}-warmup", deadline, is_fallback, warmup)
+                    for n in range(concurrency)
+                )
+            )
         turns: list[Turn] = []
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(_visitor(session, url, n, label, deadline, is_fallback, turns) for n in range(concurrency)))
+        await asyncio.gather(
+            *(_visitor(session(n), url, n, label, deadline, is_fallback, turns) for n in range(concurrency))
+        )
         elapsed = time.monotonic() - started
+    finally:
+        for open_session in sessions:
+            await open_session.close()
     return LevelResult(concurrency, elapsed, turns)
 
 
-async def paired_latencies(base_url: str, token: str, conversations: int, label: str = "paired") -> tuple[list[float], list[float]]:
+async def paired_latencies(
+    base_url: str, token: str, conversations: int, label: str = "paired"
+) -> tuple[list[float], list[float]]:
     """One visitor's turns, each followed by POST /model/parse of the same text (NLU only).
 
     Returns (turn ms, parse ms). Taking them alternately, from one client, puts both under the
@@ -151,7 +194,9 @@ async def paired_latencies(base_url: str, token: str, conversations: int, label:
         for conversation in range(conversations):
             for text in SCRIPTS[conversation % len(SCRIPTS)]:
                 started = time.perf_counter()
-                async with session.post(turn_url, json={"sender": f"bench-{label}-{conversation}", "message": text}) as response:
+                async with session.post(
+                    turn_url, json={"sender": f"bench-{label}-{conversation}", "message": text}
+                ) as response:
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"the REST channel answered {response.status}")

@@ -1,9 +1,14 @@
 """`make bench`: turn latency, throughput, memory and training time, written to docs/benchmarks.md.
 
-For each setup (by default both):
-- `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts);
+For each setup (by default all three):
+- `default`: endpoints.yml, one Rasa server process on a SQLite file (what `make run` starts),
+  with the channels' limits lifted, so that the figures are the server's own;
+- `shipped`: the same with the limits as shipped (channels/inputs.py), each visitor on its own
+  loopback address (127.0.1.x) as patients would be: what a clinic's server does under this load;
+  a visitor sending back to back is over the per-client limit (30 a minute, bursts of 10) within
+  seconds, so refusals (429) are counted apart from failures;
 - `production`: endpoints.production.yml, PostgreSQL + Redis from Debian's packages on
-  loopback, SANIC_WORKERS Rasa workers (default 2),
+  loopback, SANIC_WORKERS Rasa workers (default 2), limits lifted,
 the action server and the Rasa server are started on free loopback ports (footcare_testing/servers.py),
 then:
 1. one visitor's conversations, each turn followed by POST /model/parse of the same text (NLU
@@ -17,6 +22,7 @@ figures (results/bench.json) are written at the end.
 
 Nothing here asserts a target: the report says whether each was reached.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +44,7 @@ from typing import Any, Iterator, Optional
 ROOT = Path(__file__).resolve().parent.parent
 
 from bench import loadgen, report  # noqa: E402
-from footcare_testing.servers import MODEL, RASA, ActionServer, RasaServer, base_env  # noqa: E402
+from footcare_testing.servers import MODEL, RASA, SHIPPED_LIMITS, ActionServer, RasaServer, base_env  # noqa: E402
 
 TOKEN = "bench-token"
 PROJECT_REST = {"channels.rest.RestInput": None}
@@ -46,6 +52,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- processes: CPU time and peak memory from /proc ------------------------------------------
+
 
 def process_tree(root: int) -> list[int]:
     """The live process `root` and all its descendants (Sanic workers, PostgreSQL backends)."""
@@ -121,19 +128,32 @@ class OthersMeter:
 
 # --- the machine and the code --------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                     if line.startswith("MemTotal:"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
     os_name = platform.platform()
     with contextlib.suppress(OSError):
         os_name = re.search(r'PRETTY_NAME="([^"]+)"', Path("/etc/os-release").read_text()).group(1)
     import rasa
 
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1), "os": os_name,
-        "kernel": platform.release(), "python": platform.python_version(), "rasa": rasa.__version__,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "os": os_name,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "rasa": rasa.__version__,
         "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
     }
 
@@ -148,7 +168,9 @@ def commit() -> str:
 
 # --- training time ------------------------------------------------------------------------
 
-COMPONENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .*(Starting to train|Finished training) component '([^']+)'")
+COMPONENT_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .*(Starting to train|Finished training) component '([^']+)'"
+)
 
 
 def time_training() -> dict[str, Any]:
@@ -158,16 +180,26 @@ def time_training() -> dict[str, Any]:
         env = base_env(RASA_CACHE_DIRECTORY=str(Path(folder) / "cache"))
         log = Path(folder) / "train.log"
         started = time.monotonic()
-        spacy = subprocess.run([sys.executable, "-m", "footnlp.build", "--out", str(Path(folder) / "spacy")],
-                               cwd=ROOT, env=env, capture_output=True, text=True)
+        spacy = subprocess.run(
+            [sys.executable, "-m", "footnlp.build", "--out", str(Path(folder) / "spacy")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         spacy_seconds = time.monotonic() - started
         print("  training (cold cache, this takes a few minutes)...", flush=True)
         # make train's lock, taken before the clock starts: waiting for someone else's training is not ours.
         with (ROOT / "build" / "train.lock").open("a") as lock, log.open("w") as out:
             fcntl.flock(lock, fcntl.LOCK_EX)
             started = time.monotonic()
-            result = subprocess.run([RASA, "train", "--fixed-model-name", "bench", "--out", folder],
-                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(
+                [RASA, "train", "--fixed-model-name", "bench", "--out", folder],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
             total = time.monotonic() - started
         text = log.read_text(errors="replace")
         if result.returncode != 0:
@@ -195,10 +227,12 @@ def time_training() -> dict[str, Any]:
 
 # --- the sentence encoder on its own -------------------------------------------------------
 
+
 def time_encoder(messages: int = 300) -> dict[str, Any]:
     """The encoder's own time for one message (as a turn calls it), on real questions' texts."""
-    from footnlp.encoder import load_encoder
     from rasa.shared.nlu.training_data.loading import load_data
+
+    from footnlp.encoder import load_encoder
 
     texts = [m.get("text") for m in load_data(str(ROOT / "tests" / "nlu_real.yml")).intent_examples]
     encoder = load_encoder()
@@ -214,6 +248,7 @@ def time_encoder(messages: int = 300) -> dict[str, Any]:
 
 # --- stacks -------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, Any]]:
     """The action server and the Rasa server (plus PostgreSQL and Redis for `production`)."""
@@ -222,13 +257,16 @@ def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, A
     servers: list[Any] = []
     try:
         rasa_kwargs: dict[str, Any] = {"credentials": PROJECT_REST, "api_token": TOKEN}
+        if setup == "shipped":
+            rasa_kwargs["env"] = dict(SHIPPED_LIMITS)
         processes: dict[str, Any] = {}
         if setup == "production":
             pg, redis = PostgreSQL(durable=True).start(), Redis().start()
             servers += [pg, redis]
             tracker_store, lock_store, env = production_endpoints(pg, redis)
-            rasa_kwargs.update(tracker_store=tracker_store, lock_store=lock_store,
-                               env={**env, "SANIC_WORKERS": str(sanic_workers)})
+            rasa_kwargs.update(
+                tracker_store=tracker_store, lock_store=lock_store, env={**env, "SANIC_WORKERS": str(sanic_workers)}
+            )
             processes.update(postgresql=pg.process, redis=redis.process)
         actions = ActionServer(workdir)
         servers.append(actions)
@@ -244,8 +282,9 @@ def stack(setup: str, workdir: Path, sanic_workers: int) -> Iterator[dict[str, A
                 server.remove() if hasattr(server, "remove") else server.stop()
 
 
-def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, paired_conversations: int,
-                  sanic_workers: int) -> dict[str, Any]:
+def measure_setup(
+    setup: str, levels: list[int], seconds: float, warmup: float, paired_conversations: int, sanic_workers: int
+) -> dict[str, Any]:
     from footcare_content.apology import unavailable_text
 
     fallback = unavailable_text()
@@ -253,40 +292,69 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
     def is_fallback(body: list[dict[str, Any]]) -> bool:
         return "\n\n".join(message.get("text", "") for message in body) == fallback
 
-    with tempfile.TemporaryDirectory(prefix=f"footcare-bench-{setup}-") as folder, \
-            stack(setup, Path(folder), sanic_workers) as running:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"footcare-bench-{setup}-") as folder,
+        stack(setup, Path(folder), sanic_workers) as running,
+    ):
         rasa = running["rasa"]
         groups = {name: process.pid for name, process in running["processes"].items()}  # tree roots
-        print(f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse", flush=True)
+        print(
+            f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse", flush=True
+        )
         paired_others = OthersMeter(groups)
-        paired_turn_ms, parse_ms = asyncio.run(
-            loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired"))
+        paired_turn_ms, parse_ms = [], []
+        if setup != "shipped":  # one visitor back to back would be over the shipped per-client limit
+            paired_turn_ms, parse_ms = asyncio.run(
+                loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired")
+            )
         paired_other_cores = paired_others.cores()
         results = []
         for concurrency in levels:
             print(f"  {setup}: {concurrency} concurrent conversations for {seconds:.0f} s", flush=True)
             label = f"{setup}-c{concurrency}"
             if warmup > 0:  # not counted: new connections, first conversations
-                asyncio.run(loadgen.run_level(rasa.url, concurrency, warmup, warmup_seconds=0,
-                                              is_fallback=is_fallback, label=f"{label}-warmup"))
+                asyncio.run(
+                    loadgen.run_level(
+                        rasa.url,
+                        concurrency,
+                        warmup,
+                        warmup_seconds=0,
+                        is_fallback=is_fallback,
+                        label=f"{label}-warmup",
+                        own_addresses=setup == "shipped",
+                    )
+                )
             meter = OthersMeter(groups)
-            level = asyncio.run(loadgen.run_level(rasa.url, concurrency, seconds, warmup_seconds=0,
-                                                  is_fallback=is_fallback, label=label))
+            level = asyncio.run(
+                loadgen.run_level(
+                    rasa.url,
+                    concurrency,
+                    seconds,
+                    warmup_seconds=0,
+                    is_fallback=is_fallback,
+                    label=label,
+                    own_addresses=setup == "shipped",
+                )
+            )
             others = meter.cores() * level.seconds
             before, after = meter.before, meter.after
             ok_turns = max(1, len(level.latencies_ms))
-            results.append({
-                "concurrency": concurrency,
-                "seconds": round(level.seconds, 1),
-                "turns": len(level.turns),
-                "turns_per_second": round(level.turns_per_second, 1),
-                "errors": level.errors,
-                "problems": level.problems(),
-                "latency_ms": {key: round(value, 1) for key, value in loadgen.summary(level.latencies_ms).items()},
-                "cpu_ms_per_turn": {name: round((after[name] - before[name]) * 1000 / ok_turns, 1) for name in groups},
-                "other_processes_cores": round(others / level.seconds, 2),
-                "samples_ms": [round(value, 1) for value in level.latencies_ms],
-            })
+            results.append(
+                {
+                    "concurrency": concurrency,
+                    "seconds": round(level.seconds, 1),
+                    "turns": len(level.turns),
+                    "turns_per_second": round(level.turns_per_second, 1),
+                    "errors": level.errors,
+                    "problems": level.problems(),
+                    "latency_ms": {key: round(value, 1) for key, value in loadgen.summary(level.latencies_ms).items()},
+                    "cpu_ms_per_turn": {
+                        name: round((after[name] - before[name]) * 1000 / ok_turns, 1) for name in groups
+                    },
+                    "other_processes_cores": round(others / level.seconds, 2),
+                    "samples_ms": [round(value, 1) for value in level.latencies_ms],
+                }
+            )
         memory: list[dict[str, Any]] = []
         for name, pid in groups.items():
             for member in process_tree(pid):
@@ -296,11 +364,21 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
                 command = process_name(member)
                 row = next((r for r in memory if r["process"] == name and r["command"] == command), None)
                 if row is None:
-                    memory.append({"process": name, "command": command, "processes": 1, "peak_mb": round(peak),
-                                   "sum_mb": round(peak)})
+                    memory.append(
+                        {
+                            "process": name,
+                            "command": command,
+                            "processes": 1,
+                            "peak_mb": round(peak),
+                            "sum_mb": round(peak),
+                        }
+                    )
                 else:
-                    row.update(processes=row["processes"] + 1, peak_mb=max(row["peak_mb"], round(peak)),
-                               sum_mb=row["sum_mb"] + round(peak))
+                    row.update(
+                        processes=row["processes"] + 1,
+                        peak_mb=max(row["peak_mb"], round(peak)),
+                        sum_mb=row["sum_mb"] + round(peak),
+                    )
     return {
         "setup": setup,
         "sanic_workers": sanic_workers if setup == "production" else 1,
@@ -315,12 +393,15 @@ def measure_setup(setup: str, levels: list[int], seconds: float, warmup: float, 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setups", default="default,production", help="comma-separated: default, production")
+    parser.add_argument(
+        "--setups", default="default,shipped,production", help="comma-separated: default, shipped, production"
+    )
     parser.add_argument("--levels", default="1,10,50", help="concurrent conversations, comma-separated")
     parser.add_argument("--seconds", type=float, default=30, help="measuring time per level")
     parser.add_argument("--warmup", type=float, default=5, help="warm-up per level, not counted")
-    parser.add_argument("--paired", type=int, default=60,
-                        help="conversations (5 turns each) of the paired turn / parse measurement")
+    parser.add_argument(
+        "--paired", type=int, default=60, help="conversations (5 turns each) of the paired turn / parse measurement"
+    )
     parser.add_argument("--sanic-workers", type=int, default=2, help="Rasa workers in the production setup")
     parser.add_argument("--skip-training", action="store_true", help="keep the training figures of the last run")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -332,7 +413,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{MODEL} is missing: run `make train` first", file=sys.stderr)
         return 2
     setups = [setup.strip() for setup in args.setups.split(",") if setup.strip()]
-    unknown = set(setups) - {"default", "production"}
+    unknown = set(setups) - {"default", "shipped", "production"}
     if unknown:
         parser.error(f"unknown setup(s): {', '.join(sorted(unknown))}")
     levels = [int(level) for level in args.levels.split(",")]
@@ -350,8 +431,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         "commit": commit(),
         "machine": machine(),
         "model_mb": round(MODEL.stat().st_size / 1e6, 1),
-        "settings": {"seconds": args.seconds, "warmup": args.warmup, "levels": levels,
-                     "action_server_timeout": os.environ.get("ACTION_SERVER_TIMEOUT", "10 (default)")},
+        "settings": {
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "levels": levels,
+            "action_server_timeout": os.environ.get("ACTION_SERVER_TIMEOUT", "10 (default)"),
+        },
     }
     print(f"Benchmark on {figures['machine']['cpu']} x {figures['machine']['cores']}, commit {figures['commit']}")
     if args.skip_training and args.raw.exists():
@@ -361,8 +446,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("  the sentence encoder on its own ...", flush=True)
     figures["encoder"] = time_encoder()
     figures["setups"] = [
-        measure_setup(setup, levels, args.seconds, args.warmup, args.paired, args.sanic_workers)
-        for setup in setups
+        measure_setup(setup, levels, args.seconds, args.warmup, args.paired, args.sanic_workers) for setup in setups
     ]
     args.raw.parent.mkdir(parents=True, exist_ok=True)
     args.raw.write_text(json.dumps(figures, indent=1))

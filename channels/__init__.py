@@ -1,6 +1,6 @@
-"""The project's input channels (REST, website widget, Telegram) for `rasa run`."""
-# Rasa's own `rasa run`, typed directly, imports the channels named in credentials.yml before it builds
-# its server: the same changes to Rasa as `python -m footcare_server run` (footcare_server/runtime.py).
-from footcare_server import runtime
+"""The project's input channels (REST, website widget, Telegram), named in credentials.yml.
 
-runtime.install()
+Importing them changes nothing in Rasa: Rasa loads each channel through its own door (the class
+named in credentials.yml). What else changes Rasa is installed by `python -m footcare_server`
+only (footcare_server/runtime.py).
+"""

@@ -9,6 +9,7 @@ The commands "/restart" and "/session_start" are Rasa's own: its built-in
 actions start the conversation afresh and say nothing, so the user gets the
 `restarted` message of content/knowledge.yml instead of the apology.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,10 @@ def silent_command(text: Any) -> bool:
     if not isinstance(text, str):
         return False
     command = text.strip().lower()
-    return any(command == f"/{intent}" or command.startswith(f"/{intent}{{")
-               for intent in (USER_INTENT_RESTART, USER_INTENT_SESSION_START))
+    return any(
+        command == f"/{intent}" or command.startswith(f"/{intent}{{")
+        for intent in (USER_INTENT_RESTART, USER_INTENT_SESSION_START)
+    )
 
 
 class CountingOutputChannel(OutputChannel):

@@ -23,6 +23,7 @@
 Every setting is an environment variable with a default (see docs/security.md).
 Nothing here logs message text.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,6 +44,8 @@ import yaml
 MAX_MESSAGE_CHARS = 2000
 # Messages of one sender that may be in Rasa at once (one handled, the others waiting).
 MAX_WAITING_PER_SENDER = 4
+# Messages of all senders that may be in the Rasa server at once (SenderGate).
+DEFAULT_IN_FLIGHT = 64
 NOTICES = Path(__file__).with_name("notices.yml")
 CHANNEL_PREFIXES = ("rest", "web", "telegram")
 
@@ -110,25 +113,55 @@ def limit_request_size(blueprint: Any) -> None:
 
 
 class SenderGate:
-    """Counts the messages of each sender that are being handled right now."""
+    """Counts the messages being handled right now, per sender and in all.
 
-    def __init__(self, limit: int = MAX_WAITING_PER_SENDER) -> None:
+    A sender may have MAX_WAITING_PER_SENDER messages in the server at once; all senders together
+    MAX_MESSAGES_IN_FLIGHT (default 64: about one second of work at the 70-90 turns a second one
+    process carries, docs/benchmarks.md). A message over either is refused at once with a "busy"
+    notice instead of waiting behind the others, so the server sheds load by its queue length, not
+    by a fixed rate that would refuse patients it could serve. The Rasa server's channels share one
+    gate (`shared_gate`).
+    """
+
+    def __init__(
+        self, limit: int = MAX_WAITING_PER_SENDER, total: Optional[int] = None, env: Mapping[str, str] = os.environ
+    ) -> None:
         self.limit = limit
+        self.total = int(env_number("MAX_MESSAGES_IN_FLIGHT", DEFAULT_IN_FLIGHT, env)) if total is None else total
         self._busy: Counter[str] = Counter()
+        self._in_flight = 0
 
     @contextlib.contextmanager
     def admit(self, sender: str) -> Iterator[bool]:
-        """Yields True if the message may go on, False if the sender has too many waiting."""
-        if self._busy[sender] >= self.limit:
+        """Yields True if the message may go on, False if the sender or the server has too many waiting."""
+        if self._busy[sender] >= self.limit or self._in_flight >= self.total:
             yield False
             return
         self._busy[sender] += 1
+        self._in_flight += 1
         try:
             yield True
         finally:
+            self._in_flight -= 1
             self._busy[sender] -= 1
             if self._busy[sender] <= 0:
                 del self._busy[sender]
+
+
+def use_shared_gate(blueprint: Any, channel: Any) -> None:
+    """Gives `channel.gate` the server's shared gate when the Rasa server starts."""
+
+    @blueprint.listener("before_server_start")
+    async def share(app: Any, *_: Any) -> None:
+        channel.gate = shared_gate(app)
+
+
+def shared_gate(app: Any) -> SenderGate:
+    """The one `SenderGate` of a Rasa server (kept on its app), shared by all of its channels."""
+    gate = getattr(app.ctx, "footcare_gate", None)
+    if gate is None:
+        gate = app.ctx.footcare_gate = SenderGate()
+    return gate
 
 
 class _Bucket:
@@ -150,36 +183,58 @@ class _Bucket:
 
 
 class RateLimits:
-    """Per-client and global message limits (token buckets), from the environment:
+    """Message limits (token buckets), from the environment:
 
-    CLIENT_MESSAGES_PER_MINUTE (30) and CLIENT_BURST (10) for one client,
-    ALL_MESSAGES_PER_SECOND (20) and ALL_BURST (40) for all clients together.
+    - CLIENT_MESSAGES_PER_MINUTE (30) and CLIENT_BURST (10) for one client: a peer address, or, for a
+      partner's server that sends a valid REST token, one sender id of that partner;
+    - PARTNER_MESSAGES_PER_MINUTE (1200) and PARTNER_BURST (200) for all the senders of one partner
+      together (a token);
+    - ALL_MESSAGES_PER_SECOND and ALL_BURST (40) for everybody together: off unless set. The server's
+      own capacity is guarded by `SenderGate`'s cap on messages in flight instead.
     """
 
     def __init__(self, env: Mapping[str, str] = os.environ, clients: int = 10_000) -> None:
         self.client_rate = env_number("CLIENT_MESSAGES_PER_MINUTE", 30, env) / 60
         self.client_burst = env_number("CLIENT_BURST", 10, env)
-        self.all_rate = env_number("ALL_MESSAGES_PER_SECOND", 20, env)
+        self.partner_rate = env_number("PARTNER_MESSAGES_PER_MINUTE", 1200, env) / 60
+        self.partner_burst = env_number("PARTNER_BURST", 200, env)
+        self.all_rate = env_number("ALL_MESSAGES_PER_SECOND", 0, env)
         self.all_burst = env_number("ALL_BURST", 40, env)
         self._clients: "OrderedDict[str, _Bucket]" = OrderedDict()
+        self._partners: dict[str, _Bucket] = {}
         self._all: Optional[_Bucket] = None
         self._max_clients = clients
 
-    def retry_after(self, client: str, now: Optional[float] = None) -> int:
-        """0 if a message of `client` may go on now, else the whole seconds to wait."""
+    def retry_after(self, client: str, now: Optional[float] = None, partner: Optional[str] = None) -> int:
+        """0 if a message of `client` (of `partner`, when given) may go on now, else the whole seconds
+        to wait. A message refused by a later limit gives the earlier buckets their token back."""
         now = time.monotonic() if now is None else now
-        client = _client_key(client)
+        client = f"{partner}/{client}" if partner else _client_key(client)
         bucket = self._clients.pop(client, None) or _Bucket(self.client_burst, now)
         self._clients[client] = bucket
         while len(self._clients) > self._max_clients:
             self._clients.popitem(last=False)
-        wait = bucket.take(self.client_burst, self.client_rate, now)
-        self._all = self._all or _Bucket(self.all_burst, now)
-        if not wait:
-            wait = self._all.take(self.all_burst, self.all_rate, now)
+        taken = []
+        checks = [(bucket, self.client_burst, self.client_rate)]
+        if partner:
+            checks.append(
+                (
+                    self._partners.setdefault(partner, _Bucket(self.partner_burst, now)),
+                    self.partner_burst,
+                    self.partner_rate,
+                )
+            )
+        if self.all_rate > 0:
+            self._all = self._all or _Bucket(self.all_burst, now)
+            checks.append((self._all, self.all_burst, self.all_rate))
+        for limited, burst, rate in checks:
+            wait = limited.take(burst, rate, now)
             if wait:
-                bucket.tokens += 1  # refused by the global limit: the client's token is given back
-        return int(math.ceil(wait)) if wait else 0
+                for earlier in taken:
+                    earlier.tokens += 1
+                return int(math.ceil(wait))
+            taken.append(limited)
+        return 0
 
 
 def _client_key(client: str) -> str:

@@ -5,6 +5,11 @@ POST /webhooks/rest/webhook {"sender": "<id>", "message": "<text>"}
   peers (a request a proxy forwarded, with X-Forwarded-For, is not one); with
   REST_TOKEN set it answers any peer that sends `Authorization: Bearer <token>`
   (compared in constant time), and nothing else: 403 otherwise;
+- it is not for browsers: a request a web page sends (an `Origin` other than
+  this server's own, or `Sec-Fetch-Site: cross-site` / `same-site`) gets 403,
+  and a body that is not `Content-Type: application/json` gets 415, so a page
+  on another site (or another port of this machine) cannot post into or
+  restart a conversation whose sender id it knows;
 - the conversation id is `rest:<sender>`, so a REST caller can never speak for
   a widget visitor or a Telegram chat;
 - 413 for a body over MAX_BODY_BYTES (64 KB), before it is read;
@@ -12,10 +17,14 @@ POST /webhooks/rest/webhook {"sender": "<id>", "message": "<text>"}
   message that is not text or is empty (Rasa would read "" as an answer);
 - long messages are cut to MAX_MESSAGE_CHARS before the assistant reads them;
   metadata over MAX_METADATA_BYTES is dropped;
-- 429 with Retry-After when the client or everybody together sends too fast,
-  and when the same sender already has several messages waiting for an answer;
+- 429 with Retry-After when the client sends too fast (with a valid token the
+  client is one sender of the partner's server, and the partner has a larger
+  budget for all its senders; see channels.inputs.RateLimits), and when the
+  same sender, or the server as a whole, already has too many messages waiting
+  (channels.inputs.SenderGate);
 - a turn without replies gets the fallback reply (see channels.guard).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -32,13 +41,22 @@ from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
 from channels.inputs import (
-    MAX_MESSAGE_CHARS, RateLimits, SenderGate, ThrottledWarning, clean_text, client_address, is_loopback,
-    limit_request_size, notice, sender_key, small_metadata,
+    MAX_MESSAGE_CHARS,
+    RateLimits,
+    ThrottledWarning,
+    clean_text,
+    client_address,
+    is_loopback,
+    limit_request_size,
+    notice,
+    sender_key,
+    shared_gate,
+    small_metadata,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_MESSAGE_CHARS", "SENDER_ID", "RestInput", "allowed", "clean_text", "parse_body"]
+__all__ = ["MAX_MESSAGE_CHARS", "SENDER_ID", "RestInput", "allowed", "browser_refusal", "clean_text", "parse_body"]
 
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 
@@ -69,7 +87,22 @@ def allowed(request: Request, token: Optional[str]) -> bool:
     if not token:
         return is_loopback(request)
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
+    )
+
+
+def browser_refusal(request: Request) -> Optional[tuple[int, str]]:
+    """(status, reason) when the request comes from a web page or is not a JSON post, else None."""
+    fetch_site = (request.headers.get("Sec-Fetch-Site") or "").strip().lower()
+    origin = (request.headers.get("Origin") or "").strip()
+    own = {f"{scheme}://{request.host}" for scheme in ("http", "https")}
+    if fetch_site in ("cross-site", "same-site") or (origin and origin not in own):
+        return 403, "REST does not take requests from web pages"
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return 415, "the body must be sent as Content-Type: application/json"
+    return None
 
 
 class RestInput(RasaRestInput):
@@ -79,7 +112,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = never_silent(on_new_message)
-        gate, limits = SenderGate(), RateLimits()
+        limits = RateLimits()
         token = (os.environ.get("REST_TOKEN") or "").strip() or None
         refused = ThrottledWarning(logger, "Refused REST calls without a valid token or from another machine.")
         webhook = Blueprint("footcare_rest", __name__)
@@ -93,12 +126,20 @@ class RestInput(RasaRestInput):
         async def receive(request: Request) -> HTTPResponse:
             if not allowed(request, token):
                 refused()
-                reason = "a valid 'Authorization: Bearer' token is required" if token else "REST answers this machine only"
+                reason = (
+                    "a valid 'Authorization: Bearer' token is required" if token else "REST answers this machine only"
+                )
                 return response.json({"error": reason}, status=403)
+            refusal = browser_refusal(request)
+            if refusal:
+                return response.json({"error": refusal[1]}, status=refusal[0])
             body, problem = parse_body(request)
             if problem:
                 return response.json({"error": problem}, status=400)
-            wait = limits.retry_after(client_address(request))
+            if token:  # a partner's server: each of its senders is a client, within the partner's budget
+                wait = limits.retry_after(body["sender"], partner="token")
+            else:
+                wait = limits.retry_after(client_address(request))
             if wait:
                 return response.json({"error": notice("slow_down")}, status=429, headers={"Retry-After": str(wait)})
             collector = CollectingOutputChannel()
@@ -109,7 +150,7 @@ class RestInput(RasaRestInput):
                 input_channel=self.name(),
                 metadata=small_metadata(body.get("metadata")),
             )
-            with gate.admit(message.sender_id) as admitted:
+            with shared_gate(request.app).admit(message.sender_id) as admitted:
                 if not admitted:
                     return response.json({"error": notice("busy")}, status=429, headers={"Retry-After": "1"})
                 await handle(message)

@@ -30,6 +30,7 @@ Differences from Rasa's SocketIOInput:
 
 Nothing here logs message text.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,19 +45,29 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Text, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage, decode_bearer_token
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput as RasaSocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import never_silent
-from footcare_content.apology import unavailable_text
 from channels.inputs import (
-    RateLimits, SenderGate, clean_text, client_address, limit_request_size, max_body_bytes, notice, raw_sender,
-    sender_key, small_metadata,
+    RateLimits,
+    SenderGate,
+    clean_text,
+    client_address,
+    limit_request_size,
+    max_body_bytes,
+    notice,
+    raw_sender,
+    sender_key,
+    small_metadata,
+    use_shared_gate,
 )
+from footcare_content.apology import unavailable_text
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +203,7 @@ class SocketIOInput(RasaSocketIOInput):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=max_body_bytes())
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "footcare_socketio", __name__)
         limit_request_size(socketio_webhook)
+        use_shared_gate(socketio_webhook, self)
         self.sio = sio
         namespace = self.namespace
         logger.info("Widget origins allowed to connect: %s", self.allowed_origins)

@@ -19,20 +19,25 @@ Differences from Rasa's own connector:
 - an update id is answered once, also across replicas: with a Redis lock store
   (the production profile) the ids seen are kept in Redis for a day;
 - a button press is only taken when its payload is `/<intent>` of a known
-  intent (never entities); a chat or everybody together sending too fast gets
-  a short notice (channels.inputs.RateLimits);
+  intent (never entities), and never Rasa's own commands (`/restart`, `/back`,
+  `/session_start`), which a typed message cannot send either; a chat sending
+  too fast, or a server with too many messages waiting, gets a short notice
+  (channels.inputs.RateLimits, SenderGate);
+- a body that is not readable JSON (also JSON nested deeper than Python's
+  parser goes) gets a 400: Telegram never sends one;
 - a reply Telegram does not take is sent again after 0.5, 1 and 2 seconds;
   what still was not delivered (and the rest of that turn's reply) is recorded
   in the conversation as a bot event with `metadata.undelivered`;
 - every other update gets a 200, so Telegram never retries it: text goes to the
   assistant, /start and /help greet, button presses are answered, and stickers,
   photos, edited messages, unknown commands and empty text get a short notice;
-  group chats and malformed updates get nothing;
+  group chats and updates of another shape get nothing;
 - replies are plain text (never parsed as HTML/Markdown), one message per
   answer, buttons as an inline keyboard.
 
 Nothing here logs message text or the bot token.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,10 +60,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import never_silent
-from footcare_content.apology import unavailable_text
 from channels.inputs import (
-    RateLimits, SenderGate, ThrottledWarning, clean_text, limit_request_size, notice, raw_sender, sender_key,
+    RateLimits,
+    SenderGate,
+    ThrottledWarning,
+    clean_text,
+    limit_request_size,
+    notice,
+    raw_sender,
+    sender_key,
+    use_shared_gate,
 )
+from footcare_content.apology import unavailable_text
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +87,9 @@ TOKEN_FORMAT = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
 SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # A button payload: "/intent", never with entities
 PAYLOAD_FORMAT = re.compile(r"^/[A-Za-z0-9_]{1,60}$")
+# Rasa's own intents that act on the conversation itself (/restart wipes it, /back undoes a turn,
+# /session_start starts a new session): no button of the assistant sends them, typed or pressed.
+RASA_COMMANDS = frozenset({"restart", "back", "session_start", "nlu_fallback"})
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Seconds to wait before sending a reply again that Telegram did not take.
 RETRY_DELAYS = (0.5, 1.0, 2.0)
@@ -298,7 +314,9 @@ def _private_chat_id(message: Any) -> Optional[int]:
     return chat_id
 
 
-def read_update(update: Any, bot_name: Optional[str] = None, intents: Optional[Sequence[str]] = None) -> Optional[Incoming]:
+def read_update(
+    update: Any, bot_name: Optional[str] = None, intents: Optional[Sequence[str]] = None
+) -> Optional[Incoming]:
     """Decides what an update asks for; None when it needs nothing at all. A button's payload is
     taken only when it is `/<intent>` of one of `intents` (when given)."""
     if not isinstance(update, dict):
@@ -308,7 +326,12 @@ def read_update(update: Any, bot_name: Optional[str] = None, intents: Optional[S
         callback_id = query.get("id") if isinstance(query.get("id"), str) else None
         chat_id = _private_chat_id(query.get("message"))
         data = query.get("data")
-        known = isinstance(data, str) and PAYLOAD_FORMAT.match(data) and (intents is None or data[1:] in intents)
+        known = (
+            isinstance(data, str)
+            and PAYLOAD_FORMAT.match(data)
+            and data[1:] not in RASA_COMMANDS
+            and (intents is None or data[1:] in intents)
+        )
         if chat_id is None or not known:
             return Incoming(callback_id=callback_id) if callback_id else None
         return Incoming(chat_id=chat_id, text=data, callback_id=callback_id)
@@ -400,7 +423,9 @@ class TelegramInput(RasaTelegramInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if credentials and any(credentials.get(key) for key in ("access_token", "verify", "webhook_url")):
-            logger.warning("The Telegram channel ignores values in credentials.yml; set TELEGRAM_* environment variables.")
+            logger.warning(
+                "The Telegram channel ignores values in credentials.yml; set TELEGRAM_* environment variables."
+            )
         return cls(TelegramSettings.from_env())
 
     def __init__(self, settings: Optional[TelegramSettings] = None) -> None:
@@ -452,6 +477,7 @@ class TelegramInput(RasaTelegramInput):
         handle = never_silent(on_new_message)
         webhook = Blueprint("footcare_telegram", __name__)
         limit_request_size(webhook)
+        use_shared_gate(webhook, self)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -480,9 +506,9 @@ class TelegramInput(RasaTelegramInput):
                 return response.json({"error": "forbidden"}, status=403)
             try:
                 update = json.loads(request.body or b"")
-            except ValueError:
-                logger.warning("Ignored a Telegram update that is not JSON.")
-                return response.json({"ok": True})
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes
+                logger.warning("Refused a Telegram update that is not readable JSON.")
+                return response.json({"error": "the body must be a JSON object"}, status=400)
             if isinstance(update, dict) and self.recent.seen(update.get("update_id"), *shared_redis(request.app)):
                 return response.json({"ok": True})
             try:

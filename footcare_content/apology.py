@@ -1,4 +1,5 @@
 """The apology a user gets when the assistant cannot answer (the action server down or too slow)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

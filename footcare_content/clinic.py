@@ -6,6 +6,7 @@ points to, so that one reply never mixes them: a UK clinic says GP / A&E /
 doctor / emergency department / 112.  ``emergency_number`` may be left out
 (it then comes from the region); if given, it must be the region's.
 """
+
 from __future__ import annotations
 
 import re
@@ -102,10 +103,15 @@ def load_clinic(path: Path | str = CLINIC_FILE) -> Clinic:
         number = data["emergency_number"]
         number = str(number).strip() if isinstance(number, (str, int)) and not isinstance(number, bool) else None
         if not number or not re.match(r"^[0-9]{2,4}$", number):
-            raise ContentError(path, "emergency_number", f"must be a short emergency number such as 112, 999 or 911 (got {data['emergency_number']!r})")
+            raise ContentError(
+                path,
+                "emergency_number",
+                f"must be a short emergency number such as 112, 999 or 911 (got {data['emergency_number']!r})",
+            )
         if number != REGIONS[region].emergency_number:
             raise ContentError(
-                path, "emergency_number",
+                path,
+                "emergency_number",
                 f"is {number} but the emergency number of region {region} is {REGIONS[region].emergency_number}; "
                 "leave it out or change the region",
             )

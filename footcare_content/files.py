@@ -1,4 +1,5 @@
 """Loading therapist-editable YAML content with errors that name the file and key."""
+
 from __future__ import annotations
 
 import os

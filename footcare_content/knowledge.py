@@ -5,6 +5,7 @@ from it); its `conditions` name the conditions of content/lexicon.yml, the one
 list of conditions. `make validate` (scripts/check_domain.py) checks that
 domain.yml, data/rules.yml and the NLU data agree with both.
 """
+
 from __future__ import annotations
 
 import string
@@ -51,7 +52,11 @@ PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_numbe
 #: topic texts may also name what the clinic says about its sessions and fees (clinic_details),
 #: and when to get a warning sign checked: {when_calf_clot} is the advice of calf_clot's level in
 #: content/safety.yml ("get it checked today"), so no answer words a sign's urgency itself
-TOPIC_PLACEHOLDERS = PLACEHOLDERS | set(CLINIC_DETAILS) | {f"when_{sign}" for sign in (load_yaml(CONTENT_DIR / "safety.yml").get("red_flags") or {})}
+TOPIC_PLACEHOLDERS = (
+    PLACEHOLDERS
+    | set(CLINIC_DETAILS)
+    | {f"when_{sign}" for sign in (load_yaml(CONTENT_DIR / "safety.yml").get("red_flags") or {})}
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ def _check_placeholders(path, key: str, text: str, allowed: set[str]) -> None:
         raise ContentError(path, key, f"has a broken {{placeholder}} ({exc})") from None
     unknown = names - allowed
     if unknown:
-        raise ContentError(path, key, f"uses unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {', '.join(sorted(allowed))}")
+        raise ContentError(
+            path, key, f"uses unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: Sequence[str]) -> Topic:
@@ -125,14 +132,18 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         raise ContentError(path, f"{prefix}by_condition", "must be a mapping of condition to text")
     for condition in by_condition:
         if condition not in conditions:
-            raise ContentError(path, f"{prefix}by_condition.{condition}", f"is not a condition; use one of {', '.join(conditions)}")
+            raise ContentError(
+                path, f"{prefix}by_condition.{condition}", f"is not a condition; use one of {', '.join(conditions)}"
+            )
         require_text(path, by_condition, condition, f"{prefix}by_condition.")
     nxt = raw.get("next") or []
     if not isinstance(nxt, list) or not all(n in topic_ids and n != topic_id for n in nxt):
         raise ContentError(path, f"{prefix}next", f"must be a list of other topic ids from {', '.join(topic_ids)}")
     follow_ups = raw.get("short_follow_ups") or {}
     if not isinstance(follow_ups, Mapping) or not all(k in topic_ids and v in topic_ids for k, v in follow_ups.items()):
-        raise ContentError(path, f"{prefix}short_follow_ups", f"must map topic ids to topic ids from {', '.join(topic_ids)}")
+        raise ContentError(
+            path, f"{prefix}short_follow_ups", f"must map topic ids to topic ids from {', '.join(topic_ids)}"
+        )
     withhold = raw.get("withhold_on_red_flag", False)
     if not isinstance(withhold, bool):
         raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
@@ -146,7 +157,11 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         _check_placeholders(path, prefix + key, text, TOPIC_PLACEHOLDERS)
         words = len(text.split())
         if words > CORE_WORDS:
-            raise ContentError(path, prefix + key, f"has {words} words; at most {CORE_WORDS} fit a phone screen: move the rest to details")
+            raise ContentError(
+                path,
+                prefix + key,
+                f"has {words} words; at most {CORE_WORDS} fit a phone screen: move the rest to details",
+            )
     return Topic(
         id=topic_id,
         intent=texts["intent"],
@@ -203,8 +218,13 @@ def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:
             clinic_details[key][case] = text
         if "{value}" not in clinic_details[key]["set"]:
             raise ContentError(path, f"{where}.set", "must show the clinic's own words as {value}")
-    return Knowledge(doctor_recommendation=doctor, condition_names=names, topics=topics, messages=messages,
-                     clinic_details=clinic_details)
+    return Knowledge(
+        doctor_recommendation=doctor,
+        condition_names=names,
+        topics=topics,
+        messages=messages,
+        clinic_details=clinic_details,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,11 +1,14 @@
 """Runs inside the Rasa server: how it stores conversations, treats faults and spends its time.
 
-Importing this package (or any module in it) changes nothing in Rasa. Every
-change to Rasa is installed by one call, `footcare_server.runtime.install()`,
-which first checks that the installed Rasa is the 3.6 line these changes are
-written against. `python -m footcare_server <rasa arguments>` is Rasa's own
-command line after that call; the Makefile, scripts/run.sh, scripts/shell.sh,
-the test servers and the benchmark start Rasa that way.
+Importing this package (or any module in it) changes nothing in Rasa. The
+stores are Rasa's own doors (classes named in the endpoints files). Every other
+change to Rasa is declared by its module (`changes()`) and made by one call,
+`footcare_server.runtime.install()`, which first checks that the installed Rasa
+is the 3.6 line these changes are written against (`uninstall()` puts Rasa
+back). `python -m footcare_server <rasa arguments>` is Rasa's own command line
+after that call; the Makefile, scripts/run.sh, scripts/shell.sh, the test
+servers and the benchmark start Rasa that way. A plain `rasa run` runs without
+the changes (docs/architecture.md says what that means).
 
 - `footcare_server.stores.StrictSQLTrackerStore` is the tracker store both
   endpoints profiles name (SQLite by default, PostgreSQL in production). When
@@ -22,6 +25,8 @@ the test servers and the benchmark start Rasa that way.
   any reply.
 - `footcare_server.speedups` stops work Rasa repeats on every turn with the
   same result (see that module for what is kept and why).
+- `footcare_server.console` makes `rasa shell` print a reply with buttons
+  whole, wrapped to the terminal.
 - `footcare_server.locks.AtomicRedisLockStore` is the production profile's
   lock store: Rasa's Redis lock store with each change of a lock made in one
   atomic script inside Redis.

@@ -1,4 +1,5 @@
 """Sanic's access log without query strings: Rasa's HTTP API takes its token as `?token=`."""
+
 from __future__ import annotations
 
 import logging
@@ -22,3 +23,10 @@ def apply() -> None:
     access = logging.getLogger("sanic.access")
     if not any(isinstance(f, RedactQuery) for f in access.filters):
         access.addFilter(RedactQuery())
+
+
+def remove() -> None:
+    """Takes `RedactQuery` off Sanic's access logger."""
+    access = logging.getLogger("sanic.access")
+    for found in [f for f in access.filters if isinstance(f, RedactQuery)]:
+        access.removeFilter(found)

@@ -14,6 +14,7 @@ A rejection (`ActionExecutionRejection`, which forms use on purpose) is left to
 Rasa. The failure is logged by the action's name and the error's class, never
 with message text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,18 +22,18 @@ from typing import Any, List
 
 logger = logging.getLogger(__name__)
 
+
 def _error_summary(error: BaseException) -> str:
     # Only the class: the messages of some errors (e.g. a schema ValidationError) quote the response.
     cause = error.__cause__ or error.__context__
     return type(error).__name__ + (f" from {type(cause).__name__}" if cause else "")
 
 
-def apply() -> None:
+def changes() -> list:
+    """`RemoteAction.run`, answering with the apology when the action fails."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
     from rasa.shared.core.events import BotUttered
 
-    if getattr(RemoteAction.run, "_footcare_fallback", False):
-        return
     original_run = RemoteAction.run
 
     async def run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
@@ -45,9 +46,11 @@ def apply() -> None:
 
             logger.error(
                 "The action server did not run '%s' (%s); the user gets the apology with the doctor "
-                "recommendation and the clinic's contact.", self.name(), _error_summary(error),
+                "recommendation and the clinic's contact.",
+                self.name(),
+                _error_summary(error),
             )
             return [BotUttered(unavailable_text())]
 
     run._footcare_fallback = True  # type: ignore[attr-defined]
-    RemoteAction.run = run  # type: ignore[method-assign]
+    return [(RemoteAction, "run", run)]

@@ -2,12 +2,13 @@
 
 Rasa 3.6 waits up to `rasa.core.constants.DEFAULT_REQUEST_TIMEOUT` (300 s) for
 every custom action and offers no setting for it: `RemoteAction.run` passes
-the module constant to aiohttp on each call. This module sets that constant
-from ACTION_SERVER_TIMEOUT (seconds). When the wait runs out, Rasa logs the
+the module constant to aiohttp on each call. This module's change sets that
+constant from ACTION_SERVER_TIMEOUT (seconds). When the wait runs out, Rasa logs the
 failed action, the turn ends without the action's messages and the channel's
 never-silent guard sends the apology with the doctor recommendation and the
 clinic's contact.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,11 +34,8 @@ def seconds() -> float:
     return value
 
 
-def apply() -> float:
-    """Makes Rasa's custom-action calls give up after `seconds()`; returns that value."""
+def changes() -> list:
+    """Rasa's custom-action calls give up after `seconds()`."""
     import rasa.core.actions.action as rasa_action
 
-    value = seconds()
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = value
-    logger.debug("The Rasa server waits up to %.1f s for the action server.", value)
-    return value
+    return [(rasa_action, "DEFAULT_REQUEST_TIMEOUT", seconds())]

@@ -32,6 +32,7 @@ ticket simply expires.
 
 Endpoints files name it with `type: footcare_server.locks.AtomicRedisLockStore`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -133,8 +134,7 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             return call()
         except redis.exceptions.RedisError as error:
-            logger.error("The lock store failed (%s); the message gets 503 and was not handled.",
-                         type(error).__name__)
+            logger.error("The lock store failed (%s); the message gets 503 and was not handled.", type(error).__name__)
             raise LockStoreUnavailable() from None
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
@@ -148,5 +148,6 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             self.finish_serving(conversation_id, ticket_number)
         except redis.exceptions.RedisError as error:
-            logger.warning("Could not release a conversation lock (%s); its ticket expires by itself.",
-                           type(error).__name__)
+            logger.warning(
+                "Could not release a conversation lock (%s); its ticket expires by itself.", type(error).__name__
+            )

@@ -1,6 +1,6 @@
 """Work the Rasa 3.6 server repeats on every turn although its result never
-changes, found by profiling turns (py-spy). `apply()` (run by
-footcare_server.runtime.install()) makes each piece happen once; what the
+changes, found by profiling turns (py-spy). Its changes (made by
+footcare_server.runtime.install()) make each piece happen once; what the
 server computes stays the same. Each is kept because it still pays, measured
 in-process against Rasa's own code on this model (2 shared cores):
 the response check 42 ms -> 1.0 ms an action call; an event's class 49 us ->
@@ -30,6 +30,7 @@ stalled a turn for 0.4-0.7 s about every 750 turns, take under 0.1 s.
   collections that Python runs every so often no longer walk all of them in
   the middle of a turn. Objects made later are collected as usual.
 """
+
 from __future__ import annotations
 
 import gc
@@ -146,11 +147,13 @@ def _freeze_after(load_agent: Any) -> Any:
     return load_agent_on_start
 
 
-def apply() -> None:
-    RemoteAction._validate_action_result = _validate_action_result
-    Event.resolve_by_type = staticmethod(_resolve_by_type)
-    # the class MessageProcessor loads a model's prediction graph with
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
-    # `rasa run` registers this listener after install() has run (footcare_server/runtime.py).
-    if not getattr(rasa.core.run.load_agent_on_start, "freezes", False):
-        rasa.core.run.load_agent_on_start = _freeze_after(rasa.core.run.load_agent_on_start)
+def changes() -> list:
+    """The four shortcuts, as changes for footcare_server.runtime.install()."""
+    return [
+        (RemoteAction, "_validate_action_result", _validate_action_result),
+        (Event, "resolve_by_type", staticmethod(_resolve_by_type)),
+        # the class MessageProcessor loads a model's prediction graph with
+        (rasa.core.processor, "DaskGraphRunner", SequentialGraphRunner),
+        # `rasa run` registers this listener after install() has run (footcare_server/runtime.py)
+        (rasa.core.run, "load_agent_on_start", _freeze_after(rasa.core.run.load_agent_on_start)),
+    ]

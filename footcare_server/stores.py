@@ -59,16 +59,19 @@ or on another replica. For a clinic that is silent data loss.
   tests/test_persistence.py checks that both write the same rows and read the
   same trackers.
 
-Endpoints files name it with `type: footcare_server.stores.StrictSQLTrackerStore`.
-Rasa 3.6 offers no setting to switch the fallback off: `Agent` always builds
-`FailSafeTrackerStore(store)` without the error callback that its constructor
-accepts. `apply()` (run by footcare_server.runtime.install()) therefore makes
-`Agent` use a subclass that passes that callback for strict stores only
-(`_FailClearly`); every other store keeps Rasa's behaviour.
+Endpoints files name it with `type: footcare_server.stores.StrictSQLTrackerStore`
+(Rasa's own door for a custom tracker store). Rasa 3.6 offers no door for the
+fallback: `Agent` always builds `FailSafeTrackerStore(store)` without the error
+callback that its constructor accepts. Its change (made by
+footcare_server.runtime.install(), that is by `python -m footcare_server`)
+makes `Agent` use a subclass that passes that callback for strict stores only
+(`_FailClearly`); every other store keeps Rasa's behaviour. Under a plain
+`rasa run` the store is the same, but Rasa's fallback to memory is back.
 
 Nothing here logs message text: errors are reported by the driver's error
 class and the first line of its message, never with the SQL parameters.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -150,7 +153,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if dialect == "sqlite" and db not in ("", ":memory:") and not host:
             private_file(db)
         try:
-            super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query, **kwargs)
+            super().__init__(
+                domain, dialect, host, port, db, username, password, event_broker, login_db, query, **kwargs
+            )
         except (ImportError, AttributeError) as error:
             # Rasa turns exactly these two into an in-memory store with a warning.
             raise StoreSetupError(f"Cannot set up the {dialect} conversation store: {error}") from error
@@ -191,7 +196,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         except (sa.exc.SQLAlchemyError, OSError) as error:
             logger.error(
                 "The conversation store failed while %s (%s); the request gets 503 and nothing is kept in memory.",
-                operation, describe(error),
+                operation,
+                describe(error),
             )
             raise ConversationStoreUnavailable() from None
 
@@ -202,7 +208,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         except sa.exc.DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-            logger.info("A pooled database connection had been dropped (%s); trying again on a new one.", describe(error))
+            logger.info(
+                "A pooled database connection had been dropped (%s); trying again on a new one.", describe(error)
+            )
             return await run()
 
     async def keys(self) -> Iterable[Text]:
@@ -216,7 +224,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         with self._reachable("reading a conversation"):
             return await self._again_if_dropped(
-                lambda: super(StrictSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
+                lambda: super(StrictSQLTrackerStore, self).retrieve_full_tracker(conversation_id)
+            )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self._reachable("saving a conversation"):
@@ -266,7 +275,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         with self.engine.begin() as connection:
             if stored is None:
                 stored = connection.execute(self._statements.session_count, {"sender_id": tracker.sender_id}).scalar()
-            rows = [_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, len(tracker.events))]
+            rows = [
+                _row(tracker.sender_id, event)
+                for event in itertools.islice(tracker.events, stored, len(tracker.events))
+            ]
             if rows:
                 connection.execute(self._statements.insert, rows)
         setattr(tracker, STORED_EVENTS, len(tracker.events))
@@ -342,15 +354,8 @@ class _FailClearly(FailSafeTrackerStore):
         super().__init__(tracker_store, on_tracker_store_error, fallback_tracker_store)
 
 
-def apply() -> None:
-    """Makes `Agent` wrap tracker stores in `_FailClearly` (footcare_server.runtime.install() calls this)."""
+def changes() -> list:
+    """`Agent` wraps tracker stores in `_FailClearly` (made by footcare_server.runtime.install())."""
     import rasa.core.agent
 
-    if rasa.core.agent.FailSafeTrackerStore is FailSafeTrackerStore:
-        rasa.core.agent.FailSafeTrackerStore = _FailClearly
-
-
-# Rasa's own `rasa run` / `rasa shell`, typed directly, load this module by its name in the endpoints file.
-from footcare_server import runtime  # noqa: E402
-
-runtime.install()
+    return [(rasa.core.agent, "FailSafeTrackerStore", _FailClearly)]

@@ -6,6 +6,7 @@ the `postgres` user that Debian's package creates. Used by the replica, fault
 and persistence tests, by the benchmark and by scripts/pg_redis.py;
 footcare_testing.servers starts the Rasa and action servers that use them.
 """
+
 from __future__ import annotations
 
 import glob
@@ -94,7 +95,12 @@ class PostgreSQL:
 
     def tracker_store(self, **extra: Any) -> dict[str, Any]:
         """The tracker_store section of endpoints.production.yml, filled in for this server."""
-        return {"type": "footcare_server.stores.StrictSQLTrackerStore", "dialect": "postgresql", "url": self.url, **extra}
+        return {
+            "type": "footcare_server.stores.StrictSQLTrackerStore",
+            "dialect": "postgresql",
+            "url": self.url,
+            **extra,
+        }
 
     def _run(self, *args: str) -> None:
         result = subprocess.run([*self.sudo, *args], capture_output=True, text=True, cwd=self.root)
@@ -103,13 +109,30 @@ class PostgreSQL:
 
     def start(self) -> "PostgreSQL":
         if not self.data.exists():
-            self._run(self.initdb, "-D", str(self.data), "-U", self.USER, "--auth=trust", "-E", "UTF8",
-                      "--no-instructions")
+            self._run(
+                self.initdb, "-D", str(self.data), "-U", self.USER, "--auth=trust", "-E", "UTF8", "--no-instructions"
+            )
         self.process = subprocess.Popen(
-            [*self.sudo, self.postgres, "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-             "-c", "unix_socket_directories=", "-c", f"fsync={'on' if self.durable else 'off'}",
-             "-c", "max_connections=200"],
-            cwd=self.root, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *self.sudo,
+                self.postgres,
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                f"fsync={'on' if self.durable else 'off'}",
+                "-c",
+                "max_connections=200",
+            ],
+            cwd=self.root,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_port(self.port, self.process, self.log)
         self._create_database()
@@ -178,9 +201,23 @@ class Redis:
 
     def start(self) -> "Redis":
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.root)],
-            cwd=self.root, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+            ],
+            cwd=self.root,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_port(self.port, self.process, self.log)
         return self
@@ -201,8 +238,15 @@ def production_endpoints(pg: PostgreSQL, redis: Redis) -> tuple[dict[str, Any], 
 
     profile = yaml.safe_load((ROOT / "endpoints.production.yml").read_text())
     env = {
-        "DB_HOST": "127.0.0.1", "DB_PORT": str(pg.port), "DB_NAME": pg.DATABASE, "DB_USER": pg.USER, "DB_PASSWORD": "",
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port), "REDIS_DB": "1", "REDIS_PASSWORD": "",
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(pg.port),
+        "DB_NAME": pg.DATABASE,
+        "DB_USER": pg.USER,
+        "DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis.port),
+        "REDIS_DB": "1",
+        "REDIS_PASSWORD": "",
     }
     return profile["tracker_store"], profile["lock_store"], env
 

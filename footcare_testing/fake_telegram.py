@@ -5,6 +5,7 @@ It answers the way https://core.telegram.org/bots/api does
 only for the configured token, and records every call so tests can check what
 the assistant sent where.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -106,11 +107,26 @@ class FakeTelegram:
             if len(params["text"]) > 4096:
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
             chat = {"id": params.get("chat_id"), "type": "private"}
-            return 200, {"ok": True, "result": {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": params["text"]}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": chat,
+                    "text": params["text"],
+                },
+            }
         if method in ("setWebhook", "answerCallbackQuery", "deleteWebhook"):
-            return 200, {"ok": True, "result": True, "description": "Webhook was set" if method == "setWebhook" else None}
+            return 200, {
+                "ok": True,
+                "result": True,
+                "description": "Webhook was set" if method == "setWebhook" else None,
+            }
         if method == "getMe":
-            return 200, {"ok": True, "result": {"id": BOT_ID, "is_bot": True, "first_name": "Footcare", "username": BOT_NAME}}
+            return 200, {
+                "ok": True,
+                "result": {"id": BOT_ID, "is_bot": True, "first_name": "Footcare", "username": BOT_NAME},
+            }
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
     # --- what the tests read ---------------------------------------------------------
@@ -118,8 +134,10 @@ class FakeTelegram:
         with self._lock:
             calls = list(self.calls)
         return [
-            c for c in calls
-            if (method is None or c.method == method) and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
+            c
+            for c in calls
+            if (method is None or c.method == method)
+            and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
         ]
 
     def sent_texts(self, chat_id: Any) -> list[str]:
@@ -169,8 +187,16 @@ def text_update(chat_id: int, text: str) -> dict:
 
 
 def sticker_update(chat_id: int) -> dict:
-    sticker = {"file_id": "CAACAgIAAxkBAAEB", "file_unique_id": "AgADxyz", "type": "regular", "width": 512, "height": 512,
-               "is_animated": False, "is_video": False, "emoji": "\U0001F44D"}
+    sticker = {
+        "file_id": "CAACAgIAAxkBAAEB",
+        "file_unique_id": "AgADxyz",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "\U0001f44d",
+    }
     return {"update_id": next(_update_ids), "message": _message(chat_id, sticker=sticker)}
 
 
@@ -195,8 +221,13 @@ def callback_update(chat_id: int, data: str, message_text: str = "Pick a topic")
         "date": int(time.time()),
         "text": message_text,
     }
-    query = {"id": str(next(_update_ids) * 7919), "from": _user(chat_id), "message": bot_message,
-             "chat_instance": "-123456789", "data": data}
+    query = {
+        "id": str(next(_update_ids) * 7919),
+        "from": _user(chat_id),
+        "message": bot_message,
+        "chat_instance": "-123456789",
+        "data": data,
+    }
     return {"update_id": next(_update_ids), "callback_query": query}
 
 

@@ -10,6 +10,7 @@ widget's session secret is a fixed test value.
 Sanic app on a loopback port, with a stand-in for Rasa's agent: the channel's
 own checks are tested against a real HTTP server without a trained model.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,13 @@ RASA_COMMAND = [sys.executable, "-m", "footcare_server"]
 WIDGET_SECRET = "test-widget-session-secret-0123456789abcdef"
 # Limits far above the shipped defaults, for suites that send many messages from 127.0.0.1.
 TEST_LIMITS = {
-    "CLIENT_MESSAGES_PER_MINUTE": "100000", "CLIENT_BURST": "10000",
-    "ALL_MESSAGES_PER_SECOND": "100000", "ALL_BURST": "10000",
+    "CLIENT_MESSAGES_PER_MINUTE": "100000",
+    "CLIENT_BURST": "10000",
+    "ALL_MESSAGES_PER_SECOND": "100000",
+    "ALL_BURST": "10000",
 }
+# The same settings empty: each limit at its shipped default (channels/inputs.py).
+SHIPPED_LIMITS = {name: "" for name in TEST_LIMITS}
 
 
 def free_port() -> int:
@@ -98,7 +103,11 @@ class _Server:
 
     def _launch(self, args: list[str], ready_url: str, env: dict[str, str], timeout: float = 180) -> None:
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=base_env(**env), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            args,
+            cwd=ROOT,
+            env=base_env(**env),
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_for(ready_url, self.process, self.log, timeout)
@@ -148,11 +157,25 @@ class RasaServer(_Server):
         self.endpoints = workdir / f"endpoints-{self.port}.yml"
         self.endpoints.write_text(yaml.safe_dump(endpoints))
         self.credentials = workdir / f"credentials-{self.port}.yml"
-        self.credentials.write_text(yaml.safe_dump(credentials if credentials is not None else {"channels.rest.RestInput": None}))
+        self.credentials.write_text(
+            yaml.safe_dump(credentials if credentials is not None else {"channels.rest.RestInput": None})
+        )
 
     def start(self, ready_path: str = "/webhooks/rest/") -> "RasaServer":
-        args = [*RASA_COMMAND, "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
-                "--credentials", str(self.credentials), "--port", str(self.port), "--interface", "127.0.0.1"]
+        args = [
+            *RASA_COMMAND,
+            "run",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            str(self.endpoints),
+            "--credentials",
+            str(self.credentials),
+            "--port",
+            str(self.port),
+            "--interface",
+            "127.0.0.1",
+        ]
         if self.api_token:
             args += ["--enable-api", "--auth-token", self.api_token]
         self._launch([*args, *self.extra_args], f"{self.url}{ready_path}", self.env)
@@ -194,9 +217,19 @@ class DemoPage(_Server):
 
     def start(self) -> "DemoPage":
         self._launch(
-            [sys.executable, str(ROOT / "web" / "serve.py"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--rasa-url", self.rasa_url],
-            f"{self.url}/", {}, timeout=30,
+            [
+                sys.executable,
+                str(ROOT / "web" / "serve.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--rasa-url",
+                self.rasa_url,
+            ],
+            f"{self.url}/",
+            {},
+            timeout=30,
         )
         return self
 
@@ -226,8 +259,13 @@ class FakeAgent:
     """What the channels use of Rasa's agent: `handle_message` answers "echo: <text>" (or calls
     `reply(message)`), and records every message it got."""
 
-    def __init__(self, reply: Optional[Callable[[Any], Awaitable[None]]] = None, intents: Optional[list[str]] = None,
-                 lock_store: Any = None, tracker_store: Any = None) -> None:
+    def __init__(
+        self,
+        reply: Optional[Callable[[Any], Awaitable[None]]] = None,
+        intents: Optional[list[str]] = None,
+        lock_store: Any = None,
+        tracker_store: Any = None,
+    ) -> None:
         self.messages: list[Any] = []
         self.reply = reply
         self.domain = None
@@ -278,8 +316,9 @@ class ChannelApp:
             asyncio.set_event_loop(self.loop)
 
             async def run() -> None:
-                self._server = await app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True,
-                                                       access_log=False)
+                self._server = await app.create_server(
+                    host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False
+                )
                 await self._server.startup()
                 await self._server.before_start()
                 await self._server.after_start()
@@ -322,13 +361,19 @@ class ChannelApp:
             self._thread.join(timeout=15)
 
 
-def request(url: str, body: Optional[bytes] = None, headers: Optional[dict] = None, method: Optional[str] = None,
-            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str,
+    body: Optional[bytes] = None,
+    headers: Optional[dict] = None,
+    method: Optional[str] = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], bytes]:
     """(status, headers with lower-case names, body) of an HTTP request, also for 4xx and 5xx answers."""
     import urllib.error
 
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
-                                 method=method)
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", **(headers or {})}, method=method
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()

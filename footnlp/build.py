@@ -41,9 +41,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except LexiconError as exc:
         print(f"LexiconError: {exc}", file=sys.stderr)
         return 1
-    counts = ", ".join(
-        f"{len(lexicon.ids(cat))} {cat}" for cat in ("condition", "red_flag", "contraindication")
-    )
+    counts = ", ".join(f"{len(lexicon.ids(cat))} {cat}" for cat in ("condition", "red_flag", "contraindication"))
     print(f"{lexicon.source} is valid ({counts}).")
     if args.check:
         return 0

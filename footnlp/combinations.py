@@ -174,7 +174,9 @@ def _apply_unless(spans: List[Span], lexicon: Lexicon, doc: Doc) -> List[Span]:
             if present:
                 if clause is None:
                     clause = negation.combination_clauses(doc)
-                if any(clause[p.start] == clause[span.start] or clause[p.start] == clause[span.end - 1] for p in present):
+                if any(
+                    clause[p.start] == clause[span.start] or clause[p.start] == clause[span.end - 1] for p in present
+                ):
                     continue
         out.append(span)
     return out
@@ -187,10 +189,7 @@ def _apply_overrides(spans: List[Span], lexicon: Lexicon) -> List[Span]:
         concept = lexicon.concepts.get(span.id_)
         if concept is not None and concept.overridden_by and not span._.negated:
             if any(
-                o.id_ in concept.overridden_by
-                and not o._.negated
-                and o.start < span.end
-                and span.start < o.end
+                o.id_ in concept.overridden_by and not o._.negated and o.start < span.end and span.start < o.end
                 for o in spans
             ):
                 continue
@@ -219,9 +218,7 @@ def _merge_same_concept(spans: List[Span]) -> List[Span]:
 
 
 def _choose_ents(spans: Sequence[Span]) -> List[Span]:
-    ordered = sorted(
-        spans, key=lambda s: (_PRIORITY.get(s.label_, 9), s._.negated, -len(s), s.start)
-    )
+    ordered = sorted(spans, key=lambda s: (_PRIORITY.get(s.label_, 9), s._.negated, -len(s), s.start))
     taken: Set[int] = set()
     ents: List[Span] = []
     for span in ordered:

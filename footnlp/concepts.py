@@ -89,7 +89,7 @@ class ConceptMatcher:
         pattern: List[Dict[str, Any]] = []
         words: List[str] = []
         tokens = [t for t in doc if not t.is_space]
-        for i, token in enumerate(tokens):
+        for token in tokens:
             text = token.text.translate(APOSTROPHES)
             if text in ("-", "\u2013"):
                 continue  # hyphens are optional everywhere (below)
@@ -157,9 +157,7 @@ class ConceptMatcher:
             saved = json.load(f)
         if saved.get("lexicon") is not None:
             meta = saved.get("meta") or {}
-            lexicon = parse_lexicon(
-                saved["lexicon"], meta.get("source") or str(path), meta.get("sha256") or ""
-            )
+            lexicon = parse_lexicon(saved["lexicon"], meta.get("source") or str(path), meta.get("sha256") or "")
             self.set_lexicon(lexicon)
         return self
 

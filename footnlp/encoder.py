@@ -24,6 +24,7 @@ is the cosine similarity.  One message runs through a ``tf.function`` with a
 fixed input signature (no retracing, about 7 ms on 2 cores instead of about
 44 ms eagerly).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -192,7 +193,9 @@ class Encoder:
     def __init__(self, folder: Path):
         folder = Path(folder)
         if not (folder / "tf_model.h5").is_file():
-            raise EncoderError(f"{folder} holds no built encoder: run `make train` (python -m footnlp.encoder --out {folder})")
+            raise EncoderError(
+                f"{folder} holds no built encoder: run `make train` (python -m footnlp.encoder --out {folder})"
+            )
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         one_thread_each()
         import tensorflow as tf
@@ -208,7 +211,9 @@ class Encoder:
 
         @tf.function(input_signature=[spec, spec])
         def forward(ids, mask):
-            hidden = self._model(input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids)).last_hidden_state
+            hidden = self._model(
+                input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids)
+            ).last_hidden_state
             weights = tf.cast(mask, hidden.dtype)[:, :, None]
             pooled = tf.reduce_sum(hidden * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1e-9)
             return tf.math.l2_normalize(pooled, axis=1)

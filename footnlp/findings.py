@@ -2,6 +2,7 @@
 
 This module only finds; what to say about a finding is decided in actions/safety.py.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Set, Tuple
@@ -14,6 +15,7 @@ from footnlp.lexicon_model import CATEGORIES, HEALTH_CATEGORIES
 
 #: key of the safety findings in Rasa's parse data (FootcareEntityExtractor sets it)
 from footnlp.topics import FINDINGS_KEY  # noqa: E402,F401
+
 #: the keys :func:`safety_findings` always gives (the learned detector adds ``learned`` and
 #: ``suspected``: {id: score}, see footnlp/warning_sign_component.py)
 FINDINGS_KEYS = ("red_flags", "contraindications", "history", "cleared", "health")

@@ -24,6 +24,7 @@ effects?").  The same classifier reads the message's parts (footnlp.parts):
 - ``footcare_suggestions``: the topic intents of the nearest known questions
   (training examples, by the encoder), for the "Did you mean" buttons.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,6 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 import scipy.sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-
-from footnlp.encoder import load_encoder
-from footnlp.spelling import common_words
-from footnlp.parts import asks, greeting_lead, split_parts
-from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
-from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
 from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -49,6 +42,14 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from footnlp.encoder import load_encoder
+from footnlp.parts import asks, greeting_lead, split_parts
+from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
+from footnlp.spelling import common_words
+from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
 
 #: intents that may come with a question in the same message
 SMALL_TALK = ("greet", "thank", "affirm", "deny", "goodbye")
@@ -95,8 +96,13 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             "model": None,  # the sentence encoder folder; default: SentenceEncoderFeaturizer's
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 state: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        state: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
         state = state or {}
@@ -112,10 +118,20 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self._weights: Optional[np.ndarray] = None
 
     @staticmethod
-    def _vectorizer(analyzer: str, ngrams: Sequence[int], vocabulary: Optional[Dict[str, int]] = None,
-                    idf: Optional[np.ndarray] = None) -> TfidfVectorizer:
-        vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngrams), sublinear_tf=True,
-                                     min_df=2 if analyzer == "char_wb" else 1, lowercase=True, vocabulary=vocabulary)
+    def _vectorizer(
+        analyzer: str,
+        ngrams: Sequence[int],
+        vocabulary: Optional[Dict[str, int]] = None,
+        idf: Optional[np.ndarray] = None,
+    ) -> TfidfVectorizer:
+        vectorizer = TfidfVectorizer(
+            analyzer=analyzer,
+            ngram_range=tuple(ngrams),
+            sublinear_tf=True,
+            min_df=2 if analyzer == "char_wb" else 1,
+            lowercase=True,
+            vocabulary=vocabulary,
+        )
         if vocabulary is not None and idf is not None:
             vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
         return vectorizer
@@ -170,14 +186,22 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self.coef, self.intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
         self._weights = None
         self.known, self.known_labels = vectors, y
-        vocabularies = {name: {str(k): int(v) for k, v in vec.vocabulary_.items()}
-                        for name, vec in (("chars", self.chars), ("words", self.words))}
+        vocabularies = {
+            name: {str(k): int(v) for k, v in vec.vocabulary_.items()}
+            for name, vec in (("chars", self.chars), ("words", self.words))
+        }
         with self._storage.write_to(self._resource) as path:
             (Path(path) / "classifier.json").write_text(
                 json.dumps({"labels": self.labels, "known_labels": self.known_labels, **vocabularies}), encoding="utf-8"
             )
-            np.savez_compressed(Path(path) / "classifier.npz", coef=self.coef, intercept=self.intercept, known=self.known,
-                                chars_idf=self.chars.idf_, words_idf=self.words.idf_)
+            np.savez_compressed(
+                Path(path) / "classifier.npz",
+                coef=self.coef,
+                intercept=self.intercept,
+                known=self.known,
+                chars_idf=self.chars.idf_,
+                words_idf=self.words.idf_,
+            )
         return self._resource
 
     # -- inference ----------------------------------------------------------
@@ -190,7 +214,9 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             X = self._features([message.get(TEXT)], vector[None, :])
             probabilities = self._probabilities(X)[0]
             order = np.argsort(-probabilities)[:RANKING_LENGTH]
-            ranking = [{INTENT_NAME_KEY: self.labels[i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])} for i in order]
+            ranking = [
+                {INTENT_NAME_KEY: self.labels[i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])} for i in order
+            ]
             if self.unfamiliar(message.get(TEXT), vector):
                 # no English word we know, or far from every known question: let the fallback ask
                 ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking]
@@ -219,12 +245,13 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
     def part_topics(self, parts: Sequence[str], message: Optional[Message] = None) -> List[Tuple[str, float]]:
         """(topic intent, probability) of each part that asks a topic, in order."""
         return [
-            (label, p) for label, p in self.classify(parts, message)
+            (label, p)
+            for label, p in self.classify(parts, message)
             if label in self.topics and label not in STATEMENTS and p >= self.config["part_threshold"]
         ]
 
     def _read_greeting(self, message: Message) -> None:
-        """"hello! my arch has hurt for weeks, can massage fix that?": what follows the greeting decides."""
+        """ "hello! my arch has hurt for weeks, can massage fix that?": what follows the greeting decides."""
         lead, rest = greeting_lead(message.get(TEXT))
         if not lead or not rest:
             return

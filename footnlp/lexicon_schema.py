@@ -70,8 +70,7 @@ def _check_top_level(data: Any, shown: str) -> None:
     for key in data:
         if key not in allowed_top:
             raise LexiconError(
-                f"{shown}: {key} is not a known category; "
-                f"expected one of: {', '.join(list(CATEGORIES) + ['settings'])}"
+                f"{shown}: {key} is not a known category; expected one of: {', '.join(list(CATEGORIES) + ['settings'])}"
             )
     for category in REQUIRED_CATEGORIES:
         if not data.get(category):
@@ -85,8 +84,7 @@ def _parse_settings(raw: Any, shown: str) -> Dict[str, Any]:
     for key, value in raw.items():
         if key not in SETTINGS_DEFAULTS:
             raise LexiconError(
-                f"{shown}: settings.{key} is not a known setting; "
-                f"expected one of: {', '.join(SETTINGS_DEFAULTS)}"
+                f"{shown}: settings.{key} is not a known setting; expected one of: {', '.join(SETTINGS_DEFAULTS)}"
             )
         default = SETTINGS_DEFAULTS[key]
         if isinstance(default, bool):
@@ -107,8 +105,7 @@ def _parse_concept(
         raise LexiconError(f"{shown}: {key} is not a valid id (use lower-case letters, digits and _)")
     if cid in concepts:
         raise LexiconError(
-            f"{shown}: {key} duplicates the id already used in "
-            f"{concepts[cid].category}.{cid}; ids must be unique"
+            f"{shown}: {key} duplicates the id already used in {concepts[cid].category}.{cid}; ids must be unique"
         )
     if body is None:
         body = {}
@@ -177,13 +174,19 @@ def _resolve(shown: str, key: str, concept: Concept, refs: Dict[str, Any], conce
             changes[ref] = _concept_ids(shown, f"{key}.{ref}", refs[ref], concepts, cid)
     if "history" in refs:
         target = refs["history"]
-        if not isinstance(target, str) or concepts.get(target) is None or concepts[target].category != "contraindication":
+        if (
+            not isinstance(target, str)
+            or concepts.get(target) is None
+            or concepts[target].category != "contraindication"
+        ):
             raise LexiconError(f"{shown}: {key}.history must be the id of a contraindication (got {target!r})")
         changes["history"] = target
     return replace(concept, **changes)
 
 
-def _parse_combinations(shown: str, key: str, cid: str, combos: Any, concepts: Mapping[str, Concept]) -> Tuple[Combination, ...]:
+def _parse_combinations(
+    shown: str, key: str, cid: str, combos: Any, concepts: Mapping[str, Concept]
+) -> Tuple[Combination, ...]:
     if not isinstance(combos, list) or not combos:
         raise LexiconError(f"{shown}: {key}.combinations must be a non-empty list")
     parsed: List[Combination] = []
@@ -216,7 +219,9 @@ def _parse_combinations(shown: str, key: str, cid: str, combos: Any, concepts: M
 def _check_keys(shown: str, key: str, body: Mapping[str, Any], allowed: Set[str]) -> None:
     for sub in body:
         if sub not in allowed:
-            raise LexiconError(f"{shown}: {key}.{sub} is not a known key; expected one of: {', '.join(sorted(allowed))}")
+            raise LexiconError(
+                f"{shown}: {key}.{sub} is not a known key; expected one of: {', '.join(sorted(allowed))}"
+            )
 
 
 def _concept_ids(shown: str, key: str, ids: Any, concepts: Mapping[str, Concept], own: str) -> Tuple[str, ...]:

@@ -1,4 +1,5 @@
 """The parts of a message: where it splits, and which parts ask something. Plain Python."""
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ def split_parts(text: str) -> List[str]:
             if part:
                 parts.append(part)
     if len(parts) > MAX_PARTS:  # keep the opening and the end, where the question usually is
-        parts = parts[:2] + parts[-(MAX_PARTS - 2):]
+        parts = parts[:2] + parts[-(MAX_PARTS - 2) :]
     return parts
 
 

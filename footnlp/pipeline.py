@@ -47,10 +47,10 @@ def build_pipeline(lexicon: Union[Lexicon, str, Path, None] = None) -> Language:
         lexicon = load_lexicon(lexicon)
     nlp = spacy.blank("en")
     nlp.add_pipe("footnlp_normalizer")
-    concepts = nlp.add_pipe("footnlp_concepts")
+    concept_pipe = nlp.add_pipe("footnlp_concepts")
     nlp.add_pipe("footnlp_negation")
     nlp.add_pipe("footnlp_combinations")
-    concepts.set_lexicon(lexicon)
+    concept_pipe.set_lexicon(lexicon)
     nlp.meta["name"] = "spacy_footcare"
     nlp.meta["version"] = "1.0.0"
     nlp.meta["description"] = (
@@ -63,7 +63,7 @@ def build_pipeline(lexicon: Union[Lexicon, str, Path, None] = None) -> Language:
         "lexicon_source": lexicon.source,
         "lexicon_sha256": lexicon.sha256,
         "concepts": len(lexicon.concepts),
-        "patterns": concepts.term_count,
+        "patterns": concept_pipe.term_count,
     }
     return nlp
 

@@ -18,16 +18,13 @@ a greeting; footnlp.parts) are encoded in the same batch and kept by text
 The model folder is not packed into the Rasa model: like the spaCy pipeline,
 it is built by `make train` into build/ and checked (hashes) there.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
-
-from footnlp.encoder import DEFAULT_DIR, DIM, load_encoder
-from footnlp.parts import greeting_lead
-from footnlp.warning_signs import windows
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -37,6 +34,10 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from footnlp.encoder import DEFAULT_DIR, DIM, load_encoder
+from footnlp.parts import greeting_lead
+from footnlp.warning_signs import windows
 
 #: where the message's vector is kept for later components (not sent to clients)
 EMBEDDING_KEY = "footcare_embedding"
@@ -73,9 +74,7 @@ def piece_vectors(message: Optional[Message], texts: Sequence[str], encoder) -> 
     return np.stack([known[t] for t in texts]) if texts else np.zeros((0, DIM), dtype=np.float32)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the all-MiniLM-L6-v2 sentence vector as a dense sentence feature."""
 
@@ -94,8 +93,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             )
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
         return cls(config, execution_context.node_name)
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:

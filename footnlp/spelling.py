@@ -1,16 +1,34 @@
-"""Spelling fixes: a word one typo away from a lexicon word is read as that word. Plain Python."""
+"""Spelling fixes: a word one typo away from a lexicon word is read as that word.
+
+The candidates come from a delete index (SymSpell's idea: a word and a target one edit apart share
+a deletion), the distance from rapidfuzz; what makes a fix safe here is the project's own rule
+(`Speller`): never an English word or a known stem, the same first letter, one concept only.
+"""
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Set
 
+from rapidfuzz.distance import OSA
+
 from footnlp.stemming import stem
 
 logger = logging.getLogger(__name__)
 
 #: categories whose words are used as spelling-correction targets
-SPELLING_CATEGORIES = ("condition", "red_flag", "contraindication", "symptom", "body_part", "medicine", "treatment", "tool", "context")
+SPELLING_CATEGORIES = (
+    "condition",
+    "red_flag",
+    "contraindication",
+    "symptom",
+    "body_part",
+    "medicine",
+    "treatment",
+    "tool",
+    "context",
+)
 #: English words that are never taken for a typo (a word list that ships with
 #: footnlp, see the header of the file): "fewer" is not a misspelt "fever"
 COMMON_WORDS_PATH = Path(__file__).resolve().parent / "common_words.txt"
@@ -31,28 +49,9 @@ def common_words() -> Set[str]:
 
 
 def _within_one_edit(a: str, b: str) -> bool:
-    """True if a and b differ by one insertion, deletion, substitution or swap."""
-    if a == b:
-        return False
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [i for i in range(la) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    if la > lb:
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1 :]
+    """True if a and b differ by one insertion, deletion, substitution or swap of neighbours
+    (rapidfuzz's optimal string alignment distance is 1)."""
+    return OSA.distance(a, b, score_cutoff=1) == 1
 
 
 class Speller:

@@ -5,6 +5,7 @@ The conditions are the ``condition`` concepts of content/lexicon.yml
 ``make validate``) checks domain.yml, data/rules.yml, the NLU data and
 content/knowledge.yml against both lists.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

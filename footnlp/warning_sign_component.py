@@ -20,20 +20,13 @@ Signs the lexicon saw negated, over or as a general question in the same
 message are left out ("no swelling at all", "had a fever last week"), and so
 is everything in a message where the writer says a doctor has checked it.
 """
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
-from footnlp.encoder import load_encoder
-from footnlp.findings import FINDINGS_KEY, safety_findings, silenced
-from footnlp.pipeline import load_pipeline
-from footnlp.rasa_component import footnlp_doc
-from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, piece_vectors
-from footnlp.warning_signs import (
-    DEFAULT_TRAINING, SAFETY_FILE, WarningSignModel, files_digest, load_training, sign_levels, training_paths, windows,
-)
 from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,6 +34,22 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from footnlp.encoder import load_encoder
+from footnlp.findings import FINDINGS_KEY, safety_findings, silenced
+from footnlp.pipeline import load_pipeline
+from footnlp.rasa_component import footnlp_doc
+from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, piece_vectors
+from footnlp.warning_signs import (
+    DEFAULT_TRAINING,
+    SAFETY_FILE,
+    WarningSignModel,
+    files_digest,
+    load_training,
+    sign_levels,
+    training_paths,
+    windows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +84,13 @@ class WarningSignClassifier(GraphComponent):
         """The training files are not Rasa training data: their contents decide when to retrain."""
         return files_digest(training_paths(config.get("training_files") or DEFAULT_TRAINING) + [SAFETY_FILE])
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[WarningSignModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[WarningSignModel] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
         self.model = model or self._new_model()
@@ -84,8 +98,12 @@ class WarningSignClassifier(GraphComponent):
         self.encoder = load_encoder(self.config["model"] or SentenceEncoderFeaturizer.get_default_config()["model"])
 
     def _new_model(self) -> WarningSignModel:
-        return WarningSignModel(C=float(self.config["C"]), alarm_rate=float(self.config["alarm_rate"]),
-                                ask_rate=float(self.config["ask_rate"]), gate_rate=float(self.config["gate_rate"]))
+        return WarningSignModel(
+            C=float(self.config["C"]),
+            alarm_rate=float(self.config["alarm_rate"]),
+            ask_rate=float(self.config["ask_rate"]),
+            gate_rate=float(self.config["gate_rate"]),
+        )
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context) -> "WarningSignClassifier":
@@ -104,7 +122,9 @@ class WarningSignClassifier(GraphComponent):
         levels = self.levels
         paths = training_paths(self.config["training_files"])
         if not paths:
-            logger.warning("No warning-sign training files match %s: the classifier finds nothing", self.config["training_files"])
+            logger.warning(
+                "No warning-sign training files match %s: the classifier finds nothing", self.config["training_files"]
+            )
         positives, negatives = load_training(paths, levels)
         nlp = load_pipeline()
 
@@ -132,10 +152,15 @@ class WarningSignClassifier(GraphComponent):
             if not cleared and not findings.get("cleared"):
                 texts = windows(text)
                 lexicon = list(findings.get("red_flags") or [])
-                found, band, gated = self.model.read(texts, piece_vectors(message, texts, self.encoder), lexicon, self.levels)
+                found, band, gated = self.model.read(
+                    texts, piece_vectors(message, texts, self.encoder), lexicon, self.levels
+                )
                 learned = {sid: s for sid, s in found.items() if sid not in quiet}
                 skip = set(quiet) | set(learned) | set(lexicon)
                 suspected = {sid: s for sid, s in band.items() if sid not in skip}
-            message.set(FINDINGS_KEY, {**findings, "learned": learned, "suspected": suspected, "gated": gated},
-                        add_to_output=True)
+            message.set(
+                FINDINGS_KEY,
+                {**findings, "learned": learned, "suspected": suspected, "gated": gated},
+                add_to_output=True,
+            )
         return messages

@@ -36,11 +36,10 @@ themselves):
   would be asked instead.
 
 Plain module (numpy, scikit-learn); the Rasa component is
-footnlp.rasa_warning_signs.WarningSignClassifier.
-
-    python -m footnlp.warning_signs --check   # the training files and test sets are well formed
-    python -m footnlp.warning_signs --cv      # cross-validated figures on the training files
+footnlp.warning_sign_component.WarningSignClassifier, and scripts/warning_signs.py
+checks the files (`make validate`) and prints cross-validated figures.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -101,7 +100,11 @@ def read_examples(path: Path, levels: Optional[Mapping[str, str]] = None) -> Exa
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ExamplesError(f"{path}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("positives"), list) or not isinstance(data.get("negatives"), list):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("positives"), list)
+        or not isinstance(data.get("negatives"), list)
+    ):
         raise ExamplesError(f"{path}: needs two lists, positives and negatives")
     positives = []
     for n, case in enumerate(data["positives"]):
@@ -112,7 +115,9 @@ def read_examples(path: Path, levels: Optional[Mapping[str, str]] = None) -> Exa
         if not isinstance(ids, list) or not ids or any(i not in levels for i in ids):
             raise ExamplesError(f"{where}.expect must list warning-sign ids of content/safety.yml, got {ids!r}")
         if case.get("level") != level_of(ids, levels):
-            raise ExamplesError(f"{where}.level must be {level_of(ids, levels)} (the most urgent of {ids}), got {case.get('level')!r}")
+            raise ExamplesError(
+                f"{where}.level must be {level_of(ids, levels)} (the most urgent of {ids}), got {case.get('level')!r}"
+            )
         positives.append((case["text"].strip(), tuple(ids), case["level"]))
     negatives = []
     for n, case in enumerate(data["negatives"]):
@@ -149,8 +154,16 @@ def files_digest(paths: Sequence[Path]) -> str:
 class WarningSignModel:
     """One logistic regression per warning sign over the encoder vector and tf-idf n-grams of each window."""
 
-    def __init__(self, C: float = 16.0, alarm_rate: float = 0.03, ask_rate: float = 0.10, gate_rate: float = 0.01,
-                 word_weight: float = 0.6, char_weight: float = 0.6, state: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        C: float = 16.0,
+        alarm_rate: float = 0.03,
+        ask_rate: float = 0.10,
+        gate_rate: float = 0.01,
+        word_weight: float = 0.6,
+        char_weight: float = 0.6,
+        state: Optional[dict] = None,
+    ) -> None:
         self.C, self.alarm_rate, self.ask_rate, self.gate_rate = C, alarm_rate, ask_rate, gate_rate
         self.word_weight, self.char_weight = word_weight, char_weight
         state = state or {}
@@ -166,8 +179,9 @@ class WarningSignModel:
 
     @staticmethod
     def _vectorizer(analyzer, ngrams, vocabulary=None, idf=None) -> TfidfVectorizer:
-        vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True, lowercase=True,
-                                     min_df=2, vocabulary=vocabulary)
+        vectorizer = TfidfVectorizer(
+            analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True, lowercase=True, min_df=2, vocabulary=vocabulary
+        )
         if vocabulary is not None and idf is not None:
             vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
         return vectorizer
@@ -179,16 +193,20 @@ class WarningSignModel:
     # -- features ---------------------------------------------------------------
 
     def features(self, texts: Sequence[str], vectors: np.ndarray) -> scipy.sparse.csr_matrix:
-        return scipy.sparse.hstack([
-            scipy.sparse.csr_matrix(vectors),
-            self.words.transform(texts) * self.word_weight,
-            self.chars.transform(texts) * self.char_weight,
-        ]).tocsr()
+        return scipy.sparse.hstack(
+            [
+                scipy.sparse.csr_matrix(vectors),
+                self.words.transform(texts) * self.word_weight,
+                self.chars.transform(texts) * self.char_weight,
+            ]
+        ).tocsr()
 
     # -- training -----------------------------------------------------------------
 
     @staticmethod
-    def units(positives: Sequence[Tuple[str, Sequence[str]]], negatives: Sequence[str]) -> Tuple[List[str], List[Tuple[str, ...]], List[int]]:
+    def units(
+        positives: Sequence[Tuple[str, Sequence[str]]], negatives: Sequence[str]
+    ) -> Tuple[List[str], List[Tuple[str, ...]], List[int]]:
         """Training rows: each positive message whole (its parts' labels are unknown), and every
         window of each look-alike (no part of a harmless message tells a sign).  Returns texts,
         labels and the message each row comes from (for folds by message)."""
@@ -219,8 +237,15 @@ class WarningSignModel:
             coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
         self.ids, self.coef, self.intercept, self._weights = list(ids), coef, intercept, None
 
-    def fit(self, positives: Sequence[Tuple[str, Sequence[str]]], negatives: Sequence[str], embed, ids: Sequence[str],
-            lexicon=None, levels: Optional[Mapping[str, str]] = None) -> Dict[str, float]:
+    def fit(
+        self,
+        positives: Sequence[Tuple[str, Sequence[str]]],
+        negatives: Sequence[str],
+        embed,
+        ids: Sequence[str],
+        lexicon=None,
+        levels: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, float]:
         """Train on all examples; choose the thresholds from out-of-fold scores first.  `embed`:
         texts -> unit vectors; `lexicon`: text -> the warning-sign ids the lexicon finds (for the
         gate; without it there is none).  Returns the cross-validated figures at the chosen thresholds."""
@@ -239,12 +264,18 @@ class WarningSignModel:
         self.ask = self._choose_ask(oof_neg, gated, alarmed)
         self._fit(texts, vectors[[index[t] for t in texts]], labels, ids)
         pos_max = np.array([s.max(initial=0.0) for s in oof_pos])
-        return {"alarm": self.alarm, "ask": self.ask, "gate": self.gate,
-                "cv_classifier_caught": float(np.mean(pos_max >= self.alarm)) if len(pos_max) else 0.0,
-                "cv_classifier_caught_or_asked": float(np.mean(pos_max >= self.ask)) if len(pos_max) else 0.0,
-                "cv_false_alarms": float(np.mean(alarmed)), "cv_questions": float(np.mean(~alarmed & ((oof_neg >= self.ask) | gated))),
-                "cv_lexicon_alarms_gated": float(gated.sum() / max(1, sum(bool(f) for f in neg_lexicon))),
-                "positives": len(positives), "negatives": len(negatives)}
+        return {
+            "alarm": self.alarm,
+            "ask": self.ask,
+            "gate": self.gate,
+            "cv_classifier_caught": float(np.mean(pos_max >= self.alarm)) if len(pos_max) else 0.0,
+            "cv_classifier_caught_or_asked": float(np.mean(pos_max >= self.ask)) if len(pos_max) else 0.0,
+            "cv_false_alarms": float(np.mean(alarmed)),
+            "cv_questions": float(np.mean(~alarmed & ((oof_neg >= self.ask) | gated))),
+            "cv_lexicon_alarms_gated": float(gated.sum() / max(1, sum(bool(f) for f in neg_lexicon))),
+            "positives": len(positives),
+            "negatives": len(negatives),
+        }
 
     def gated(self, lexicon_ids: Sequence[str], top_score: float, levels: Mapping[str, str]) -> bool:
         """Whether the lexicon's signs are asked about instead of raised: none is an emergency and the
@@ -281,8 +312,12 @@ class WarningSignModel:
         neg_scores = np.zeros(len(negatives))
         for fold in range(FOLDS):
             train = [i for i, g in enumerate(rows) if fold_of[g] != fold]
-            model = WarningSignModel(self.C, self.alarm_rate, self.ask_rate, self.gate_rate, self.word_weight, self.char_weight)
-            model._fit([texts[i] for i in train], vectors[[index[texts[i]] for i in train]], [labels[i] for i in train], ids)
+            model = WarningSignModel(
+                self.C, self.alarm_rate, self.ask_rate, self.gate_rate, self.word_weight, self.char_weight
+            )
+            model._fit(
+                [texts[i] for i in train], vectors[[index[texts[i]] for i in train]], [labels[i] for i in train], ids
+            )
             for n, (text, _) in enumerate(positives):
                 if fold_of[n] == fold:
                     ws = windows(text)
@@ -304,8 +339,13 @@ class WarningSignModel:
         z = np.asarray(self.features(texts, vectors) @ self._weights) + self.intercept
         return (1.0 / (1.0 + np.exp(-z))).max(axis=0)
 
-    def read(self, texts: Sequence[str], vectors: np.ndarray, lexicon: Sequence[str] = (),
-             levels: Optional[Mapping[str, str]] = None) -> Tuple[Dict[str, float], Dict[str, float], List[str]]:
+    def read(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        lexicon: Sequence[str] = (),
+        levels: Optional[Mapping[str, str]] = None,
+    ) -> Tuple[Dict[str, float], Dict[str, float], List[str]]:
         """({id: score} at or above the alarm threshold, {id: score} in the question band, and the
         lexicon's ids the gate turns into questions: with `lexicon` (the ids it found) and `levels`)."""
         scores = self.scores(texts, vectors)
@@ -322,12 +362,22 @@ class WarningSignModel:
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)
-        meta = {"ids": self.ids, "alarm": self.alarm, "ask": self.ask, "gate": self.gate,
-                "words": {str(k): int(v) for k, v in self.words.vocabulary_.items()},
-                "chars": {str(k): int(v) for k, v in self.chars.vocabulary_.items()}}
+        meta = {
+            "ids": self.ids,
+            "alarm": self.alarm,
+            "ask": self.ask,
+            "gate": self.gate,
+            "words": {str(k): int(v) for k, v in self.words.vocabulary_.items()},
+            "chars": {str(k): int(v) for k, v in self.chars.vocabulary_.items()},
+        }
         (folder / "warning_signs.json").write_text(json.dumps(meta), encoding="utf-8")
-        np.savez_compressed(folder / "warning_signs.npz", coef=self.coef, intercept=self.intercept,
-                            words_idf=self.words.idf_, chars_idf=self.chars.idf_)
+        np.savez_compressed(
+            folder / "warning_signs.npz",
+            coef=self.coef,
+            intercept=self.intercept,
+            words_idf=self.words.idf_,
+            chars_idf=self.chars.idf_,
+        )
 
     @classmethod
     def load(cls, folder: Path, **config) -> "WarningSignModel":
@@ -358,43 +408,3 @@ def load_training(paths: Sequence[Path], levels: Optional[Mapping[str, str]] = N
         positives += [(t, ids) for t, ids, _ in examples.positives]
         negatives += list(examples.negatives)
     return positives, negatives
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m footnlp.warning_signs", description=__doc__.split("\n")[0])
-    parser.add_argument("--cv", action="store_true", help="train on the default training files and print the cross-validated figures")
-    parser.add_argument("--check", action="store_true", help="check the training files and the warning-sign test sets")
-    parser.add_argument("--C", type=float, default=16.0)
-    args = parser.parse_args(argv)
-    levels = sign_levels()
-    if args.check:
-        paths = training_paths(DEFAULT_TRAINING) + sorted(ROOT.glob("tests/red_flags_real*.yml"))
-        try:
-            counts = [(p, read_examples(p, levels)) for p in paths]
-        except ExamplesError as exc:
-            print(exc)
-            return 1
-        for path, ex in counts:
-            print(f"{path.relative_to(ROOT)}: {len(ex.positives)} warning-sign messages, {len(ex.negatives)} look-alikes")
-        return 0
-    if not args.cv:
-        parser.print_help()
-        return 1
-    from footnlp.encoder import load_encoder
-
-    positives, negatives = load_training(training_paths(DEFAULT_TRAINING), levels)
-    model = WarningSignModel(C=args.C)
-    from footnlp.findings import safety_findings
-    from footnlp.pipeline import load_pipeline
-
-    nlp = load_pipeline()
-    figures = model.fit(positives, negatives, load_encoder().embed, sorted(levels),
-                        lambda text: safety_findings(nlp(text))["red_flags"], levels)
-    print(json.dumps(figures, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,6 +8,7 @@ exception's class and where it was raised (the full traceback only at DEBUG
 level), and the Rasa server gets a 500 that names no conversation data.
 The assistant still answers the user (channels/guard.py sends the fallback reply).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,9 @@ def _where(exception: BaseException) -> str:
 async def private_error(request: Any, exception: Exception) -> response.HTTPResponse:
     if isinstance(exception, SanicException) and getattr(exception, "status_code", 500) < 500:
         return response.json({"error": exception.__class__.__name__}, status=exception.status_code)
-    logger.error("A custom action failed: %s%s (traceback at DEBUG level)", exception.__class__.__name__, _where(exception))
+    logger.error(
+        "A custom action failed: %s%s (traceback at DEBUG level)", exception.__class__.__name__, _where(exception)
+    )
     logger.debug("Action failure", exc_info=exception)
     return response.json({"error": f"the action server failed ({exception.__class__.__name__})"}, status=500)
 

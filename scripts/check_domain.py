@@ -15,6 +15,7 @@ Exits non-zero, naming each file and what is missing, unless
 
 Usage: python scripts/check_domain.py [--root PATH]   (make validate runs it)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
-
 from check_nlu_overlap import load_examples  # scripts/check_nlu_overlap.py, next to this file
+
 from footnlp.lexicon import LexiconError, condition_ids  # yaml only
 from footnlp.topics import EXTRA_TOPIC_INTENTS, read_topics
 
@@ -111,8 +112,10 @@ def main(argv=None) -> int:
         for error in errors:
             print(f"  - {error}")
         return 1
-    print("OK: domain.yml, data/rules.yml, data/nlu and content/knowledge.yml agree with "
-          "the topics of content/knowledge.yml and the conditions of content/lexicon.yml")
+    print(
+        "OK: domain.yml, data/rules.yml, data/nlu and content/knowledge.yml agree with "
+        "the topics of content/knowledge.yml and the conditions of content/lexicon.yml"
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ pages), prints example counts per intent and exits non-zero if
 Usage: python3 scripts/check_nlu_overlap.py [--root PATH]
 Needs only pyyaml.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -139,9 +140,7 @@ def main(argv=None) -> int:
             for ex in examples:
                 for entity, value in entity_values(ex):
                     if entity == "condition" and value not in conditions:
-                        errors.append(
-                            f"{label} {intent}: condition value {value!r} not canonical in {ex!r}"
-                        )
+                        errors.append(f"{label} {intent}: condition value {value!r} not canonical in {ex!r}")
 
     train_words = [set(text.split()) for text in seen]
     for name in TEST_SETS:
@@ -164,8 +163,7 @@ def main(argv=None) -> int:
         if intent in TOPIC_INTENTS and (n_train < MIN_TRAIN or n_hold < MIN_HOLDOUT):
             flag = "  <-- too few"
             errors.append(
-                f"topic intent {intent}: {n_train} training / {n_hold} holdout "
-                f"(need {MIN_TRAIN} / {MIN_HOLDOUT})"
+                f"topic intent {intent}: {n_train} training / {n_hold} holdout (need {MIN_TRAIN} / {MIN_HOLDOUT})"
             )
         print(f"{intent:<{width}}  {n_train:5d}  {n_hold:7d}{flag}")
     for intent in TOPIC_INTENTS:

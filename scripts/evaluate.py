@@ -11,6 +11,7 @@ the figure is the intent the classifier picked).
 
     python scripts/evaluate.py [--seeds 42 7 2026]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import yaml
@@ -29,34 +29,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")
 RESULTS = ROOT / "results" / "evaluate"
 DOCS = ROOT / "docs"
-BEFORE_COMMIT = "d6962df"
 
 PIPELINES = {
     "config.yml": ("config.yml", "data/nlu"),
     "Rasa default": ("tests/configs/rasa_default.yml", "data/nlu"),
-    "before the encoder": ("tests/configs/before_encoder.yml", None),  # its own commit's data
 }
 
-from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
 from nlu_report import SETS, accuracy, per_intent_rows, score_sets  # noqa: E402  (scripts/nlu_report.py, next to this file)
+
+from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has changes)
 
 
 def env() -> dict:
     return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-
-
-def before_data() -> Path:
-    """data/nlu/ as it was at BEFORE_COMMIT."""
-    out = RESULTS / f"data-{BEFORE_COMMIT}"
-    if not out.exists():
-        out.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", BEFORE_COMMIT, "data/nlu"], cwd=ROOT, check=True, capture_output=True).stdout
-        tar = RESULTS / "before.tar"
-        tar.write_bytes(archive)
-        with tarfile.open(tar) as t:
-            t.extractall(out)
-        tar.unlink()
-    return out / "data" / "nlu"
 
 
 def seeded(config: Path) -> bool:
@@ -81,9 +66,24 @@ def train(name: str, config: str, data: Path, seed: int, reuse: bool = False) ->
         return models / f"{slug}-{seed}.tar.gz"
     seeded = with_seed(ROOT / config, seed, models / f"{slug}-{seed}.yml")
     subprocess.run(
-        [RASA, "train", "nlu", "--config", str(seeded), "--nlu", str(data), "--out", str(models),
-         "--fixed-model-name", f"{slug}-{seed}"],
-        cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            RASA,
+            "train",
+            "nlu",
+            "--config",
+            str(seeded),
+            "--nlu",
+            str(data),
+            "--out",
+            str(models),
+            "--fixed-model-name",
+            f"{slug}-{seed}",
+        ],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return models / f"{slug}-{seed}.tar.gz"
 
@@ -91,8 +91,13 @@ def train(name: str, config: str, data: Path, seed: int, reuse: bool = False) ->
 def score(model: Path) -> dict:
     """{set: [[gold, predicted], ...]}; run in a child process (one TensorFlow model at a time)."""
     out = model.with_suffix(".scores.json")
-    subprocess.run([sys.executable, __file__, "--score", str(model), "--to", str(out)], cwd=ROOT, env=env(), check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "--score", str(model), "--to", str(out)],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
@@ -104,7 +109,7 @@ def _score_child(model: str, to: str) -> int:
 
 def per_intent(pairs) -> str:
     lines = ["| intent | precision | recall | F1 | n |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {l} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for l, a, b, c, d in per_intent_rows(pairs)]
+    lines += [f"| {label} | {a:.2f} | {b:.2f} | {c:.2f} | {d} |" for label, a, b, c, d in per_intent_rows(pairs)]
     return "\n".join(lines)
 
 
@@ -128,9 +133,12 @@ def confusion_png(pairs, out: Path, title: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 2026])
-    parser.add_argument("--default-seeds", type=int, default=1,
-                        help="seeds for Rasa's default pipeline (DIET with transformer layers: about 20 minutes "
-                             "a training on 2 cores)")
+    parser.add_argument(
+        "--default-seeds",
+        type=int,
+        default=1,
+        help="seeds for Rasa's default pipeline (DIET with transformer layers: about 20 minutes a training on 2 cores)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep models trained by an earlier run of this commit")
     parser.add_argument("--score", help=argparse.SUPPRESS)
     parser.add_argument("--to", help=argparse.SUPPRESS)
@@ -147,7 +155,7 @@ def main() -> int:
             if name == "Rasa default" and seed not in args.seeds[: args.default_seeds]:
                 continue
             print(f"{name}, seed {seed}: training and scoring ...", flush=True)
-            model = train(name, config, ROOT / data if data else before_data(), seed, args.reuse)
+            model = train(name, config, ROOT / data, seed, args.reuse)
             runs[name].append(score(model))
 
     def cell(name: str, key: str) -> str:
@@ -170,8 +178,14 @@ def main() -> int:
     print("Fallback threshold sweep ...", flush=True)
     sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
     print("Warning-sign triage ...", flush=True)
-    safety = subprocess.run([sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
-                            cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+    safety = subprocess.run(
+        [sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
     sets_doc = "\n".join(f"| `{path}` | {key} | {sizes[key]} | {how} |" for key, (path, how) in SETS.items())
     doc = f"""# NLU and warning-sign evaluation
@@ -222,9 +236,7 @@ feet to *out of scope*.
 
 ## Intent accuracy, side by side
 
-Each pipeline trained with `rasa train nlu`. The pipeline before the encoder
-(DIET without transformer layers) over seeds {", ".join(map(str, args.seeds))} (mean,
-range in brackets); Rasa's default (DIET with two transformer layers, about 20
+Each pipeline trained with `rasa train nlu`: Rasa's default (DIET with two transformer layers, about 20
 minutes a training on this 2-core machine) with seed{"s" if args.default_seeds > 1 else ""}
 {", ".join(map(str, args.seeds[: args.default_seeds]))}; config.yml once (its classifier
 is deterministic):
@@ -239,9 +251,6 @@ is deterministic):
   no higher (94.0% hold-out, 85.1% real in one run), so they are left out.
 - **Rasa default**: Rasa's stock pipeline (`tests/configs/rasa_default.yml`,
   what `rasa init` ships) trained on the same `data/nlu/`.
-- **before the encoder**: `config.yml` and `data/nlu/` as they were at commit
-  `{BEFORE_COMMIT}` (`tests/configs/before_encoder.yml`), scored on the same sets.
-
 config.yml is {"above" if beats else "**not above**"} Rasa's default on both the real and the hold-out set in this run.
 
 ## Real questions, per intent (config.yml)

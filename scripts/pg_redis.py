@@ -9,6 +9,7 @@ them (deleting their data) on Ctrl-C. In another terminal:
     export FOOTCARE_ENDPOINTS=endpoints.production.yml <the printed variables>
     SANIC_WORKERS=2 make run
 """
+
 from __future__ import annotations
 
 import signal
@@ -36,9 +37,11 @@ def main() -> int:
     try:
         print(f"PostgreSQL on 127.0.0.1:{pg.port} (data in {pg.root}), Redis on 127.0.0.1:{redis.port}.")
         print("Export these, then `make run` (Ctrl-C here stops both and deletes their data):\n")
-        print(f"export FOOTCARE_ENDPOINTS=endpoints.production.yml DB_HOST=127.0.0.1 DB_PORT={pg.port} "
-              f"DB_NAME={pg.DATABASE} DB_USER={pg.USER} DB_PASSWORD= REDIS_HOST=127.0.0.1 REDIS_PORT={redis.port}",
-              flush=True)
+        print(
+            f"export FOOTCARE_ENDPOINTS=endpoints.production.yml DB_HOST=127.0.0.1 DB_PORT={pg.port} "
+            f"DB_NAME={pg.DATABASE} DB_USER={pg.USER} DB_PASSWORD= REDIS_HOST=127.0.0.1 REDIS_PORT={redis.port}",
+            flush=True,
+        )
         stop.wait()
     finally:
         redis.remove()

@@ -23,6 +23,7 @@ and both with the screening question (what the assistant does).
 Exits 1 when the *right level or more cautious* figure (assistant as shipped) of
 a set named in --min is below its floor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: name: (file, how it was written and used)
 SETS = {
-    "written": ("tests/red_flags.yml", "written by the project; the lexicon was tuned on it and the classifier trains on it"),
+    "written": (
+        "tests/red_flags.yml",
+        "written by the project; the lexicon was tuned on it and the classifier trains on it",
+    ),
     "real": ("tests/red_flags_real.yml", "quoted from public pages; its misses were read once to add lexicon terms"),
     "real_blind": ("tests/red_flags_real_blind.yml", "quoted from other public pages; never used to tune"),
-    "real_third": ("tests/red_flags_real_third.yml", "quoted from yet other public pages for this classifier; never used to tune"),
+    "real_third": (
+        "tests/red_flags_real_third.yml",
+        "quoted from yet other public pages for this classifier; never used to tune",
+    ),
 }
 #: sets whose misses may be printed (the others are never read message by message)
 MISSES_SHOWN = ("written", "real")
@@ -48,9 +55,7 @@ SHIPPED = "both + question"
 
 
 def parse_all(model: str, texts: Sequence[str]) -> List[dict]:
-    from footcare_server import runtime
-
-    runtime.install()  # the same Rasa as the server
+    # Rasa as shipped: footcare_server's changes make a turn faster, not a prediction different.
     import logging
 
     from rasa.core.agent import Agent
@@ -123,7 +128,10 @@ def figures(rows, detector: str) -> dict:
         for k, v in counts.items():
             total[k] += v
     return {
-        "positives": len(positives), "negatives": len(negatives), "per_level": per_level, "total": total,
+        "positives": len(positives),
+        "negatives": len(negatives),
+        "per_level": per_level,
+        "total": total,
         "false_alarms": sum(bool(r[3][detector]["ids"]) for r in negatives),
         "neg_asked": sum(bool(r[3][detector]["asked"]) for r in negatives),
     }
@@ -141,17 +149,21 @@ def print_report(results: Dict[str, list], misses: bool) -> None:
         for detector in DETECTORS:
             f = figures(rows, detector)
             t = f["total"]
-            print(f"  {detector:16s} caught {_pct(t['caught'], t['n'])}, right level or more cautious {_pct(t['right'], t['n'])}, "
-                  f"under-triaged {_pct(t['n'] - t['right'], t['n'])}, questions {_pct(t['asked'], t['n'])}; "
-                  f"look-alikes: false alarms {_pct(f['false_alarms'], f['negatives'])}, questions {_pct(f['neg_asked'], f['negatives'])}")
+            print(
+                f"  {detector:16s} caught {_pct(t['caught'], t['n'])}, right level or more cautious {_pct(t['right'], t['n'])}, "
+                f"under-triaged {_pct(t['n'] - t['right'], t['n'])}, questions {_pct(t['asked'], t['n'])}; "
+                f"look-alikes: false alarms {_pct(f['false_alarms'], f['negatives'])}, questions {_pct(f['neg_asked'], f['negatives'])}"
+            )
         f = figures(rows, SHIPPED)
         for level in LEVELS:
             c = f["per_level"].get(level)
             if c:
-                print(f"    {level:9s} caught {_pct(c['caught'], c['n'])}, right level or more cautious {_pct(c['right'], c['n'])}, "
-                      f"under-triaged {_pct(c['n'] - c['right'], c['n'])}, questions {_pct(c['asked'], c['n'])}")
+                print(
+                    f"    {level:9s} caught {_pct(c['caught'], c['n'])}, right level or more cautious {_pct(c['right'], c['n'])}, "
+                    f"under-triaged {_pct(c['n'] - c['right'], c['n'])}, questions {_pct(c['asked'], c['n'])}"
+                )
         if misses and name in MISSES_SHOWN:
-            for text, expect, level, result in rows:
+            for text, _, level, result in rows:
                 got = result[SHIPPED]
                 if level and not _at_least(got["level"], level):
                     print(f"    UNDER {level} -> {got['level']} {got['ids']} asked={got['asked']}: {text[:160]!r}")
@@ -159,7 +171,8 @@ def print_report(results: Dict[str, list], misses: bool) -> None:
                     print(f"    ALARM {got['ids']}: {text[:160]!r}")
 
 
-SECTION = """## Warning signs: triage per set
+SECTION = (
+    """## Warning signs: triage per set
 
 Each message goes through the trained model as a first message. *Caught*: a warning sign found or
 a screening question asked; *right level or more cautious*: the advice given (after the question,
@@ -174,7 +187,9 @@ How the sets were written:
 
 | set | file | written how |
 | --- | --- | --- |
-""" + "\n".join(f"| {name} | `{path}` | {how} |" for name, (path, how) in SETS.items()) + """
+"""
+    + "\n".join(f"| {name} | `{path}` | {how} |" for name, (path, how) in SETS.items())
+    + """
 
 The real training messages (`data/warning_signs/real*.yml`) are quoted from other pages than any
 test set; `scripts/check_sources.py` (in `make validate`) holds that split by address, and no
@@ -182,40 +197,63 @@ warning-sign test message is in a training file. `data/warning_signs/written.yml
 `descriptions.yml` were written for training by the project.
 
 """
+)
 
 
 def markdown(results: Dict[str, list]) -> str:
-    lines = [SECTION, "| set (signs / look-alikes) | detector | caught | right level or more cautious | under-triaged | questions | look-alikes with an alarm | look-alikes asked |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    per_level = ["", "By level, the assistant as shipped (both + question):", "",
-                 "| set | level | caught | right level or more cautious | under-triaged | questions |",
-                 "| --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        SECTION,
+        "| set (signs / look-alikes) | detector | caught | right level or more cautious | under-triaged | questions | look-alikes with an alarm | look-alikes asked |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    per_level = [
+        "",
+        "By level, the assistant as shipped (both + question):",
+        "",
+        "| set | level | caught | right level or more cautious | under-triaged | questions |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
     for name, rows in results.items():
         for detector in DETECTORS:
             f = figures(rows, detector)
             t, n = f["total"], f["total"]["n"]
             mark = " **(shipped)**" if detector == SHIPPED else ""
-            lines.append(f"| {name} ({f['positives']} / {f['negatives']}) | {detector}{mark} | {_pct(t['caught'], n)} | {_pct(t['right'], n)} | "
-                         f"{_pct(n - t['right'], n)} | {_pct(t['asked'], n)} | {_pct(f['false_alarms'], f['negatives'])} | {_pct(f['neg_asked'], f['negatives'])} |")
+            lines.append(
+                f"| {name} ({f['positives']} / {f['negatives']}) | {detector}{mark} | {_pct(t['caught'], n)} | {_pct(t['right'], n)} | "
+                f"{_pct(n - t['right'], n)} | {_pct(t['asked'], n)} | {_pct(f['false_alarms'], f['negatives'])} | {_pct(f['neg_asked'], f['negatives'])} |"
+            )
         from actions.safety import LEVELS
 
         shipped = figures(rows, SHIPPED)["per_level"]
         for level in LEVELS:
             c = shipped.get(level)
             if c:
-                per_level.append(f"| {name} | {level} | {_pct(c['caught'], c['n'])} | {_pct(c['right'], c['n'])} | "
-                                 f"{_pct(c['n'] - c['right'], c['n'])} | {_pct(c['asked'], c['n'])} |")
+                per_level.append(
+                    f"| {name} | {level} | {_pct(c['caught'], c['n'])} | {_pct(c['right'], c['n'])} | "
+                    f"{_pct(c['n'] - c['right'], c['n'])} | {_pct(c['asked'], c['n'])} |"
+                )
     return "\n".join(lines + per_level)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
-    parser.add_argument("--min", nargs="*", default=[], metavar="SET=FLOOR",
-                        help="floors for 'right level or more cautious' (assistant as shipped)")
+    parser.add_argument(
+        "--min",
+        nargs="*",
+        default=[],
+        metavar="SET=FLOOR",
+        help="floors for 'right level or more cautious' (assistant as shipped)",
+    )
     parser.add_argument("--sets", nargs="*", default=list(SETS))
-    parser.add_argument("--markdown", metavar="FILE", help="also write the table for docs/evaluation.md to FILE ('-': print only the table)")
-    parser.add_argument("--misses", action="store_true", help="print under-triaged messages and alarms (never for the third set)")
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the table for docs/evaluation.md to FILE ('-': print only the table)",
+    )
+    parser.add_argument(
+        "--misses", action="store_true", help="print under-triaged messages and alarms (never for the third set)"
+    )
     args = parser.parse_args()
     results = score(args.model, args.sets)
     if args.markdown == "-":

@@ -6,6 +6,7 @@ answers, and on tests/nlu_unclear.yml the share that correctly falls back.
 
     python scripts/tune_fallback.py [--model models/footcare.tar.gz]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,10 @@ def sweep_table(model: str) -> str:
         [(m.get("intent"), p, c) for m, (p, c) in zip(holdout, predicted)],
         [c for _, c in asyncio.run(parse_all(agent, [m.get("text") for m in unclear]))],
     )
-    lines = ["| threshold | hold-out answered | accuracy of answered | unclear messages caught |",
-             "| ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| threshold | hold-out answered | accuracy of answered | unclear messages caught |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
     lines += [f"| {t:.1f} | {cov:.1%} | {acc:.1%} | {caught:.1%} |" for t, cov, acc, caught in rows]
     return "\n".join(lines)
 

@@ -1,4 +1,5 @@
 """Shared fixtures: trackers built from tests/data/initial_tracker.json."""
+
 from __future__ import annotations
 
 import copy
@@ -25,7 +26,9 @@ def make_tracker(tracker_json) -> Callable[..., Tracker]:
     the safety findings the NLU's lexicon puts on it (or `findings`, as given)."""
     from tests.safety_helpers import lexicon_findings
 
-    def build(text: str, intent: str, entities: Optional[list] = None, findings: Any = "lexicon", **slots: Any) -> Tracker:
+    def build(
+        text: str, intent: str, entities: Optional[list] = None, findings: Any = "lexicon", **slots: Any
+    ) -> Tracker:
         data = copy.deepcopy(tracker_json)
         data["slots"].update(slots)
         message = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entities or []}

@@ -1,4 +1,5 @@
 """The safety decision on a text as the NLU's lexicon reads it (no Rasa model needed)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

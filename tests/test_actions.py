@@ -1,4 +1,5 @@
 """Action classes run the way the action server runs them, on fixture trackers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from actions import actions, dialogue, safety
-from footcare_content.clinic import CLINIC_DETAILS, clinic
 from actions.dialogue import shown
+from footcare_content.clinic import CLINIC_DETAILS, clinic
 from footcare_content.knowledge import knowledge
 
 KB = knowledge()
@@ -59,7 +60,11 @@ def test_condition_paragraphs_differ_between_conditions(make_tracker):
     texts = set()
     for condition in CONDITIONS:
         dispatcher = actions.CollectingDispatcher()
-        run(actions.ActionAnswer(), dispatcher, make_tracker("how does a session go", "ask_procedure", condition=condition))
+        run(
+            actions.ActionAnswer(),
+            dispatcher,
+            make_tracker("how does a session go", "ask_procedure", condition=condition),
+        )
         texts.add(last_text(dispatcher))
     assert len(texts) == len(CONDITIONS)
 
@@ -79,7 +84,10 @@ def test_a_bare_condition_keeps_the_last_topic(make_tracker, dispatcher):
 
 def test_a_bare_condition_without_a_topic_explains_the_condition(make_tracker, dispatcher):
     tracker = make_tracker(
-        "metatarsalgia", "inform_condition", [{"entity": "condition", "value": "metatarsalgia"}], condition="metatarsalgia"
+        "metatarsalgia",
+        "inform_condition",
+        [{"entity": "condition", "value": "metatarsalgia"}],
+        condition="metatarsalgia",
     )
     events = run(actions.ActionAnswer(), dispatcher, tracker)
     assert slots(events)["topic"] == "condition_info"
@@ -90,7 +98,9 @@ def test_a_bare_condition_without_a_topic_explains_the_condition(make_tracker, d
 
 def test_yes_answers_the_offered_topic(make_tracker, dispatcher):
     first = actions.CollectingDispatcher()
-    offered = slots(run(actions.ActionAnswer(), first, make_tracker("what is it", "ask_what_is_fascia_massage")))["offered_topic"]
+    offered = slots(run(actions.ActionAnswer(), first, make_tracker("what is it", "ask_what_is_fascia_massage")))[
+        "offered_topic"
+    ]
     assert offered == KB.topics["what_is_fascia_massage"].next[0]
     assert KB.topics[offered].title.lower() in last_text(first).lower()
 
@@ -166,14 +176,22 @@ def test_red_flag_comes_first_and_massage_instructions_are_withheld(make_tracker
 
 
 def test_red_flag_in_a_greeting_is_not_ignored(make_tracker, dispatcher):
-    events = run(actions.ActionGreet(), dispatcher, make_tracker("hi, i heard a pop in my heel and now i can't walk on it", "greet"))
+    events = run(
+        actions.ActionGreet(),
+        dispatcher,
+        make_tracker("hi, i heard a pop in my heel and now i can't walk on it", "greet"),
+    )
     assert slots(events)["red_flags"]
     assert last_text(dispatcher).endswith(DOCTOR)
     assert not last_text(dispatcher).startswith(KB.messages["greet"][:20])
 
 
 def test_negated_warning_sign_gets_the_normal_answer(make_tracker, dispatcher):
-    events = run(actions.ActionAnswer(), dispatcher, make_tracker("no numbness or tingling, how does a session go", "ask_procedure"))
+    events = run(
+        actions.ActionAnswer(),
+        dispatcher,
+        make_tracker("no numbness or tingling, how does a session go", "ask_procedure"),
+    )
     assert "red_flags" not in slots(events)
     assert last_text(dispatcher).startswith(KB.topics["procedure"].answer)
 
@@ -191,12 +209,21 @@ def test_contraindication_names_the_precaution(make_tracker, dispatcher):
 
 def test_a_red_flag_then_how_do_i_massage_it_holds_back_and_repeats_the_advice(make_tracker):
     first = actions.CollectingDispatcher()
-    events = run(actions.ActionAnswer(), first, make_tracker("my left calf is swollen and hot since my flight", "describe_symptoms"))
+    events = run(
+        actions.ActionAnswer(),
+        first,
+        make_tracker("my left calf is swollen and hot since my flight", "describe_symptoms"),
+    )
     remembered = slots(events)
     assert remembered["red_flags"] == ["calf_clot"] and remembered["urgency"] == "same_day"
 
     second = actions.CollectingDispatcher()
-    tracker = make_tracker("how do I massage it then?", "ask_self_massage", red_flags=remembered["red_flags"], urgency=remembered["urgency"])
+    tracker = make_tracker(
+        "how do I massage it then?",
+        "ask_self_massage",
+        red_flags=remembered["red_flags"],
+        urgency=remembered["urgency"],
+    )
     events = run(actions.ActionAnswer(), second, tracker)
     text = last_text(second)
     paragraphs = text.split("\n\n")
@@ -217,7 +244,9 @@ def test_every_reply_repeats_the_advice_while_it_holds(make_tracker, dispatcher)
 
 
 def test_a_contraindication_told_earlier_shapes_the_self_massage_answer(make_tracker, dispatcher):
-    tracker = make_tracker("how do I do self massage at home?", "ask_self_massage", contraindications=["diabetes_neuropathy"])
+    tracker = make_tracker(
+        "how do I do self massage at home?", "ask_self_massage", contraindications=["diabetes_neuropathy"]
+    )
     run(actions.ActionAnswer(), dispatcher, tracker)
     text = last_text(dispatcher)
     # the full answer, frozen bottle and all: a precaution holds nothing back
@@ -296,7 +325,11 @@ def buttons(dispatcher) -> list[dict]:
 @pytest.mark.parametrize("topic_id", [t for t in TOPICS if KB.topics[t].details])
 def test_tell_me_more_gives_the_details_of_the_last_topic(make_tracker, dispatcher, topic_id):
     topic = KB.topics[topic_id]
-    events = run(actions.ActionTellMore(), dispatcher, make_tracker("tell me more", "ask_more", topic=topic_id, condition="heel_spur"))
+    events = run(
+        actions.ActionTellMore(),
+        dispatcher,
+        make_tracker("tell me more", "ask_more", topic=topic_id, condition="heel_spur"),
+    )
     text = last_text(dispatcher)
     assert text.startswith(shown(topic.details)) and text.endswith(DOCTOR)
     assert shown(topic.answer) not in text
@@ -342,7 +375,9 @@ def test_an_answer_held_back_offers_no_details(make_tracker, dispatcher):
 
 def test_yes_after_the_details_takes_the_offered_topic(make_tracker, dispatcher):
     first = actions.CollectingDispatcher()
-    offered = slots(run(actions.ActionTellMore(), first, make_tracker("go on", "ask_more", topic="side_effects")))["offered_topic"]
+    offered = slots(run(actions.ActionTellMore(), first, make_tracker("go on", "ask_more", topic="side_effects")))[
+        "offered_topic"
+    ]
     events = run(actions.ActionFollowUp(), dispatcher, make_tracker("yes", "affirm", offered_topic=offered))
     assert slots(events)["topic"] == offered == KB.topics["side_effects"].next[0]
 
@@ -421,7 +456,9 @@ def test_children_and_older_adults_are_answered_apart(make_tracker):
 
 def test_pregnancy_has_its_own_answer_and_its_precaution(make_tracker):
     dispatcher = actions.CollectingDispatcher()
-    events = run(actions.ActionAnswer(), dispatcher, make_tracker("i'm pregnant, can i have a foot massage?", "ask_pregnancy"))
+    events = run(
+        actions.ActionAnswer(), dispatcher, make_tracker("i'm pregnant, can i have a foot massage?", "ask_pregnancy")
+    )
     text = last_text(dispatcher)
     assert shown(KB.topics["pregnancy"].answer) in text and "midwife" in text
     assert "pregnancy" in slots(events)["contraindications"]
@@ -459,8 +496,9 @@ def test_telegram_shows_a_list_line_by_line_and_the_tell_me_more_button(make_tra
         ("benefits", "how long does that last?", "ask_session_length", "session_length"),
     ],
 )
-def test_a_short_follow_up_is_read_in_the_context_of_the_answer_before_it(make_tracker, dispatcher, last, text,
-                                                                         intent, expected):
+def test_a_short_follow_up_is_read_in_the_context_of_the_answer_before_it(
+    make_tracker, dispatcher, last, text, intent, expected
+):
     events = run(actions.ActionAnswer(), dispatcher, make_tracker(text, intent, topic=last))
     said = "\n\n".join(m["text"] for m in dispatcher.messages)
     if expected.endswith("_details"):
@@ -475,7 +513,9 @@ def test_short_follow_ups_name_known_topics(tmp_path):
     from footcare_content.files import ContentError
     from footcare_content.knowledge import KNOWLEDGE_FILE, load_knowledge
 
-    text = KNOWLEDGE_FILE.read_text(encoding="utf-8").replace("      session_length: side_effects", "      session_lenght: side_effects")
+    text = KNOWLEDGE_FILE.read_text(encoding="utf-8").replace(
+        "      session_length: side_effects", "      session_lenght: side_effects"
+    )
     broken = tmp_path / "knowledge.yml"
     broken.write_text(text, encoding="utf-8")
     with pytest.raises(ContentError, match="short_follow_ups"):

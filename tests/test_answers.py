@@ -1,4 +1,5 @@
 """`make answers`: every answer of the knowledge file, as users see it, in one document to sign off."""
+
 from __future__ import annotations
 
 import html
@@ -80,8 +81,13 @@ def test_other_messages_are_in_the_appendix(plain):
 
 def test_answers_command_writes_the_document(tmp_path):
     out = tmp_path / "answers.html"
-    result = subprocess.run([sys.executable, "-m", "workbench", "answers", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "answers", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert f"{len(answers.variants())} answers" in result.stdout
     assert out.read_text().startswith("<!doctype html>")

@@ -12,6 +12,7 @@ HTTP server (footcare_testing/servers.py's ChannelApp, with a stand-in for Rasa)
 use REST, channel-named conversation ids, the 64 KB body limit, metadata and
 rate limits, signed widget sessions, and the action server's address.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,13 +30,13 @@ from typing import Any, Callable, Optional
 import pytest
 import socketio
 
-from footcare_content.knowledge import knowledge
 from channels import inputs
-from footcare_server.access_log import RedactQuery
 from channels.inputs import MAX_MESSAGE_CHARS, RateLimits, SenderGate, clean_text, notice
 from channels.rest import RestInput
 from channels.socketio import SessionSigner, SocketIOInput, SocketIOOutput, markdown_lines, safe_links, widget_origins
 from channels.telegram import SECRET_HEADER
+from footcare_content.knowledge import knowledge
+from footcare_server.access_log import RedactQuery
 from footcare_testing import fake_telegram as fake
 from footcare_testing.servers import WIDGET_SECRET, ActionServer, ChannelApp, request
 
@@ -179,7 +180,10 @@ class Telegram:
 # --- without a model: the checks every channel applies ---------------------------------------
 def test_clean_text_drops_control_characters_and_cuts_long_text():
     assert clean_text("heel\x00 pain\x07\x1b[31m\r\nplease\ttoo") == "heel pain[31m\nplease\ttoo"
-    assert clean_text("\U0001F9B6 \u200d Fu\u00df \u8db3 \u0623\u0644\u0645") == "\U0001F9B6 \u200d Fu\u00df \u8db3 \u0623\u0644\u0645"
+    assert (
+        clean_text("\U0001f9b6 \u200d Fu\u00df \u8db3 \u0623\u0644\u0645")
+        == "\U0001f9b6 \u200d Fu\u00df \u8db3 \u0623\u0644\u0645"
+    )
     assert MAX_MESSAGE_CHARS == 2000  # what the README promises; the other tests use the name
     assert clean_text("x" * 10_000) == "x" * 2000
 
@@ -190,6 +194,22 @@ def test_sender_gate_lets_a_few_messages_of_one_sender_wait():
         assert (first, second, third, other) == (True, True, False, True)
     with gate.admit("a") as again:
         assert again
+
+
+def test_sender_gate_sheds_load_by_the_messages_in_flight():
+    assert SenderGate(env={}).total == inputs.DEFAULT_IN_FLIGHT
+    gate = SenderGate(limit=2, env={"MAX_MESSAGES_IN_FLIGHT": "3"})
+    with gate.admit("a") as a, gate.admit("b") as b, gate.admit("c") as c, gate.admit("d") as d:
+        assert (a, b, c, d) == (True, True, True, False)
+    with gate.admit("d") as later:
+        assert later  # the others were answered: room again
+
+
+def test_the_channels_of_one_server_share_one_gate():
+    from types import SimpleNamespace
+
+    app = SimpleNamespace(ctx=SimpleNamespace())
+    assert inputs.shared_gate(app) is inputs.shared_gate(app)
 
 
 def test_widget_origins(monkeypatch):
@@ -207,7 +227,10 @@ def test_widget_origins(monkeypatch):
 
 
 def test_a_list_keeps_its_lines_in_the_widget():
-    assert markdown_lines("Call us:\n\u2022 phone\n\u2022 email\n\nThanks") == "Call us:  \n\u2022 phone  \n\u2022 email\n\nThanks"
+    assert (
+        markdown_lines("Call us:\n\u2022 phone\n\u2022 email\n\nThanks")
+        == "Call us:  \n\u2022 phone  \n\u2022 email\n\nThanks"
+    )
 
 
 def test_text_is_cut_before_it_is_cleaned(monkeypatch):
@@ -219,15 +242,29 @@ def test_text_is_cut_before_it_is_cleaned(monkeypatch):
 
 
 def test_markdown_links_to_scripts_and_data_lose_their_target():
-    assert safe_links("see [site](https://clinic.test) or [x](javascript:alert(1))") == "see [site](https://clinic.test) or x"
-    for text in ["[a [b]](JavaScript:alert(1))", "[x]( data:text/html;base64,PHNjcmlwdD4=)", "[x](jav&#x61;script:alert(1))",
-                 "<javascript:alert(1)>", "[x][1]\n[1]: javascript:alert(1)", "[x](vbscript:msgbox)"]:
+    assert (
+        safe_links("see [site](https://clinic.test) or [x](javascript:alert(1))")
+        == "see [site](https://clinic.test) or x"
+    )
+    for text in [
+        "[a [b]](JavaScript:alert(1))",
+        "[x]( data:text/html;base64,PHNjcmlwdD4=)",
+        "[x](jav&#x61;script:alert(1))",
+        "<javascript:alert(1)>",
+        "[x][1]\n[1]: javascript:alert(1)",
+        "[x](vbscript:msgbox)",
+    ]:
         assert "script:" not in safe_links(text).lower() and "data:" not in safe_links(text), text
-    assert safe_links("[call](tel:+441234) [mail](mailto:a@clinic.test)") == "[call](tel:+441234) [mail](mailto:a@clinic.test)"
+    assert (
+        safe_links("[call](tel:+441234) [mail](mailto:a@clinic.test)")
+        == "[call](tel:+441234) [mail](mailto:a@clinic.test)"
+    )
 
 
 def test_rate_limits_per_client_and_for_everybody():
-    limits = RateLimits({"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "60", "ALL_BURST": "3", "ALL_MESSAGES_PER_SECOND": "1"})
+    limits = RateLimits(
+        {"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "60", "ALL_BURST": "3", "ALL_MESSAGES_PER_SECOND": "1"}
+    )
     assert [limits.retry_after("a", now=100.0) for _ in range(3)] == [0, 0, 1]
     assert limits.retry_after("b", now=100.0) == 0
     assert limits.retry_after("c", now=100.0) == 1  # everybody's burst of 3 is used up
@@ -237,6 +274,27 @@ def test_rate_limits_per_client_and_for_everybody():
     limits = RateLimits({"CLIENT_BURST": "2", "CLIENT_MESSAGES_PER_MINUTE": "1"})
     assert [limits.retry_after(f"2001:db8:1:2::{i}", now=5.0) for i in range(1, 4)] == [0, 0, 60]
     assert limits.retry_after("2001:db8:1:3::1", now=5.0) == 0
+
+
+def test_no_fixed_limit_for_everybody_unless_set():
+    limits = RateLimits({"CLIENT_BURST": "1000"})
+    assert all(limits.retry_after(f"203.0.113.{i % 200}", now=1.0) == 0 for i in range(1000))
+
+
+def test_a_partners_senders_are_clients_within_the_partners_budget():
+    limits = RateLimits(
+        {
+            "CLIENT_BURST": "2",
+            "CLIENT_MESSAGES_PER_MINUTE": "1",
+            "PARTNER_BURST": "3",
+            "PARTNER_MESSAGES_PER_MINUTE": "60",
+        }
+    )
+    assert [limits.retry_after("s1", now=0.0, partner="token") for _ in range(3)] == [0, 0, 60]
+    assert limits.retry_after("s2", now=0.0, partner="token") == 0
+    assert limits.retry_after("s3", now=0.0, partner="token") == 1  # the partner's 3 are used up
+    assert limits.retry_after("s3", now=1.0, partner="token") == 0  # s3's own token came back, and one refilled
+    assert limits.retry_after("s1", now=0.0) == 0  # an address "s1" is another client than the partner's sender s1
 
 
 def test_client_addresses_and_loopback():
@@ -275,13 +333,26 @@ def rest_app(monkeypatch):
 
 
 def inputs_env() -> tuple[str, ...]:
-    return ("CLIENT_BURST", "CLIENT_MESSAGES_PER_MINUTE", "ALL_BURST", "ALL_MESSAGES_PER_SECOND", "MAX_METADATA_BYTES")
+    return (
+        "CLIENT_BURST",
+        "CLIENT_MESSAGES_PER_MINUTE",
+        "PARTNER_BURST",
+        "PARTNER_MESSAGES_PER_MINUTE",
+        "ALL_BURST",
+        "ALL_MESSAGES_PER_SECOND",
+        "MAX_METADATA_BYTES",
+        "MAX_MESSAGES_IN_FLIGHT",
+    )
 
 
 def rest_post(app: ChannelApp, body: Any, headers: Optional[dict] = None) -> tuple[int, dict, Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     status, head, answer = request(f"{app.url}/webhooks/rest/webhook", raw, headers)
-    return status, head, json.loads(answer or b"null") if head.get("content-type", "").startswith("application/json") else answer
+    return (
+        status,
+        head,
+        json.loads(answer or b"null") if head.get("content-type", "").startswith("application/json") else answer,
+    )
 
 
 def test_rest_answers_this_machine_only_without_a_token(rest_app):
@@ -311,7 +382,10 @@ def test_rest_conversations_are_named_by_their_channel(rest_app):
         status, _, replies = rest_post(app, {"sender": sender, "message": "hi"})
         assert status == 200 and replies[0]["recipient_id"] == sender
     assert [m.sender_id for m in app.agent.messages] == [
-        "rest:telegram:123456", "rest:123456", "rest:web:0123456789abcdef0123456789abcdef"]
+        "rest:telegram:123456",
+        "rest:123456",
+        "rest:web:0123456789abcdef0123456789abcdef",
+    ]
 
 
 def test_a_body_over_64_kb_gets_413_before_it_is_read(rest_app):
@@ -320,8 +394,10 @@ def test_a_body_over_64_kb_gets_413_before_it_is_read(rest_app):
     assert rest_post(app, big)[0] == 413
     # A client that announces 16 MB and sends only the start gets its 413 at once: nothing waits for the body.
     with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
-        sock.sendall(b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 16777216\r\n\r\n{\"sender\": ")
+        sock.sendall(
+            b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 16777216\r\n\r\n{"sender": '
+        )
         assert sock.recv(100).startswith(b"HTTP/1.1 413")
     assert rest_post(app, {"sender": "p1", "message": "x" * 60_000})[0] == 200
     assert app.agent.messages[-1].text == "x" * MAX_MESSAGE_CHARS
@@ -335,20 +411,70 @@ def test_large_metadata_is_not_kept(rest_app):
 
 
 def test_rest_clients_and_everybody_are_rate_limited_with_retry_after(rest_app):
-    app = rest_app(REST_TOKEN="t0ken", TRUSTED_PROXIES="127.0.0.1", CLIENT_BURST="3", CLIENT_MESSAGES_PER_MINUTE="1",
-                   ALL_BURST="5", ALL_MESSAGES_PER_SECOND="0.01")
+    app = rest_app(
+        REST_TOKEN="t0ken",
+        CLIENT_BURST="3",
+        CLIENT_MESSAGES_PER_MINUTE="1",
+        PARTNER_BURST="100",
+        PARTNER_MESSAGES_PER_MINUTE="1",
+        ALL_BURST="5",
+        ALL_MESSAGES_PER_SECOND="0.01",
+    )
 
-    def say(client: str, sender: str) -> tuple[int, dict]:
-        status, head, _ = rest_post(app, {"sender": sender, "message": "hi"},
-                                    {"Authorization": "Bearer t0ken", "X-Forwarded-For": f"198.51.100.7, {client}"})
+    def partner(sender: str) -> tuple[int, dict]:
+        status, head, _ = rest_post(app, {"sender": sender, "message": "hi"}, {"Authorization": "Bearer t0ken"})
         return status, head
 
-    # new sender ids cost the same: the limit is the client's (the address the trusted proxy saw)
-    results = [say("203.0.113.1", f"new-id-{i}") for i in range(4)]
+    # with a token each sender of the partner is a client of its own ...
+    results = [partner("patient-a") for _ in range(4)]
     assert [status for status, _ in results] == [200, 200, 200, 429]
     assert int(results[-1][1]["retry-after"]) >= 1
-    assert [say("203.0.113.2", f"other-{i}")[0] for i in range(3)] == [200, 200, 429]  # everybody's 5 used up
+    # ... and everybody's limit, when set, still holds (5 in all)
+    assert [partner("patient-b")[0] for _ in range(3)] == [200, 200, 429]
     assert len(app.agent.messages) == 5
+
+
+def test_rest_partner_senders_do_not_share_one_clients_limit(rest_app):
+    app = rest_app(
+        REST_TOKEN="t0ken",
+        CLIENT_BURST="2",
+        CLIENT_MESSAGES_PER_MINUTE="1",
+        PARTNER_BURST="5",
+        PARTNER_MESSAGES_PER_MINUTE="1",
+    )
+
+    def partner(sender: str) -> int:
+        return rest_post(app, {"sender": sender, "message": "hi"}, {"Authorization": "Bearer t0ken"})[0]
+
+    # one address (the partner's server), many patients: each gets the client's budget ...
+    assert [partner(f"patient-{i}") for i in range(3)] == [200, 200, 200]
+    assert [partner("patient-0"), partner("patient-0")] == [200, 429]
+    # ... within the partner's own larger budget (5 here)
+    assert [partner("patient-9"), partner("patient-8")] == [200, 429]
+
+
+def test_rest_clients_without_a_token_are_limited_by_address(rest_app):
+    app = rest_app(CLIENT_BURST="2", CLIENT_MESSAGES_PER_MINUTE="1")
+    assert [rest_post(app, {"sender": f"new-id-{i}", "message": "hi"})[0] for i in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({"Origin": "http://evil.example"}, 403),
+        ({"Origin": "http://localhost:8080"}, 403),  # another port of this machine is another site
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Sec-Fetch-Site": "same-site"}, 403),
+        ({"Content-Type": "text/plain"}, 415),  # what a web page's form or fetch may send without asking
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        ({"Content-Type": "application/json; charset=utf-8", "Sec-Fetch-Site": "none"}, 200),
+    ],
+    ids=["foreign-origin", "other-port", "cross-site", "same-site", "text-plain", "form", "json-typed"],
+)
+def test_rest_refuses_what_a_web_page_sends(rest_app, headers, status):
+    app = rest_app()
+    assert rest_post(app, {"sender": "p1", "message": "/restart"}, headers)[0] == status
+    assert len(app.agent.messages) == (1 if status == 200 else 0)
 
 
 def test_the_query_string_is_left_out_of_the_access_log():
@@ -373,10 +499,16 @@ def test_the_action_server_listens_on_loopback_only(tmp_path):
     server = ActionServer(tmp_path, env={"ACTION_SERVER_HOST": "", "SANIC_HOST": ""}).start()
     try:
         port = f"{server.port:04X}"
-        listening = [line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]
-                     if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"]
-        listening += [line.split()[1] for line in open("/proc/net/tcp6").read().splitlines()[1:]
-                      if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"]
+        listening = [
+            line.split()[1]
+            for line in open("/proc/net/tcp").read().splitlines()[1:]
+            if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"
+        ]
+        listening += [
+            line.split()[1]
+            for line in open("/proc/net/tcp6").read().splitlines()[1:]
+            if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"
+        ]
         assert listening == [f"0100007F:{port}"]
     finally:
         server.stop()
@@ -394,8 +526,9 @@ def widget_app(monkeypatch):
         monkeypatch.setenv("WIDGET_ORIGINS", "http://127.0.0.1:8080")
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        channel = SocketIOInput.from_credentials({"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
-                                                  "session_persistence": True})
+        channel = SocketIOInput.from_credentials(
+            {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
+        )
         apps.append(ChannelApp(channel).start())
         return apps[-1]
 
@@ -468,7 +601,10 @@ def test_a_second_session_request_leaves_the_first_sessions_room(widget_app):
         app.call(output.send_text_message(f"web:{first}", "for the first session"))
         app.call(output.send_text_message(f"web:{second}", "for the second session"))
         # in order on one connection: a message for the first session would come before this one
-        texts = [m["text"] for m in client.collect(start, lambda new: any(m["text"] == "for the second session" for m in new), 10)]
+        texts = [
+            m["text"]
+            for m in client.collect(start, lambda new: any(m["text"] == "for the second session" for m in new), 10)
+        ]
         assert texts == ["for the second session"]
     finally:
         client.close()
@@ -573,7 +709,7 @@ def channels(live, keeper):
 CHANNELS = ["rest", "widget", "telegram"]
 LONG = ("My heel hurts every morning when I get up. " * 250)[:10_000]
 TEXTS = {
-    "emoji": f"\U0001F9B6\U0001F62B my heel hurts {MARKER} \U0001F468\u200D\U0001F469\u200D\U0001F467",
+    "emoji": f"\U0001f9b6\U0001f62b my heel hurts {MARKER} \U0001f468\u200d\U0001f469\u200d\U0001f467",
     "other-scripts": f"Fußschmerzen {MARKER}? 足の痛み。ألم في القدم. Боль в пятке. पैर में दर्द",
     "html": f"<b>heel</b> pain {MARKER} <img src=x onerror=alert(1)>",
     "script": f"<script>alert('{MARKER}')</script> how do I prepare?",
@@ -612,13 +748,36 @@ def test_odd_text_gets_a_safe_reply(live, channels, channel, kind):
 @pytest.mark.model
 @pytest.mark.parametrize(
     "body",
-    [b'{"sender": "a", "message": ', b"[]", b'"hello"', b"", b"\xff\xfe\x00", b'{"message": "hi"}',
-     b'{"sender": "", "message": "hi"}', b'{"sender": "../../etc/passwd", "message": "hi"}',
-     b'{"sender": "' + b"a" * 200 + b'", "message": "hi"}', b'{"sender": 42, "message": "hi"}',
-     b'{"sender": "a", "message": 42}', b'{"sender": "a", "message": ["hi"]}',
-     b'{"sender": "a", "message": "hi", "metadata": "x"}'],
-    ids=["cut-json", "list", "string", "no-body", "not-utf8", "no-sender", "empty-sender", "path-sender",
-         "long-sender", "number-sender", "number-message", "list-message", "string-metadata"],
+    [
+        b'{"sender": "a", "message": ',
+        b"[]",
+        b'"hello"',
+        b"",
+        b"\xff\xfe\x00",
+        b'{"message": "hi"}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "../../etc/passwd", "message": "hi"}',
+        b'{"sender": "' + b"a" * 200 + b'", "message": "hi"}',
+        b'{"sender": 42, "message": "hi"}',
+        b'{"sender": "a", "message": 42}',
+        b'{"sender": "a", "message": ["hi"]}',
+        b'{"sender": "a", "message": "hi", "metadata": "x"}',
+    ],
+    ids=[
+        "cut-json",
+        "list",
+        "string",
+        "no-body",
+        "not-utf8",
+        "no-sender",
+        "empty-sender",
+        "path-sender",
+        "long-sender",
+        "number-sender",
+        "number-message",
+        "list-message",
+        "string-metadata",
+    ],
 )
 def test_rest_malformed_requests_get_400(channels, body):
     status, reply = post(channels["rest"].url, body)
@@ -647,8 +806,9 @@ def test_widget_message_without_a_session_gets_a_notice_and_reaches_nobody(live,
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("asked", ["bad-input-keeper", "../x", 5, "A" * 32, "f" * 32, "f" * 32 + "." + "0" * 32,
-                                   "f" * 200, {"x": 1}])
+@pytest.mark.parametrize(
+    "asked", ["bad-input-keeper", "../x", 5, "A" * 32, "f" * 32, "f" * 32 + "." + "0" * 32, "f" * 200, {"x": 1}]
+)
 def test_widget_sessions_are_issued_by_the_server(live, asked):
     session = WidgetSession(live.rasa.url, live.origin).open(asked=asked)
     try:
@@ -662,12 +822,18 @@ def test_widget_sessions_are_issued_by_the_server(live, asked):
 def test_the_rasa_server_refuses_big_bodies_before_reading_them_and_drops_big_metadata(live, channels):
     for path in ("/webhooks/rest/webhook", "/webhooks/telegram/webhook", "/socket.io/?EIO=4&transport=polling"):
         with socket.create_connection(("127.0.0.1", live.rasa.port), timeout=10) as sock:
-            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                         "Content-Length: 16777216\r\n\r\n{".encode())
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                "Content-Length: 16777216\r\n\r\n{".encode()
+            )
             assert sock.recv(100).startswith(b"HTTP/1.1 413"), path
     sender = channels["rest"].new_sender()
-    status, _ = post(channels["rest"].url, json.dumps(
-        {"sender": sender, "message": "what is fascia massage?", "metadata": {"blob": "x" * 30_000}}).encode())
+    status, _ = post(
+        channels["rest"].url,
+        json.dumps(
+            {"sender": sender, "message": "what is fascia massage?", "metadata": {"blob": "x" * 30_000}}
+        ).encode(),
+    )
     assert status == 200
     user = [e for e in live.rasa.tracker(sender)["events"] if e["event"] == "user"]
     assert len(user) == 1 and "blob" not in json.dumps(user[0].get("metadata") or {})
@@ -750,7 +916,9 @@ def test_telegram_flood_from_one_chat_gets_200s(channels):
     telegram = channels["telegram"]
     chat = int(telegram.new_sender())
     with ThreadPoolExecutor(FLOOD) as pool:
-        statuses = list(pool.map(lambda i: telegram.send(fake.text_update(chat, f"how do I prepare? {i}")), range(FLOOD)))
+        statuses = list(
+            pool.map(lambda i: telegram.send(fake.text_update(chat, f"how do I prepare? {i}")), range(FLOOD))
+        )
     assert statuses == [200] * FLOOD
     texts = telegram.fake.sent_texts(chat)
     assert notice("busy") in texts and any(text.endswith(DOCTOR) for text in texts)
@@ -764,5 +932,5 @@ def test_the_conversation_stored_before_goes_on(live, keeper):
     status, replies = Rest(live).say(sender, "what are the side effects?")
     assert status == 200 and replies[-1].endswith(DOCTOR)
     stored = live.rasa.tracker(sender)["events"]
-    assert stored[:len(events)] == events
+    assert stored[: len(events)] == events
     events[:] = stored  # what the tests after this one compare with

@@ -1,4 +1,5 @@
 """knowledge.yml and clinic.yml are checked on load, with errors naming file and key."""
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,10 @@ def test_no_answer_text_in_domain():
     [
         (lambda d: d["topics"].pop("side_effects"), "topics.side_effects"),
         (lambda d: d["topics"]["procedure"].update(answer=""), "topics.procedure.answer"),
-        (lambda d: d["topics"]["procedure"]["by_condition"].update(flat_feet="x"), "topics.procedure.by_condition.flat_feet"),
+        (
+            lambda d: d["topics"]["procedure"]["by_condition"].update(flat_feet="x"),
+            "topics.procedure.by_condition.flat_feet",
+        ),
         (lambda d: d["topics"]["benefits"].update(next=["nonsense"]), "topics.benefits.next"),
         (lambda d: d["topics"]["benefits"].update(withhold_on_red_flag="yes"), "topics.benefits.withhold_on_red_flag"),
         (lambda d: d["messages"].update(booking="Call {fax}"), "messages.booking"),
@@ -70,8 +74,10 @@ def test_no_answer_text_in_domain():
         (lambda d: d["conditions"].update(bunion=None), "conditions.bunion.name"),
         (lambda d: d["topics"]["benefits"].update(intent="ask_procedure"), "topics"),
         (lambda d: d["topics"]["benefits"].update(answer="word " * (CORE_WORDS + 1)), "topics.benefits.answer"),
-        (lambda d: d["topics"]["procedure"]["by_condition"].update(heel_spur="word " * (CORE_WORDS + 1)),
-         "topics.procedure.by_condition.heel_spur"),
+        (
+            lambda d: d["topics"]["procedure"]["by_condition"].update(heel_spur="word " * (CORE_WORDS + 1)),
+            "topics.procedure.by_condition.heel_spur",
+        ),
         (lambda d: d["topics"]["cost"].update(details=["a", "list"]), "topics.cost.details"),
         (lambda d: d["topics"]["cost"].update(answer="It costs {fee}."), "topics.cost.answer"),
         (lambda d: d["clinic_details"].pop("price"), "clinic_details"),

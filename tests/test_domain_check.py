@@ -1,5 +1,6 @@
 """`make validate` checks domain.yml, data/rules.yml and the NLU data against the topics
 (content/knowledge.yml) and the conditions (content/lexicon.yml), naming what is missing."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,7 +33,9 @@ def project(shipped, tmp_path):
 
 
 def check(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True, text=True, timeout=120
+    )
 
 
 def edit(root: Path, pattern: str, change) -> None:
@@ -51,12 +54,14 @@ def test_the_shipped_files_agree(shipped):
 def drop_rule(intent):
     def change(data):
         data["rules"] = [r for r in data["rules"] if r["steps"][0].get("intent") != intent]
+
     return change
 
 
 def drop_examples(intent):
     def change(data):
         data["nlu"] = [b for b in data.get("nlu") or [] if b.get("intent") != intent]
+
     return change
 
 
@@ -71,27 +76,57 @@ def new_condition(data):
 @pytest.mark.parametrize(
     "file, change, messages",
     [
-        ("domain.yml", lambda d: d["intents"].remove("ask_cost"),
-         ["domain.yml: intents: ask_cost is missing (topic cost in content/knowledge.yml)"]),
-        ("domain.yml", lambda d: d["intents"].remove("ask_booking"),
-         ["domain.yml: intents: ask_booking is missing (answered from content/clinic.yml)"]),
-        ("domain.yml", lambda d: d["slots"]["condition"]["values"].remove("heel_spur"),
-         ["domain.yml: slots.condition.values: heel_spur is missing (condition.heel_spur in content/lexicon.yml)"]),
-        ("domain.yml", lambda d: d["slots"]["condition"]["values"].append("flat_feet"),
-         ["domain.yml: slots.condition.values: flat_feet is not a condition of content/lexicon.yml"]),
-        ("data/rules.yml", drop_rule("ask_tools"),
-         ["data/rules.yml: no rule '- intent: ask_tools' then '- action: action_answer' (topic tools in content/knowledge.yml)"]),
-        ("data/nlu/*.yml", drop_examples("ask_pregnancy"),
-         ["data/nlu: intent ask_pregnancy has no training examples (topic pregnancy in content/knowledge.yml)"]),
+        (
+            "domain.yml",
+            lambda d: d["intents"].remove("ask_cost"),
+            ["domain.yml: intents: ask_cost is missing (topic cost in content/knowledge.yml)"],
+        ),
+        (
+            "domain.yml",
+            lambda d: d["intents"].remove("ask_booking"),
+            ["domain.yml: intents: ask_booking is missing (answered from content/clinic.yml)"],
+        ),
+        (
+            "domain.yml",
+            lambda d: d["slots"]["condition"]["values"].remove("heel_spur"),
+            ["domain.yml: slots.condition.values: heel_spur is missing (condition.heel_spur in content/lexicon.yml)"],
+        ),
+        (
+            "domain.yml",
+            lambda d: d["slots"]["condition"]["values"].append("flat_feet"),
+            ["domain.yml: slots.condition.values: flat_feet is not a condition of content/lexicon.yml"],
+        ),
+        (
+            "data/rules.yml",
+            drop_rule("ask_tools"),
+            [
+                "data/rules.yml: no rule '- intent: ask_tools' then '- action: action_answer' (topic tools in content/knowledge.yml)"
+            ],
+        ),
+        (
+            "data/nlu/*.yml",
+            drop_examples("ask_pregnancy"),
+            ["data/nlu: intent ask_pregnancy has no training examples (topic pregnancy in content/knowledge.yml)"],
+        ),
         # a new topic in content/knowledge.yml is asked for everywhere
-        ("content/knowledge.yml", new_topic,
-         ["domain.yml: intents: ask_footwear is missing (topic footwear in content/knowledge.yml)",
-          "data/rules.yml: no rule '- intent: ask_footwear' then '- action: action_answer'",
-          "data/nlu: intent ask_footwear has no training examples"]),
+        (
+            "content/knowledge.yml",
+            new_topic,
+            [
+                "domain.yml: intents: ask_footwear is missing (topic footwear in content/knowledge.yml)",
+                "data/rules.yml: no rule '- intent: ask_footwear' then '- action: action_answer'",
+                "data/nlu: intent ask_footwear has no training examples",
+            ],
+        ),
         # and a new condition in the lexicon
-        ("content/lexicon.yml", new_condition,
-         ["domain.yml: slots.condition.values: bunion is missing (condition.bunion in content/lexicon.yml)",
-          "content/knowledge.yml: conditions: bunion is missing (condition.bunion in content/lexicon.yml)"]),
+        (
+            "content/lexicon.yml",
+            new_condition,
+            [
+                "domain.yml: slots.condition.values: bunion is missing (condition.bunion in content/lexicon.yml)",
+                "content/knowledge.yml: conditions: bunion is missing (condition.bunion in content/lexicon.yml)",
+            ],
+        ),
     ],
 )
 def test_a_missing_piece_is_named(project, file, change, messages):

@@ -14,6 +14,7 @@
   ends within the store timeouts (REDIS_TIMEOUT, DB_STATEMENT_TIMEOUT) instead
   of holding every channel.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,9 @@ from typing import Any, Optional
 
 import pytest
 
+from footcare_content.apology import unavailable_text
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
-from footcare_content.apology import unavailable_text
 from footcare_testing.datastores import PostgreSQL, Redis, production_endpoints, start_or_explain
 from footcare_testing.servers import MODEL, ActionServer, RasaServer, free_port
 
@@ -117,8 +118,12 @@ def rasa_without_actions(tmp_path_factory):
         pytest.fail(f"{MODEL} is missing: run `make train` first")
     workdir = tmp_path_factory.mktemp("faults")
     action_port = free_port()
-    rasa = RasaServer(workdir, f"http://127.0.0.1:{action_port}", credentials=PROJECT_REST,
-                      env={"ACTION_SERVER_TIMEOUT": str(ACTION_TIMEOUT_S)})
+    rasa = RasaServer(
+        workdir,
+        f"http://127.0.0.1:{action_port}",
+        credentials=PROJECT_REST,
+        env={"ACTION_SERVER_TIMEOUT": str(ACTION_TIMEOUT_S)},
+    )
     try:
         rasa.start()
         yield rasa, action_port, workdir
@@ -166,8 +171,9 @@ def test_slow_action_server_gets_the_fallback_reply_and_the_bot_recovers(rasa_wi
 
     actions = ActionServer(workdir, port=action_port).start()
     try:
-        said, _ = recover(rasa, sender, ["what side effects can fascia massage have?"],
-                          "what side effects can fascia massage have?")
+        said, _ = recover(
+            rasa, sender, ["what side effects can fascia massage have?"], "what side effects can fascia massage have?"
+        )
     finally:
         actions.stop()
     assert stored_user_texts(workdir / "conversations.db", sender) == said
@@ -197,8 +203,9 @@ def test_unreachable_database_or_lock_store_answers_503_and_loses_nothing(tmp_pa
     redis = start_or_explain(Redis)
     tracker_store, lock_store, env = production_endpoints(pg, redis)
     actions = ActionServer(tmp_path)
-    rasa = RasaServer(tmp_path, actions.url, tracker_store=tracker_store, lock_store=lock_store,
-                      credentials=PROJECT_REST, env=env)
+    rasa = RasaServer(
+        tmp_path, actions.url, tracker_store=tracker_store, lock_store=lock_store, credentials=PROJECT_REST, env=env
+    )
     sender = "store-fault"
     try:
         actions.start()
@@ -206,7 +213,10 @@ def test_unreachable_database_or_lock_store_answers_503_and_loses_nothing(tmp_pa
         assert rasa.say(sender, "hello")
 
         pg.stop()
-        assert "conversation store cannot be reached" in refused(rasa, sender, "my left heel aches every morning")["message"]
+        assert (
+            "conversation store cannot be reached"
+            in refused(rasa, sender, "my left heel aches every morning")["message"]
+        )
         pg.start()
         replies = rasa.say(sender, "what is fascia massage?")
         assert replies and not is_fallback(replies), replies
@@ -217,8 +227,12 @@ def test_unreachable_database_or_lock_store_answers_503_and_loses_nothing(tmp_pa
         replies = rasa.say(sender, "how should I prepare for a session?")
         assert replies and not is_fallback(replies), replies
 
-        stored = [json.loads(data)["text"] for (data,) in pg.query(
-            "SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", f"rest:{sender}")]
+        stored = [
+            json.loads(data)["text"]
+            for (data,) in pg.query(
+                "SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", f"rest:{sender}"
+            )
+        ]
         # The refused messages are not stored (their sender got the 503); the rest is whole and in order.
         assert stored == ["hello", "what is fascia massage?", "how should I prepare for a session?"]
         log = rasa.log.read_text(errors="replace")
@@ -247,8 +261,9 @@ def test_a_restarted_database_is_picked_up_without_a_failed_request(caplog):
     pg = start_or_explain(PostgreSQL)
     domain = Domain.load(str(ROOT / "domain.yml"))
     try:
-        store = StrictSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=pg.port,
-                                      db=pg.DATABASE, username=pg.USER)
+        store = StrictSQLTrackerStore(
+            domain, dialect="postgresql", host="127.0.0.1", port=pg.port, db=pg.DATABASE, username=pg.USER
+        )
 
         async def turn(text: str) -> DialogueStateTracker:
             tracker = await store.retrieve("visitor") or DialogueStateTracker("visitor", domain.slots)
@@ -265,7 +280,9 @@ def test_a_restarted_database_is_picked_up_without_a_failed_request(caplog):
         assert "had been dropped" in caplog.text
         stored = asyncio.run(store.retrieve("visitor"))
         assert [event.text for event in stored.events if isinstance(event, UserUttered)] == [
-            "before the restart", "after the restart"]
+            "before the restart",
+            "after the restart",
+        ]
         assert list(stored.events) == list(tracker.events)
     finally:
         pg.remove()
@@ -329,8 +346,14 @@ def test_a_stalled_database_statement_ends_after_the_statement_timeout(monkeypat
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "1")
     pg = start_or_explain(PostgreSQL)
     try:
-        store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
-                                      port=pg.port, db=pg.DATABASE, username=pg.USER)
+        store = StrictSQLTrackerStore(
+            Domain.load(str(ROOT / "domain.yml")),
+            dialect="postgresql",
+            host="127.0.0.1",
+            port=pg.port,
+            db=pg.DATABASE,
+            username=pg.USER,
+        )
         with store.engine.connect() as connection:
             assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "1s"
             with pytest.raises(sa.exc.OperationalError, match="statement timeout"):

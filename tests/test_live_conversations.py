@@ -1,6 +1,7 @@
 """Whole conversations through the REST channel of the running servers:
 topic answers, follow-ups, red-flag triage and contraindication screening, as a
 user sees them."""
+
 from __future__ import annotations
 
 import re
@@ -8,11 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from actions.dialogue import shown
 import yaml
 
 from actions import safety
+from actions.dialogue import shown
 from footcare_content.clinic import clinic
 from footcare_content.knowledge import knowledge
 
@@ -169,13 +169,14 @@ def test_the_nlu_finds_what_the_safety_check_finds(stack):
     import yaml
 
     from footnlp.findings import FINDINGS_KEYS, safety_findings
-
     from footnlp.pipeline import load_pipeline
 
     nlp = load_pipeline()
     here = Path(__file__).resolve().parent
     cases = yaml.safe_load((here / "red_flags.yml").read_text(encoding="utf-8"))
-    messages = [c["text"] for c in cases["positives"]] + [c if isinstance(c, str) else c["text"] for c in cases["negatives"]]
+    messages = [c["text"] for c in cases["positives"]] + [
+        c if isinstance(c, str) else c["text"] for c in cases["negatives"]
+    ]
     holdout = yaml.safe_load((here / "nlu_holdout.yml").read_text(encoding="utf-8"))
     for block in holdout["nlu"]:
         for line in block["examples"].splitlines():
@@ -212,6 +213,7 @@ def test_restart_commands_get_a_fresh_start_not_an_apology(stack, command):
 
 
 # --------------------------------------------------------------- messages that say more than one thing
+
 
 def first_line(topic_id: str) -> str:
     return KB.topics[topic_id].answer.split("\n")[0]
@@ -264,8 +266,11 @@ ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def stories() -> list[tuple[str, list[dict]]]:
-    return [(f"{path.name}: {story['story']}", story["steps"])
-            for path in CONVERSATIONS for story in yaml.safe_load(path.read_text())["stories"]]
+    return [
+        (f"{path.name}: {story['story']}", story["steps"])
+        for path in CONVERSATIONS
+        for story in yaml.safe_load(path.read_text())["stories"]
+    ]
 
 
 def turns(steps: list[dict]) -> list[tuple[str, dict]]:
@@ -288,8 +293,16 @@ ANSWERED_ON_ANOTHER_TOPIC = {
 
 
 def live_stories() -> list:
-    return [pytest.param(steps, id=name, marks=[pytest.mark.xfail(reason=ANSWERED_ON_ANOTHER_TOPIC[name], strict=True)]
-                         if name in ANSWERED_ON_ANOTHER_TOPIC else []) for name, steps in stories()]
+    return [
+        pytest.param(
+            steps,
+            id=name,
+            marks=[pytest.mark.xfail(reason=ANSWERED_ON_ANOTHER_TOPIC[name], strict=True)]
+            if name in ANSWERED_ON_ANOTHER_TOPIC
+            else [],
+        )
+        for name, steps in stories()
+    ]
 
 
 def test_every_answer_in_the_conversation_tests_names_its_topic():
@@ -298,7 +311,8 @@ def test_every_answer_in_the_conversation_tests_names_its_topic():
             if step.get("action") == "action_answer":
                 following = steps[i + 1] if i + 1 < len(steps) else {}
                 assert any("topic" in slot for slot in following.get("slot_was_set", [])), (
-                    f"{name}: action_answer (step {i + 1}) needs a `slot_was_set` step with its topic")
+                    f"{name}: action_answer (step {i + 1}) needs a `slot_was_set` step with its topic"
+                )
 
 
 @pytest.mark.parametrize("steps", live_stories())
@@ -359,7 +373,9 @@ def test_a_suspected_clot_then_would_massage_help_gets_no_benefits_text(stack):
 
 
 def test_a_fever_that_is_over_gets_no_alarm(stack):
-    reply = texts(stack.say(new_sender(), "i had a fever last week but it's gone now, my heel still hurts in the mornings"))
+    reply = texts(
+        stack.say(new_sender(), "i had a fever last week but it's gone now, my heel still hurts in the mornings")
+    )
     assert not reply.endswith("?")
     for level in safety.LEVELS:
         assert safety.texts().levels[level].action.format(**clinic().placeholders()) not in reply

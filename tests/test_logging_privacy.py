@@ -6,6 +6,7 @@ of them, nor the sender id. The same holds when a turn fails because the action
 server fails: its actions crash (rasa-sdk then answers with the whole
 conversation in the error body, which Rasa logs) or it is down.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -41,7 +42,7 @@ def logs_of(workdir: Path, port: int) -> str:
 
 def assert_private(logs: str, secrets: list[str]) -> None:
     leaked = [s for s in secrets if s in logs]
-    context = {s: logs[max(0, logs.find(s) - 200): logs.find(s) + 100] for s in leaked}
+    context = {s: logs[max(0, logs.find(s) - 200) : logs.find(s) + 100] for s in leaked}
     assert not leaked, f"found in the logs: {context}"
 
 
@@ -82,8 +83,10 @@ def test_failed_turns_log_no_message_text_or_personal_details(private_stack):
         assert rasa.say(sender, message)
     # A slot value the actions cannot handle (a list as the condition) makes action_answer raise;
     # the conversation so far, with the phone number and email address, is in the tracker it gets.
-    post_json(f"{rasa.url}/conversations/rest:{sender}/tracker/events?token={rasa.api_token}",
-              {"event": "slot", "name": "condition", "value": ["not", "a", "condition"]})
+    post_json(
+        f"{rasa.url}/conversations/rest:{sender}/tracker/events?token={rasa.api_token}",
+        {"event": "slot", "name": "condition", "value": ["not", "a", "condition"]},
+    )
     assert rasa.say(sender, "what are the side effects of fascia massage?")  # the never-silent guard answers
     logs = logs_of(rasa.workdir, rasa.port)
     assert "A custom action failed: " in logs, "the action did not crash: find another way to make it fail"
@@ -137,8 +140,13 @@ def test_the_api_token_stays_out_of_the_access_log(tmp_path):
     """With Sanic's access log on (LOG_LEVEL_LIBRARIES=INFO), the HTTP API's ?token= is not written."""
     import urllib.request
 
-    rasa = RasaServer(tmp_path, None, credentials={"channels.rest.RestInput": None}, api_token="api-token-zebracorn",
-                      env={"LOG_LEVEL_LIBRARIES": "INFO"})
+    rasa = RasaServer(
+        tmp_path,
+        None,
+        credentials={"channels.rest.RestInput": None},
+        api_token="api-token-zebracorn",
+        env={"LOG_LEVEL_LIBRARIES": "INFO"},
+    )
     try:
         rasa.start()
         with urllib.request.urlopen(f"{rasa.url}/status?token={rasa.api_token}", timeout=30) as response:

@@ -5,6 +5,7 @@ the whole conversation (messages, replies and slots) is still there, and the
 assistant continues it: a "yes" after the restart gets the topic the assistant
 offered before it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,9 @@ SENDER = "persistent-visitor"
 
 
 def said_and_answered(tracker: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(event["event"], event.get("text") or "") for event in tracker["events"] if event["event"] in ("user", "bot")]
+    return [
+        (event["event"], event.get("text") or "") for event in tracker["events"] if event["event"] in ("user", "bot")
+    ]
 
 
 def test_endpoints_yml_stores_conversations_in_sqlite():
@@ -86,11 +89,14 @@ def test_the_strict_store_writes_and_reads_exactly_what_rasas_sql_store_does(tmp
 
     def session(at: float, number: int) -> list:
         return [
-            ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at + 0.1),
+            ActionExecuted("action_session_start", timestamp=at),
+            SessionStarted(timestamp=at + 0.1),
             ActionExecuted("action_listen", timestamp=at + 0.2),
             UserUttered(f"hello {number}", {"name": "greet", "confidence": 0.9}, timestamp=at + 1),
-            ActionExecuted("action_greet", timestamp=at + 1.1), BotUttered(f"hi {number}", timestamp=at + 1.2),
-            SlotSet("topic", "procedure", timestamp=at + 1.3), ActionExecuted("action_listen", timestamp=at + 1.4),
+            ActionExecuted("action_greet", timestamp=at + 1.1),
+            BotUttered(f"hi {number}", timestamp=at + 1.2),
+            SlotSet("topic", "procedure", timestamp=at + 1.3),
+            ActionExecuted("action_listen", timestamp=at + 1.4),
         ]
 
     # Two sessions (the second starts 2 hours later), saved in several steps as Rasa's processor
@@ -118,7 +124,8 @@ def test_the_strict_store_writes_and_reads_exactly_what_rasas_sql_store_does(tmp
     def rows(path):
         with sqlite3.connect(path) as connection:
             return connection.execute(
-                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id"
+            ).fetchall()
 
     assert rows(ours_db) == rows(rasa_db) and len(rows(ours_db)) == len(events)
     # The latest session: from its session_started event on (Rasa's rule, kept).
@@ -145,8 +152,11 @@ def test_a_save_after_a_read_counts_the_stored_events_from_that_read(tmp_path):
     domain = Domain.load(str(ROOT / "domain.yml"))
     store = StrictSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "conversations.db"))
     statements: list[str] = []
-    sa.event.listen(store.engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: statements.append(statement.split()[0].upper()))
+    sa.event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement.split()[0].upper()),
+    )
 
     def turn(tracker: DialogueStateTracker, text: str) -> DialogueStateTracker:
         tracker.update(UserUttered(text))
@@ -169,7 +179,9 @@ def test_a_save_after_a_read_counts_the_stored_events_from_that_read(tmp_path):
         # Someone else's tracker for the conversation, saved in between (Rasa's tracker replacement):
         # the count comes from the database again.
         statements.clear()
-        await store.save(turn(DialogueStateTracker.from_events("visitor", list(tracker.events), domain.slots), "fourth"))
+        await store.save(
+            turn(DialogueStateTracker.from_events("visitor", list(tracker.events), domain.slots), "fourth")
+        )
         assert statements == ["SELECT", "INSERT"]
 
     asyncio.run(scenario())

@@ -9,6 +9,7 @@ topic answer (with the clinic's sentences filled in) and each condition's
 paragraph has at most 70 words. The tests print the hardest texts, so that a
 writer sees where to start.
 """
+
 from __future__ import annotations
 
 import re

@@ -12,6 +12,7 @@ tests/red_flags_real.yml and tests/red_flags_real_blind.yml (quoted from public 
 they are measured apart, in docs/evaluation.md (the first one's misses were read once
 and lexicon terms added for them; the second is never used to tune).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,8 @@ import pytest
 import yaml
 
 from actions import safety
-from tests.safety_helpers import read
 from footnlp.lexicon import load_lexicon
+from tests.safety_helpers import read
 
 HERE = Path(__file__).resolve().parent
 CASES = yaml.safe_load((HERE / "red_flags.yml").read_text(encoding="utf-8"))
@@ -82,8 +83,10 @@ def test_recall_on_positives_is_100_percent_at_every_level(results):
         if set(result.red_flags) - set(case["expect"]):
             extra.append((case["text"], sorted(set(result.red_flags) - set(case["expect"]))))
     total = len(results)
-    print(f"\nWarning-sign recall on positives: {_pct(total - len(missed), total)}; "
-          f"level right: {_pct(total - len(missed) - len(wrong_level), total)}")
+    print(
+        f"\nWarning-sign recall on positives: {_pct(total - len(missed), total)}; "
+        f"level right: {_pct(total - len(missed) - len(wrong_level), total)}"
+    )
     for level in safety.LEVELS:
         found, right, n = per_level[level]
         print(f"  {level:9s} recall {_pct(found, n)}, level right {_pct(right, n)}")

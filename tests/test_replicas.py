@@ -7,6 +7,7 @@ PostgreSQL must hold, for every conversation, every user message exactly once
 and in order, each followed by a bot reply. Two messages of one conversation
 sent at the same moment to both replicas are handled one after the other.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,10 +47,17 @@ def replicas(tmp_path_factory):
     tracker_store, lock_store, env = production_endpoints(pg, redis)
     actions = ActionServer(workdir, env={"ACTION_SERVER_SANIC_WORKERS": "2"})
     servers = [
-        RasaServer(workdir, actions.url, tracker_store=tracker_store, lock_store=lock_store, credentials=PROJECT_REST,
-                   env={**env, "SANIC_WORKERS": "2"}),
-        RasaServer(workdir, actions.url, tracker_store=tracker_store, lock_store=lock_store, credentials=PROJECT_REST,
-                   env=env),
+        RasaServer(
+            workdir,
+            actions.url,
+            tracker_store=tracker_store,
+            lock_store=lock_store,
+            credentials=PROJECT_REST,
+            env={**env, "SANIC_WORKERS": "2"},
+        ),
+        RasaServer(
+            workdir, actions.url, tracker_store=tracker_store, lock_store=lock_store, credentials=PROJECT_REST, env=env
+        ),
     ]
     try:
         actions.start()
@@ -84,14 +92,18 @@ def talk(servers: list[RasaServer], number: int) -> list[list[dict[str, Any]]]:
     replies = []
     for turn, text in enumerate(messages(number)):
         server = servers[(number + turn) % len(servers)]
-        replies.append(post_json(f"{server.url}/webhooks/rest/webhook", {"sender": sender, "message": text}, timeout=120))
+        replies.append(
+            post_json(f"{server.url}/webhooks/rest/webhook", {"sender": sender, "message": text}, timeout=120)
+        )
     return replies
 
 
 def stored_turns(pg: PostgreSQL, sender: str) -> list[tuple[str, list[str]]]:
     """(user text, bot texts that followed it) for each user message in PostgreSQL, in stored order."""
     turns: list[tuple[str, list[str]]] = []
-    for type_name, data in pg.query("SELECT type_name, data FROM events WHERE sender_id = %s ORDER BY id", f"rest:{sender}"):
+    for type_name, data in pg.query(
+        "SELECT type_name, data FROM events WHERE sender_id = %s ORDER BY id", f"rest:{sender}"
+    ):
         event = json.loads(data)
         if type_name == "user":
             turns.append((event.get("text"), []))
@@ -121,11 +133,20 @@ def test_fifty_conversations_alternating_between_two_replicas_keep_every_message
 def test_two_messages_of_one_conversation_at_once_on_both_replicas_are_handled_one_after_the_other(replicas):
     """Redis's per-conversation lock: without it both replicas would read the same history and interleave."""
     pg, servers = replicas
-    pairs = {f"pair-{number}": (f"hello from pair {number}", f"what is fascia massage, pair {number}?") for number in range(20)}
+    pairs = {
+        f"pair-{number}": (f"hello from pair {number}", f"what is fascia massage, pair {number}?")
+        for number in range(20)
+    }
     jobs = [(server, sender, text) for sender, texts in pairs.items() for server, text in zip(servers, texts)]
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        replies = list(pool.map(lambda job: post_json(
-            f"{job[0].url}/webhooks/rest/webhook", {"sender": job[1], "message": job[2]}, timeout=120), jobs))
+        replies = list(
+            pool.map(
+                lambda job: post_json(
+                    f"{job[0].url}/webhooks/rest/webhook", {"sender": job[1], "message": job[2]}, timeout=120
+                ),
+                jobs,
+            )
+        )
     assert all(replies)
     for sender, texts in pairs.items():
         turns = stored_turns(pg, sender)

@@ -1,4 +1,5 @@
 """Retention (`make purge`) and erasure (`make erase`) on real Rasa SQL tracker stores."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from actions.dialogue import shown
 import sqlalchemy as sa
 
+from actions.dialogue import shown
 from tests.workbench_helpers import DAY, Conversation, save_conversations, write_store
 from workbench import retention
 from workbench.store import StoreError, connect, database_url
@@ -26,14 +26,20 @@ PHONE = "+44 7700 900123"
 
 
 def texts(store, sender=None):
-    return [e.data.get("text") for e in store.iter_events(senders=[sender] if sender else None) if e.type_name == "user"]
+    return [
+        e.data.get("text") for e in store.iter_events(senders=[sender] if sender else None) if e.type_name == "user"
+    ]
 
 
 def script(command: str, *args: str, env=None) -> subprocess.CompletedProcess:
     """`python -m workbench <command> ...` (what make purge / make erase run)."""
     return subprocess.run(
         [sys.executable, "-m", "workbench", command, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -42,8 +48,10 @@ def store_file(tmp_path):
     """Three conversations: one 40 days old, one with an old and a new session, one from yesterday."""
     conversations = [
         Conversation("old-sender", NOW - 40 * DAY).say("an old question about heels", "ask_benefits"),
-        Conversation("mixed-sender", NOW - 35 * DAY).say("old session words", "ask_procedure")
-        .new_session(34 * DAY).say("new session words", "ask_procedure"),
+        Conversation("mixed-sender", NOW - 35 * DAY)
+        .say("old session words", "ask_procedure")
+        .new_session(34 * DAY)
+        .say("new session words", "ask_procedure"),
         Conversation("new-sender", NOW - DAY).say("a fresh question", "ask_safety"),
     ]
     return write_store(tmp_path / "conversations.db", conversations)
@@ -75,9 +83,14 @@ def test_a_message_arriving_while_the_purge_runs_is_kept(store_file, monkeypatch
     def and_then_the_person_comes_back(*args):
         parts = find_old_parts(*args)
         with store.engine.begin() as conn:
-            conn.execute(sa.insert(store.events).values(
-                sender_id="old-sender", type_name="user", timestamp=time.time(),
-                data=json.dumps({"event": "user", "text": "I am back"})))
+            conn.execute(
+                sa.insert(store.events).values(
+                    sender_id="old-sender",
+                    type_name="user",
+                    timestamp=time.time(),
+                    data=json.dumps({"event": "user", "text": "I am back"}),
+                )
+            )
         return parts
 
     monkeypatch.setattr(retention, "_old_parts", and_then_the_person_comes_back)
@@ -87,7 +100,9 @@ def test_a_message_arriving_while_the_purge_runs_is_kept(store_file, monkeypatch
 
 def test_a_session_still_running_at_the_cutoff_is_kept_whole(tmp_path):
     # Started 31 days ago and still going (events on both sides of the cut-off): nothing is cut.
-    conversation = Conversation("long-sender", NOW - 31 * DAY).say("first", "greet").say("much later", "greet", after=2 * DAY)
+    conversation = (
+        Conversation("long-sender", NOW - 31 * DAY).say("first", "greet").say("much later", "greet", after=2 * DAY)
+    )
     store = connect(write_store(tmp_path / "c.db", [conversation]))
     assert retention.purge(store, days=30, now=NOW).events == 0
     assert texts(store) == ["first", "much later"]
@@ -98,8 +113,13 @@ def test_purged_text_is_gone_from_the_sqlite_files(tmp_path, journal_mode):
     db = tmp_path / "conversations.db"
     if journal_mode == "wal":  # as footcare_server.stores runs SQLite
         sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").fetchall()
-    store_file = write_store(db, [Conversation("old", NOW - 40 * DAY).say("an old question about heels", "greet"),
-                                  Conversation("new", NOW - DAY).say("a fresh question", "greet")])
+    store_file = write_store(
+        db,
+        [
+            Conversation("old", NOW - 40 * DAY).say("an old question about heels", "greet"),
+            Conversation("new", NOW - DAY).say("a fresh question", "greet"),
+        ],
+    )
     server = sqlite3.connect(db)  # a reader that stays open, like the running Rasa server
     server.execute("SELECT count(*) FROM events").fetchall()
 
@@ -187,11 +207,17 @@ def test_erase_command_and_find(store_file, tmp_path):
 
 def test_purge_resets_the_slots_carried_over_from_deleted_sessions(tmp_path):
     conversation = (
-        Conversation("carried", NOW - 40 * DAY).say("I have a heel spur and my foot is numb", "describe_symptoms",
-                                                    slots={"condition": "heel_spur", "red_flags": ["numbness"]})
+        Conversation("carried", NOW - 40 * DAY)
+        .say(
+            "I have a heel spur and my foot is numb",
+            "describe_symptoms",
+            slots={"condition": "heel_spur", "red_flags": ["numbness"]},
+        )
         .new_session(10 * DAY, carried={"condition": "heel_spur", "red_flags": ["numbness"]})
         .say("what about self massage?", "ask_self_massage", slots={"topic": "self_massage"})
-        .new_session(35 * DAY - 600, carried={"condition": "heel_spur", "red_flags": ["numbness"], "topic": "self_massage"})
+        .new_session(
+            35 * DAY - 600, carried={"condition": "heel_spur", "red_flags": ["numbness"], "topic": "self_massage"}
+        )
         .say("and the side effects?", "ask_side_effects")
     )
     store = connect(write_store(tmp_path / "conversations.db", [conversation]))
@@ -214,10 +240,15 @@ def test_purge_removes_reports_that_quote_deleted_messages_whatever_their_age(st
 
 
 def test_erase_finds_short_messages_in_reports(tmp_path):
-    store_file = write_store(tmp_path / "conversations.db", [
-        Conversation("web:0123456789abcdef0123456789abcdef", NOW - DAY).say("hi", "greet").say("my heel", "describe_symptoms"),
-        Conversation("telegram:42", NOW - DAY).say("hello there", "greet"),
-    ])
+    store_file = write_store(
+        tmp_path / "conversations.db",
+        [
+            Conversation("web:0123456789abcdef0123456789abcdef", NOW - DAY)
+            .say("hi", "greet")
+            .say("my heel", "describe_symptoms"),
+            Conversation("telegram:42", NOW - DAY).say("hello there", "greet"),
+        ],
+    )
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "review.html").write_text("<table><tr><td>0.41</td><td>my heel</td></tr></table>")
@@ -242,8 +273,13 @@ def test_purge_and_erase_delete_in_small_transactions(store_file, monkeypatch):
 def test_purge_says_when_the_write_ahead_log_could_not_be_emptied(tmp_path):
     db = tmp_path / "conversations.db"
     sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").fetchall()
-    store_file = write_store(db, [Conversation("old", NOW - 40 * DAY).say("an old question about heels", "greet"),
-                                  Conversation("new", NOW - DAY).say("a fresh question", "greet")])
+    store_file = write_store(
+        db,
+        [
+            Conversation("old", NOW - 40 * DAY).say("an old question about heels", "greet"),
+            Conversation("new", NOW - DAY).say("a fresh question", "greet"),
+        ],
+    )
     reader = sqlite3.connect(db, isolation_level=None)  # a reader in the middle of a read
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM events").fetchall()
@@ -260,11 +296,14 @@ def test_purge_says_when_the_write_ahead_log_could_not_be_emptied(tmp_path):
 
 
 def test_erase_takes_an_id_without_its_channel_when_it_is_unambiguous(tmp_path):
-    store_file = write_store(tmp_path / "conversations.db", [
-        Conversation("telegram:42", NOW - DAY).say("from telegram", "greet"),
-        Conversation("web:42", NOW - DAY).say("from the widget", "greet"),
-        Conversation("telegram:7", NOW - DAY).say("only on telegram", "greet"),
-    ])
+    store_file = write_store(
+        tmp_path / "conversations.db",
+        [
+            Conversation("telegram:42", NOW - DAY).say("from telegram", "greet"),
+            Conversation("web:42", NOW - DAY).say("from the widget", "greet"),
+            Conversation("telegram:7", NOW - DAY).say("only on telegram", "greet"),
+        ],
+    )
     ambiguous = script("erase", "42", "--endpoints", str(store_file), "--reports", str(tmp_path))
     assert ambiguous.returncode == 1 and "telegram:42" in ambiguous.stderr and "web:42" in ambiguous.stderr
     result = script("erase", "7", "--endpoints", str(store_file), "--reports", str(tmp_path))
@@ -284,11 +323,18 @@ def test_store_url_follows_the_endpoints_file(tmp_path, monkeypatch):
     )
     url = database_url(tmp_path / "pg.yml")
     assert (url.drivername, url.host, url.port, url.database, url.username, url.password) == (
-        "postgresql", "db.internal", 5433, "footcare", "rasa", "s3cret")
+        "postgresql",
+        "db.internal",
+        5433,
+        "footcare",
+        "rasa",
+        "s3cret",
+    )
     store = connect(tmp_path / "pg.yml")  # no connection is made until it is used
     assert "s3cret" not in store.describe() and "db.internal" in store.describe()
     (tmp_path / "strict.yml").write_text(
-        "tracker_store:\n  type: footcare_server.stores.StrictSQLTrackerStore\n  dialect: sqlite\n  db: c.db\n")
+        "tracker_store:\n  type: footcare_server.stores.StrictSQLTrackerStore\n  dialect: sqlite\n  db: c.db\n"
+    )
     assert database_url(tmp_path / "strict.yml", root=tmp_path).database == str(tmp_path / "c.db")
     (tmp_path / "redis.yml").write_text("tracker_store:\n  type: redis\n  url: localhost\n")
     with pytest.raises(StoreError, match="not supported"):
@@ -309,16 +355,30 @@ def postgres():
 def test_review_purge_and_erase_read_the_production_postgresql_store(postgres, tmp_path):
     """endpoints.production.yml's tracker store, unchanged, filled in from the environment as in production."""
     endpoints = ROOT / "endpoints.production.yml"  # as it is: Rasa fills in only unquoted ${...}
-    env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(postgres.port), "DB_NAME": postgres.DATABASE,
-           "DB_USER": postgres.USER, "DB_PASSWORD": "", "ACTION_SERVER_URL": "http://127.0.0.1:1/webhook",
-           "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1", "REDIS_PASSWORD": ""}
-    save_conversations(postgres.tracker_store(), [
-        Conversation("pg-old", NOW - 40 * DAY).say("an old question about heels", "ask_benefits",
-                                                   slots={"topic": "benefits"}),
-        Conversation("pg-new", NOW - DAY).say(f"call me on {PHONE}", "ask_booking", action="action_booking")
-        .say("is it safe with blood thinners", "ask_safety", slots={"topic": "safety"}),
-        Conversation("pg-erase", NOW - DAY).say("please forget me", "ask_safety", slots={"topic": "safety"}),
-    ])
+    env = {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(postgres.port),
+        "DB_NAME": postgres.DATABASE,
+        "DB_USER": postgres.USER,
+        "DB_PASSWORD": "",
+        "ACTION_SERVER_URL": "http://127.0.0.1:1/webhook",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "REDIS_DB": "1",
+        "REDIS_PASSWORD": "",
+    }
+    save_conversations(
+        postgres.tracker_store(),
+        [
+            Conversation("pg-old", NOW - 40 * DAY).say(
+                "an old question about heels", "ask_benefits", slots={"topic": "benefits"}
+            ),
+            Conversation("pg-new", NOW - DAY)
+            .say(f"call me on {PHONE}", "ask_booking", action="action_booking")
+            .say("is it safe with blood thinners", "ask_safety", slots={"topic": "safety"}),
+            Conversation("pg-erase", NOW - DAY).say("please forget me", "ask_safety", slots={"topic": "safety"}),
+        ],
+    )
 
     review = script("review", "--endpoints", str(endpoints), "--out", str(tmp_path / "reports"), env=env)
     assert review.returncode == 0, review.stderr
@@ -337,6 +397,7 @@ def test_review_purge_and_erase_read_the_production_postgresql_store(postgres, t
 
 # ---------------------------------------------------------------- with the real bot
 
+
 def new_sender() -> str:
     return f"privacy-{uuid.uuid4().hex[:12]}"
 
@@ -344,7 +405,9 @@ def new_sender() -> str:
 def age(store, sender: str, days: float) -> None:
     table = store.events
     with store.engine.begin() as conn:
-        conn.execute(sa.update(table).where(table.c.sender_id == sender).values(timestamp=table.c.timestamp - days * DAY))
+        conn.execute(
+            sa.update(table).where(table.c.sender_id == sender).values(timestamp=table.c.timestamp - days * DAY)
+        )
 
 
 @pytest.mark.model
@@ -371,7 +434,10 @@ def test_purge_and_erase_on_conversations_with_the_real_bot(stack, tmp_path):
 
     preparation, side_effects = knowledge().topics["preparation"], knowledge().topics["side_effects"]
     assert preparation.by_condition["plantar_fasciitis"] in "\n".join(
-        r.get("text", "") for r in stack.say(kept, "how should i prepare?"))
+        r.get("text", "") for r in stack.say(kept, "how should i prepare?")
+    )
     for sender in (old, erased):
         reply = "\n".join(r.get("text", "") for r in stack.say(sender, "side effects?"))
-        assert shown(side_effects.answer) in reply and shown(side_effects.by_condition["plantar_fasciitis"]) not in reply
+        assert (
+            shown(side_effects.answer) in reply and shown(side_effects.by_condition["plantar_fasciitis"]) not in reply
+        )

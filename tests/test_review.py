@@ -1,4 +1,5 @@
 """The therapists' review report (`make review`) and the debug shell (`make shell-debug`)."""
+
 from __future__ import annotations
 
 import html
@@ -25,11 +26,15 @@ PHONE, EMAIL = "+44 7700 900123", "jane.doe@example.org"
 def review_script(endpoints: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "workbench", "review", "--endpoints", str(endpoints), "--out", str(out), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
 # ---------------------------------------------------------------- masking
+
 
 @pytest.mark.parametrize(
     "text, expected",
@@ -48,6 +53,7 @@ def test_mask_hides_phone_numbers_and_email_addresses(text, expected):
 
 # ---------------------------------------------------------------- figures, on a store made here
 
+
 @pytest.fixture
 def store_file(tmp_path):
     ranked = [("nlu_fallback", 0.4), ("ask_booking", 0.31), ("greet", 0.2)]
@@ -55,22 +61,49 @@ def store_file(tmp_path):
         Conversation("alice-sender-123", NOW - 2 * DAY)
         .say("hi", "greet", action="action_greet")
         .say("what is fascia massage", "ask_what_is_fascia_massage", slots={"topic": "what_is_fascia_massage"})
-        .say("what is fascial massage exactly?", "ask_what_is_fascia_massage", 0.55,
-             ranked=[("ask_what_is_fascia_massage", 0.55), ("ask_benefits", 0.3)],
-             slots={"topic": "what_is_fascia_massage"}, after=30),
+        .say(
+            "what is fascial massage exactly?",
+            "ask_what_is_fascia_massage",
+            0.55,
+            ranked=[("ask_what_is_fascia_massage", 0.55), ("ask_benefits", 0.3)],
+            slots={"topic": "what_is_fascia_massage"},
+            after=30,
+        ),
         Conversation("bob-sender-456", NOW - DAY)
-        .say(f"my toes are numb, call me on {PHONE}", "describe_symptoms",
-             slots={"topic": "symptoms", "red_flags": ["numbness"]})
-        .say("<script>alert(1)</script> blorp zig", "nlu_fallback", 0.4, ranked=ranked, action="action_fallback",
-             slots={"red_flags": ["numbness"]})
-        .say(f"I take blood thinners, write to {EMAIL}", "ask_safety",
-             slots={"topic": "safety", "contraindications": ["blood_thinners"]}, after=400)
-        .say("what's the weather", "out_of_scope", 0.9, ranked=[("out_of_scope", 0.9), ("ask_booking", 0.05)],
-             action="action_out_of_scope")
+        .say(
+            f"my toes are numb, call me on {PHONE}",
+            "describe_symptoms",
+            slots={"topic": "symptoms", "red_flags": ["numbness"]},
+        )
+        .say(
+            "<script>alert(1)</script> blorp zig",
+            "nlu_fallback",
+            0.4,
+            ranked=ranked,
+            action="action_fallback",
+            slots={"red_flags": ["numbness"]},
+        )
+        .say(
+            f"I take blood thinners, write to {EMAIL}",
+            "ask_safety",
+            slots={"topic": "safety", "contraindications": ["blood_thinners"]},
+            after=400,
+        )
+        .say(
+            "what's the weather",
+            "out_of_scope",
+            0.9,
+            ranked=[("out_of_scope", 0.9), ("ask_booking", 0.05)],
+            action="action_out_of_scope",
+        )
         # the same question for another condition is not a rephrasing
         .say("side effects for heel spurs?", "ask_side_effects", slots={"topic": "side_effects"})
-        .say("and side effects for metatarsalgia?", "ask_side_effects", slots={"topic": "side_effects"},
-             entities=[{"entity": "condition", "value": "metatarsalgia"}])
+        .say(
+            "and side effects for metatarsalgia?",
+            "ask_side_effects",
+            slots={"topic": "side_effects"},
+            entities=[{"entity": "condition", "value": "metatarsalgia"}],
+        )
         .new_session(3 * 3600)
         .say("/ask_booking", "ask_booking", 1.0, action="action_booking"),
     ]
@@ -93,7 +126,11 @@ def test_review_figures(store_file):
 
 def test_unclear_messages_come_with_a_suggested_intent(store_file):
     unclear = {u.text: u for u in rv.build(connect(store_file)).unclear()}
-    assert set(unclear) == {"<script>alert(1)</script> blorp zig", "what's the weather", "what is fascial massage exactly?"}
+    assert set(unclear) == {
+        "<script>alert(1)</script> blorp zig",
+        "what's the weather",
+        "what is fascial massage exactly?",
+    }
     fallback = unclear["<script>alert(1)</script> blorp zig"]
     assert (fallback.why, fallback.suggested, fallback.confidence) == ("fell back", "ask_booking", 0.31)
     assert unclear["what's the weather"].suggested == "ask_booking"
@@ -144,8 +181,14 @@ def test_report_files_show_no_sender_ids_and_mask_contact_details(store_file, tm
         "ask_benefits": "- what is fascial massage exactly?\n",
     }
     # the same figures in the terminal
-    for line in (r"conversations +3\n", r"user messages +10\n", r"fell back \(not understood\) +1 \(10%\)",
-                 r"numbness +1", r"blood_thinners +1", r"ask_booking \(0\.31\)"):
+    for line in (
+        r"conversations +3\n",
+        r"user messages +10\n",
+        r"fell back \(not understood\) +1 \(10%\)",
+        r"numbness +1",
+        r"blood_thinners +1",
+        r"ask_booking \(0\.31\)",
+    ):
         assert re.search(line, result.stdout), line
     assert "Wrote " in result.stdout
 
@@ -172,15 +215,23 @@ def test_debug_shell_summarises_a_turn():
 
     events = [
         {"event": "slot", "name": "red_flags", "value": ["fever"]},
-        {"event": "user", "text": "numb toes and fever, plantar fasciitis",
-         "parse_data": {"intent": {"name": "describe_symptoms", "confidence": 0.81},
-                        "intent_ranking": [{"name": "describe_symptoms", "confidence": 0.81},
-                                           {"name": "ask_safety", "confidence": 0.12}],
-                        "entities": [{"entity": "condition", "value": "plantar_fasciitis", "text": "plantar fasciitis"},
-                                     {"entity": "red_flag", "value": "numbness", "text": "numb"}],
-                        "footcare_safety": {"red_flags": ["numbness"], "contraindications": [],
-                                            "learned": {"tingling": 0.912}},
-                        "footcare_topics": ["describe_symptoms", "ask_safety"]}},
+        {
+            "event": "user",
+            "text": "numb toes and fever, plantar fasciitis",
+            "parse_data": {
+                "intent": {"name": "describe_symptoms", "confidence": 0.81},
+                "intent_ranking": [
+                    {"name": "describe_symptoms", "confidence": 0.81},
+                    {"name": "ask_safety", "confidence": 0.12},
+                ],
+                "entities": [
+                    {"entity": "condition", "value": "plantar_fasciitis", "text": "plantar fasciitis"},
+                    {"entity": "red_flag", "value": "numbness", "text": "numb"},
+                ],
+                "footcare_safety": {"red_flags": ["numbness"], "contraindications": [], "learned": {"tingling": 0.912}},
+                "footcare_topics": ["describe_symptoms", "ask_safety"],
+            },
+        },
         {"event": "action", "name": "action_answer", "policy": "RulePolicy", "confidence": 1.0},
         {"event": "slot", "name": "red_flags", "value": ["fever", "numbness"]},
         {"event": "slot", "name": "topic", "value": "symptoms"},
@@ -239,8 +290,10 @@ def test_review_of_conversations_with_the_real_bot(stack, tmp_path):
     assert "[phone]" in page and "[email]" in page
 
     review = rv.build(store)
-    asked, rephrased = (next(t for t in review.turns if t.text == text) for text in (
-        "how does a fascia massage session go?", "how does a session of fascia massage go exactly?"))
+    asked, rephrased = (
+        next(t for t in review.turns if t.text == text)
+        for text in ("how does a fascia massage session go?", "how does a session of fascia massage go exactly?")
+    )
     assert asked.topic and asked.conversation == rephrased.conversation
     assert review.topics()[asked.topic] >= 1 + (rephrased.topic == asked.topic)
     assert any(r.second.text == rephrased.text for r in review.rephrasings)
@@ -261,10 +314,24 @@ def test_debug_shell_shows_what_the_bot_understood(stack):
 
     endpoints = stack.endpoints
     result = subprocess.run(
-        [sys.executable, "-m", "workbench.debug_shell", "--model", str(MODEL), "--endpoints", str(endpoints), "--no-color",
-         "--conversation-id", f"debug-{uuid.uuid4().hex[:8]}"],
+        [
+            sys.executable,
+            "-m",
+            "workbench.debug_shell",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            str(endpoints),
+            "--no-color",
+            "--conversation-id",
+            f"debug-{uuid.uuid4().hex[:8]}",
+        ],
         input="hello\nI have plantar fasciitis, what are the side effects?\n1\n/stop\n",
-        cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

@@ -1,8 +1,11 @@
 """footcare_server/runtime.py: one call installs every change to Rasa, and Rasa really calls each one.
 
+The changes are made for this module's tests only (`runtime.installed()`), and put back after.
+
 Each test drives Rasa's own code (RemoteAction.run, Agent, serve_application, Event.from_parameters),
 not the replacement directly, so a change Rasa stopped calling after an upgrade fails here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,10 +23,20 @@ from rasa.utils.endpoints import EndpointConfig
 from footcare_server import runtime, speedups
 from footcare_testing.servers import MODEL, ROOT, base_env
 
-runtime.install()
 
-DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"topic": {"type": "any", "mappings": [{"type": "custom"}]}},
-                           "actions": ["action_answer"]})
+@pytest.fixture(scope="module", autouse=True)
+def changed_rasa():
+    with runtime.installed():
+        yield
+
+
+DOMAIN = Domain.from_dict(
+    {
+        "intents": ["greet"],
+        "slots": {"topic": {"type": "any", "mappings": [{"type": "custom"}]}},
+        "actions": ["action_answer"],
+    }
+)
 
 
 class FakeEndpoint(EndpointConfig):
@@ -56,20 +69,18 @@ def test_other_rasa_versions_are_refused_before_anything_changes(monkeypatch):
     import rasa
 
     monkeypatch.setattr(rasa, "__version__", "4.0.0")
-    monkeypatch.setattr(runtime, "_installed", False)
     with pytest.raises(runtime.UnsupportedRasa):
         runtime.install()
 
 
 def test_rasa_calls_the_action_server_with_the_timeout(monkeypatch):
     """action_timeout: RemoteAction.run passes ACTION_SERVER_TIMEOUT, not Rasa's 300 s, to the request."""
-    import rasa.core.actions.action as rasa_action
 
     from footcare_server import action_timeout
 
-    monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", rasa_action.DEFAULT_REQUEST_TIMEOUT)  # put back after
     monkeypatch.setenv("ACTION_SERVER_TIMEOUT", "2.5")
-    action_timeout.apply()
+    [(module, name, value)] = action_timeout.changes()
+    monkeypatch.setattr(module, name, value)  # put back after
     endpoint = FakeEndpoint({"events": [], "responses": []})
     run_action(endpoint)
     assert [call["timeout"] for call in endpoint.calls] == [2.5]
@@ -149,24 +160,60 @@ def test_the_rasa_server_runs_the_model_graph_with_the_sequential_runner():
 
 def test_the_command_line_wrapper_is_rasas_after_install():
     """`python -m footcare_server <args>` is Rasa's CLI; it refuses to start on another Rasa."""
-    done = subprocess.run([sys.executable, "-m", "footcare_server", "--version"], cwd=ROOT, env=base_env(),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "footcare_server", "--version"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Rasa Version      :         3.6." in done.stdout
     code = "import rasa; rasa.__version__ = '3.7.0'; import runpy; runpy.run_module('footcare_server', run_name='__main__')"
-    refused = subprocess.run([sys.executable, "-c", code, "--version"], cwd=ROOT, env=base_env(),
-                             capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(
+        [sys.executable, "-c", code, "--version"], cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=300
+    )
     assert refused.returncode != 0 and "UnsupportedRasa" in refused.stderr and "Rasa Version" not in refused.stdout
 
 
-def test_rasas_own_commands_get_the_changes_from_the_modules_they_load_by_name():
-    """A plain `rasa run` imports the channels named in credentials.yml; `rasa shell` the endpoints' tracker store."""
-    for module in ("channels.rest", "footcare_server.stores"):
-        code = (f"import {module}; from rasa.core.actions.action import RemoteAction; from footcare_server import runtime; "
-                "print(runtime._installed, getattr(RemoteAction.run, '_footcare_fallback', False))")
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base_env(), capture_output=True, text=True,
-                              timeout=300)
-        assert done.stdout.split() == ["True", "True"], (module, done.stderr[-2000:])
+def test_importing_the_modules_rasa_loads_by_name_changes_nothing():
+    """A plain `rasa run` imports the channels named in credentials.yml and the endpoints' stores: Rasa stays as shipped."""
+    modules = "channels.rest, channels.socketio, channels.telegram, footcare_server.stores, footcare_server.locks"
+    code = (
+        f"import {modules}, footcare_server.speedups, footcare_server.console\n"
+        "import rasa.core.agent, rasa.core.channels.console as c\n"
+        "from rasa.core.actions.action import RemoteAction\nfrom rasa.core.tracker_store import FailSafeTrackerStore\n"
+        "from footcare_server import runtime\n"
+        "print(runtime.is_installed(), hasattr(RemoteAction.run, '_footcare_fallback'),\n"
+        "      rasa.core.agent.FailSafeTrackerStore is FailSafeTrackerStore, c.print_buttons.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split() == ["False", "False", "True", "rasa.core.channels.console"], done.stderr[-2000:]
+
+
+def test_uninstall_puts_every_attribute_back():
+    import rasa.core.agent
+    import rasa.core.channels.console as rasa_console
+    from rasa.shared.core.events import Event
+
+    changed = [(owner, name, value) for owner, name, value in runtime.changes()]
+    assert all(getattr(owner, name) is not None for owner, name, _ in changed)
+    assert rasa_console.print_buttons.__module__ == "footcare_server.console"
+    runtime.uninstall()
+    try:
+        assert not runtime.is_installed()
+        assert not hasattr(RemoteAction.run, "_footcare_fallback")
+        assert rasa_console.print_buttons.__module__ == "rasa.core.channels.console"
+        assert rasa.core.agent.FailSafeTrackerStore.__module__ == "rasa.core.tracker_store"
+        assert (
+            vars(Event)["resolve_by_type"].__func__.__module__ == "rasa.shared.core.events"
+        )  # Rasa's own staticmethod
+    finally:
+        runtime.install()
+    assert hasattr(RemoteAction.run, "_footcare_fallback")
 
 
 def test_sanics_access_log_leaves_out_the_query_string():
@@ -187,10 +234,58 @@ def test_sanics_access_log_leaves_out_the_query_string():
     access_logger.addHandler(keep)  # Sanic's logging setup may stop its records from reaching the root
     access_logger.setLevel(logging.INFO)
     try:
-        access_logger.info("", extra={"request": "GET http://127.0.0.1:5005/model/parse?token=s3cret", "status": 200,
-                                      "byte": 2, "host": "127.0.0.1"})
+        access_logger.info(
+            "",
+            extra={
+                "request": "GET http://127.0.0.1:5005/model/parse?token=s3cret",
+                "status": 200,
+                "byte": 2,
+                "host": "127.0.0.1",
+            },
+        )
     finally:
         access_logger.removeHandler(keep)
         access_logger.setLevel(level)
     [record] = keep.records
     assert record.request == "GET http://127.0.0.1:5005/model/parse?[query left out]"
+
+
+def test_the_shell_prints_a_reply_with_buttons_whole(capsys, monkeypatch):
+    """console: Rasa's own `_print_bot_output` (what `rasa shell` calls) prints every word of a reply with
+    buttons, wrapped to the terminal, and the menu gets a short prompt of its own."""
+    import re
+
+    from rasa.core.channels.console import _print_bot_output
+
+    from footcare_server import console
+
+    monkeypatch.setenv("COLUMNS", "60")
+    prompts = []
+    monkeypatch.setattr(
+        console.questionary, "select", lambda prompt, choices, **_: prompts.append((prompt, choices)) or "a menu"
+    )
+    first = (
+        "One swollen, warm or red calf can be a blood clot: please get it checked today and do not massage "
+        "that leg. If you get short of breath or chest pain, call 112."
+    )
+    text = f"{first}\nWould you like to hear more?"
+    _print_bot_output({"text": text, "buttons": [{"title": "Yes", "payload": "/affirm"}]}, is_latest_message=True)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert " ".join(shown.split()) == " ".join(text.split()), repr(shown)
+    assert max(len(line) for line in shown.splitlines()) < 60
+    [(prompt, choices)] = prompts
+    assert prompt == console.MENU_PROMPT and choices[0].startswith("1: Yes")
+
+
+@pytest.mark.parametrize("command", ["shell", "run"])
+def test_the_shell_and_the_server_start_without_the_libraries_deprecation_noise(command):
+    done = subprocess.run(
+        [sys.executable, "-m", "footcare_server", command, "--help"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr and "tensorflow/" not in done.stderr, done.stderr[-2000:]

@@ -1,4 +1,5 @@
 """actions/safety/: the decision from the NLU's findings, the three triage levels and their wording, memory."""
+
 from __future__ import annotations
 
 import copy
@@ -9,14 +10,14 @@ import pytest
 import yaml
 
 from actions import safety
+from actions.safety import Memory, SafetyCheck
+from actions.safety import __main__ as safety_cli
 from actions.safety.content import SAFETY_FILE as SAFETY_PATH
 from actions.safety.wording import _fill
-from actions.safety import __main__ as safety_cli
-from tests.safety_helpers import read
-from footcare_content.clinic import REGIONS, Clinic
+from footcare_content.clinic import Clinic
 from footcare_content.files import ContentError
-from actions.safety import Memory, SafetyCheck
 from footnlp.lexicon import load_lexicon
+from tests.safety_helpers import read
 
 SAFETY_FILE = Path(SAFETY_PATH)
 
@@ -24,8 +25,13 @@ SAFETY_FILE = Path(SAFETY_PATH)
 EXPECTED_LEVELS = {
     "emergency": {"breathless_chest_pain", "cold_pale_blue_foot", "sepsis_signs"},
     "same_day": {
-        "sudden_injury", "deformity_after_injury", "hot_red_swollen_foot", "calf_clot",
-        "spreading_redness", "fever", "diabetic_foot_warning",
+        "sudden_injury",
+        "deformity_after_injury",
+        "hot_red_swollen_foot",
+        "calf_clot",
+        "spreading_redness",
+        "fever",
+        "diabetic_foot_warning",
     },
     "soon": {"numbness", "tingling", "pain_at_rest_or_night", "non_healing_wound", "stress_fracture_signs"},
 }
@@ -139,7 +145,11 @@ def test_the_classifiers_signs_count_too_and_say_where_they_come_from():
     assert result.red_flags == ["numbness", "calf_clot"]  # union, lexicon first
     assert result.urgency == "same_day"
     assert result.suspected == ["fever"]
-    assert result.sources == {"numbness": "lexicon, learned 0.96", "calf_clot": "learned 0.97", "fever": "suspected 0.70"}
+    assert result.sources == {
+        "numbness": "lexicon, learned 0.96",
+        "calf_clot": "learned 0.97",
+        "fever": "suspected 0.70",
+    }
 
 
 def test_a_sign_the_classifier_does_not_back_is_asked_about_not_raised():
@@ -148,8 +158,12 @@ def test_a_sign_the_classifier_does_not_back_is_asked_about_not_raised():
 
 
 def test_merged_findings_keep_every_sign_and_leave_nothing_suspected():
-    merged = safety.merge(findings(red_flags=["numbness"], suspected={"cold_pale_blue_foot": 0.8}), None,
-                          safety.told("cold_pale_blue_foot"), findings(contraindications=["pregnancy"]))
+    merged = safety.merge(
+        findings(red_flags=["numbness"], suspected={"cold_pale_blue_foot": 0.8}),
+        None,
+        safety.told("cold_pale_blue_foot"),
+        findings(contraindications=["pregnancy"]),
+    )
     result = safety.check(merged)
     assert result.red_flags == ["numbness", "cold_pale_blue_foot"] and result.urgency == "emergency"
     assert result.suspected == [] and result.contraindications == ["pregnancy"]
@@ -189,7 +203,7 @@ def test_every_sign_has_its_level_and_every_id_its_text():
     for level, ids in EXPECTED_LEVELS.items():
         assert {i for i, s in content.red_flags.items() if s.level == level} == ids, level
     assert "poor_circulation" in content.contraindications
-    assert [l for l, v in content.levels.items() if v.holds_back] == ["emergency", "same_day"]
+    assert [name for name, v in content.levels.items() if v.holds_back] == ["emergency", "same_day"]
 
 
 def test_every_level_sign_and_precaution_has_sources():
@@ -219,16 +233,22 @@ def test_the_reply_is_action_then_reasons_then_the_clinic():
     "red_flag, first_line",
     [
         ("breathless_chest_pain", {"UK": "Call 999 now.", "US": "Call 911 now.", "EU": "Call 112 now."}),
-        ("calf_clot", {
-            "UK": "Please get this checked today: call your GP for an urgent appointment, or go to A&E.",
-            "US": "Please get this checked today: call your primary care doctor for an urgent appointment, or go to the ER.",
-            "EU": "Please get this checked today: call your family doctor for an urgent appointment, or go to the emergency department.",
-        }),
-        ("tingling", {
-            "UK": "Please see your GP about this in the next few days.",
-            "US": "Please see your primary care doctor about this in the next few days.",
-            "EU": "Please see your family doctor about this in the next few days.",
-        }),
+        (
+            "calf_clot",
+            {
+                "UK": "Please get this checked today: call your GP for an urgent appointment, or go to A&E.",
+                "US": "Please get this checked today: call your primary care doctor for an urgent appointment, or go to the ER.",
+                "EU": "Please get this checked today: call your family doctor for an urgent appointment, or go to the emergency department.",
+            },
+        ),
+        (
+            "tingling",
+            {
+                "UK": "Please see your GP about this in the next few days.",
+                "US": "Please see your primary care doctor about this in the next few days.",
+                "EU": "Please see your family doctor about this in the next few days.",
+            },
+        ),
     ],
 )
 @pytest.mark.parametrize("region", ["UK", "US", "EU"])
@@ -242,7 +262,9 @@ def test_a_reply_never_mixes_regions(region):
     content = safety.texts()
     where = places(region)
     replies = [safety.warning_reply([sign], where) for sign in content.red_flags]
-    replies += [safety.reminder(Memory((sign,), content.red_flags[sign].level), where) or "" for sign in content.red_flags]
+    replies += [
+        safety.reminder(Memory((sign,), content.red_flags[sign].level), where) or "" for sign in content.red_flags
+    ]
     replies += [content.levels["emergency"].closing]
     everything = "\n".join(replies)
     for other, terms in REGION_TERMS.items():
@@ -307,8 +329,10 @@ def every_text(region: str = "UK") -> dict[str, str]:
 def test_texts_are_short_and_plain():
     """Flesch-Kincaid grade 8 or lower for every text, no sentence longer than 25 words."""
     grades = {key: flesch_kincaid_grade(text) for key, text in every_text().items()}
-    print(f"\nsafety.yml readability: Flesch-Kincaid grade at most {max(grades.values()):.1f} "
-          f"({max(grades, key=grades.get)}), mean {sum(grades.values()) / len(grades):.1f}")
+    print(
+        f"\nsafety.yml readability: Flesch-Kincaid grade at most {max(grades.values()):.1f} "
+        f"({max(grades, key=grades.get)}), mean {sum(grades.values()) / len(grades):.1f}"
+    )
     hard = {k: round(g, 1) for k, g in grades.items() if g > 8.0}
     assert not hard, hard
     long = {k: s for k, t in every_text().items() for s in _sentences(t) if len(_words(s)) > 25}
@@ -345,8 +369,12 @@ def test_memory_keeps_the_highest_level_and_every_id():
     assert memory.contraindications == ("anticoagulants",) and memory.holds_back
     memory = safety.remember(memory, read("thanks"))
     assert memory.urgency == "same_day"  # holds for the conversation
-    assert memory.slots() == {"red_flags": ["tingling", "calf_clot"], "urgency": "same_day", "contraindications": ["anticoagulants"],
-                              "screened": []}
+    assert memory.slots() == {
+        "red_flags": ["tingling", "calf_clot"],
+        "urgency": "same_day",
+        "contraindications": ["anticoagulants"],
+        "screened": [],
+    }
 
 
 def test_a_doctors_all_clear_empties_the_warning_signs_but_not_the_precautions():
@@ -360,7 +388,9 @@ def test_a_doctors_all_clear_empties_the_warning_signs_but_not_the_precautions()
 
 def test_memory_from_slots_tolerates_what_is_stored():
     assert Memory.from_slots(None, None, None) == Memory()
-    assert Memory.from_slots(["calf_clot", "gone_id"], None, "pregnancy") == Memory(("calf_clot",), "same_day", ("pregnancy",))
+    assert Memory.from_slots(["calf_clot", "gone_id"], None, "pregnancy") == Memory(
+        ("calf_clot",), "same_day", ("pregnancy",)
+    )
     assert Memory.from_slots([], "nonsense", []) == Memory()
     assert Memory.from_slots(["tingling"], "emergency", []).urgency == "emergency"
 
@@ -377,7 +407,9 @@ def test_a_remembered_warning_repeats_in_one_line_and_holds_back():
     before = safety.advise(read("my left calf is swollen and hot"), Memory(), places("UK")).memory
     advice = safety.advise(read("how do I massage it then?"), before, places("UK"), topic="self_massage")
     assert advice.hold_back is True
-    assert advice.opening == ["Reminder: please get the swollen, painful leg checked today. See your GP or go to A&E. No massage until then."]
+    assert advice.opening == [
+        "Reminder: please get the swollen, painful leg checked today. See your GP or go to A&E. No massage until then."
+    ]
     assert "\n" not in advice.opening[0]
 
 
@@ -400,7 +432,9 @@ def test_precautions_carried_by_the_answers_that_need_them():
     content = safety.texts()
     memory = Memory((), None, ("diabetes_neuropathy",))
     advice = safety.advise(read("how do I massage my arch?"), memory, places("UK"), topic="self_massage")
-    assert advice.opening == [f"{content.precaution_reminder}\n- {content.contraindications['diabetes_neuropathy'].text}"]
+    assert advice.opening == [
+        f"{content.precaution_reminder}\n- {content.contraindications['diabetes_neuropathy'].text}"
+    ]
     assert advice.hold_back is False  # a precaution does not hold anything back
     assert safety.advise(read("what are the benefits?"), memory, places("UK"), topic="benefits").opening == []
     # told in this message: ask to check with the doctor, and to tell the therapist
@@ -444,13 +478,25 @@ def test_shipped_content_loads():
         (lambda d: d["levels"]["same_day"].update(holds_back="yes"), "levels.same_day.holds_back", "true or false"),
         (lambda d: d["levels"]["soon"].update(sources=[]), "levels.soon.sources", "web addresses"),
         (lambda d: d["levels"]["emergency"].update(closing="Get help now."), "levels.emergency.closing", "doctor"),
-        (lambda d: d["red_flags"]["fever"].update(level="urgent"), "red_flags.fever.level", "emergency, same_day, soon"),
+        (
+            lambda d: d["red_flags"]["fever"].update(level="urgent"),
+            "red_flags.fever.level",
+            "emergency, same_day, soon",
+        ),
         (lambda d: d["red_flags"]["fever"].update(reason=""), "red_flags.fever.reason", "non-empty text"),
         (lambda d: d["red_flags"]["fever"].update(sources=["nhs.uk"]), "red_flags.fever.sources", "web addresses"),
         (lambda d: d["red_flags"]["fever"].pop("sources"), "red_flags.fever.sources", "web addresses"),
         (lambda d: d["red_flags"]["fever"].update(colour="red"), "red_flags.fever.colour", "not a known key"),
-        (lambda d: d["contraindications"]["pregnancy"].update(precaution="call {emergency_number}"), "contraindications.pregnancy.precaution", "unknown placeholder"),
-        (lambda d: d["contraindications"]["pregnancy"].pop("sources"), "contraindications.pregnancy.sources", "web addresses"),
+        (
+            lambda d: d["contraindications"]["pregnancy"].update(precaution="call {emergency_number}"),
+            "contraindications.pregnancy.precaution",
+            "unknown placeholder",
+        ),
+        (
+            lambda d: d["contraindications"]["pregnancy"].pop("sources"),
+            "contraindications.pregnancy.sources",
+            "web addresses",
+        ),
         (lambda d: d.update(precaution_topics=["massage"]), "precaution_topics", "'massage' is not a topic"),
         (lambda d: d.update(extra="x"), "extra", "not a known key"),
     ],
@@ -467,7 +513,9 @@ def test_content_errors_name_file_and_key(tmp_path, safety_data, mutate, key, pr
 def test_content_and_lexicon_must_name_the_same_ids(tmp_path, safety_data):
     data = copy.deepcopy(safety_data)
     data["red_flags"].pop("fever")
-    with pytest.raises(ContentError, match=r"red_flags\.fever: is missing \(red_flag\.fever is defined in .*lexicon\.yml\)"):
+    with pytest.raises(
+        ContentError, match=r"red_flags\.fever: is missing \(red_flag\.fever is defined in .*lexicon\.yml\)"
+    ):
         safety.load_content(write(tmp_path, data), load_lexicon())
 
 

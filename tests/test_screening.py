@@ -1,4 +1,5 @@
 """Screening questions: content/screening.yml, reading answers, when to ask, and the form's actions."""
+
 from __future__ import annotations
 
 import copy
@@ -47,7 +48,11 @@ def test_every_urgent_sign_has_a_question():
 @pytest.mark.parametrize(
     "mutate, key, problem",
     [
-        (lambda d: d["questions"]["tiptoe"].update(ask="Can you stand on tiptoe."), "questions.tiptoe.ask", "ends with '?'"),
+        (
+            lambda d: d["questions"]["tiptoe"].update(ask="Can you stand on tiptoe."),
+            "questions.tiptoe.ask",
+            "ends with '?'",
+        ),
         (lambda d: d["questions"]["tiptoe"].update(sign="achy_feet"), "questions.tiptoe.sign", "warning sign"),
         (lambda d: d["questions"]["tiptoe"].update({"for": []}), "questions.tiptoe.for", "warning signs"),
         (lambda d: d["answers"].update({"yes": [True]}), "answers.yes", "quotes"),
@@ -69,11 +74,20 @@ def test_a_broken_screening_file_names_the_key(mutate, key, problem):
 @pytest.mark.parametrize(
     "text, question, answer",
     [
-        ("/affirm", None, "yes"), ("/deny", None, "no"), ("/not_sure", None, "unsure"),
-        ("yes", None, "yes"), ("Yeah a little", None, "yes"), ("a bit", "tiptoe", "yes"),
-        ("nope", None, "no"), ("Not really", None, "no"), ("no, I can walk fine", "four_steps", "no"),
-        ("I can hobble", "four_steps", "no"), ("i cant put weight on it at all", "four_steps", "yes"),
-        ("not sure", None, "unsure"), ("no idea", None, "unsure"), ("skip", None, "unsure"),
+        ("/affirm", None, "yes"),
+        ("/deny", None, "no"),
+        ("/not_sure", None, "unsure"),
+        ("yes", None, "yes"),
+        ("Yeah a little", None, "yes"),
+        ("a bit", "tiptoe", "yes"),
+        ("nope", None, "no"),
+        ("Not really", None, "no"),
+        ("no, I can walk fine", "four_steps", "no"),
+        ("I can hobble", "four_steps", "no"),
+        ("i cant put weight on it at all", "four_steps", "yes"),
+        ("not sure", None, "unsure"),
+        ("no idea", None, "unsure"),
+        ("skip", None, "unsure"),
         ("what do you mean?", None, "other"),  # not an answer: counted as Not sure
         ("yes and no", None, "unsure"),
     ],
@@ -130,7 +144,9 @@ def test_the_question_comes_with_yes_no_not_sure():
     first = dialogue.screening_question("tiptoe", first=True).replies[0]
     assert first.text == f"{QUESTIONS.intro}\n\n{QUESTIONS.questions['tiptoe'].ask}"
     assert [b["payload"] for b in first.buttons] == ["/affirm", "/deny", "/not_sure"]
-    assert dialogue.screening_question("four_steps", first=False).replies[0].text == QUESTIONS.questions["four_steps"].ask
+    assert (
+        dialogue.screening_question("four_steps", first=False).replies[0].text == QUESTIONS.questions["four_steps"].ask
+    )
 
 
 @pytest.mark.parametrize("answer", ["yes", "unsure"])
@@ -155,7 +171,9 @@ def test_no_gives_the_held_reply_without_an_alarm():
 
 def test_a_new_question_instead_of_an_answer_gets_the_advice_then_its_answer():
     pending = dialogue.answer_topic(hinted_ctx(), "benefits").slots["screening_pending"]
-    turn = dialogue.after_screening(dialogue.Context(text="how much does it cost?"), "other", ["tiptoe"], pending, new_topic="cost")
+    turn = dialogue.after_screening(
+        dialogue.Context(text="how much does it cost?"), "other", ["tiptoe"], pending, new_topic="cost"
+    )
     assert turn.text.startswith(action_line("same_day"))
     assert dialogue.shown(KB.answer("cost", None)) in turn.text and KB.answer("benefits", None) not in turn.text
 
@@ -177,8 +195,11 @@ def run(action, dispatcher, tracker):
 
 
 def test_the_answer_action_starts_the_form(make_tracker, dispatcher):
-    tracker = make_tracker("i slipped on the stairs, would massage help?", "ask_benefits",
-                           findings=findings(suspected={"sudden_injury": 0.7}))
+    tracker = make_tracker(
+        "i slipped on the stairs, would massage help?",
+        "ask_benefits",
+        findings=findings(suspected={"sudden_injury": 0.7}),
+    )
     events = run(actions.ActionAnswer(), dispatcher, tracker)
     assert dispatcher.messages == []
     assert {"event": "active_loop", "name": "screening_form", "timestamp": None} in events
@@ -195,16 +216,27 @@ def test_validation_asks_the_next_question_after_a_no(make_tracker, dispatcher):
     validate = actions.ValidateScreeningForm()
     tracker = make_tracker("nope", "deny", screening_question="tiptoe", screening_asked=["tiptoe"], screened=["tiptoe"])
     slots = validate.validate_screening_answer("nope", dispatcher, tracker, {})
-    assert slots == {"screening_answer": None, "screening_question": "four_steps",
-                     "screening_asked": ["tiptoe", "four_steps"], "screened": ["tiptoe", "four_steps"]}
+    assert slots == {
+        "screening_answer": None,
+        "screening_question": "four_steps",
+        "screening_asked": ["tiptoe", "four_steps"],
+        "screened": ["tiptoe", "four_steps"],
+    }
     tracker = make_tracker("a bit", "affirm", screening_question="tiptoe", screening_asked=["tiptoe"])
     assert validate.validate_screening_answer("a bit", dispatcher, tracker, {}) == {"screening_answer": "yes"}
 
 
 def test_the_result_action_answers_and_clears_the_form_slots(make_tracker, dispatcher):
     pending = dialogue.answer_topic(hinted_ctx(), "benefits").slots["screening_pending"]
-    tracker = make_tracker("yes", "affirm", screening_answer="yes", screening_question="tiptoe",
-                           screening_asked=["tiptoe"], screening_pending=pending, screened=["tiptoe"])
+    tracker = make_tracker(
+        "yes",
+        "affirm",
+        screening_answer="yes",
+        screening_question="tiptoe",
+        screening_asked=["tiptoe"],
+        screening_pending=pending,
+        screened=["tiptoe"],
+    )
     events = run(actions.ActionScreeningResult(), dispatcher, tracker)
     assert dispatcher.messages[0]["text"].startswith(action_line("same_day"))
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}

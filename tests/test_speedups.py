@@ -1,6 +1,7 @@
 """footcare_server/speedups.py: the Rasa server's shortcuts compute what Rasa computes.
 
 That Rasa really calls each of them is tested in tests/test_runtime.py."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -10,9 +11,15 @@ from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, Sch
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 
-from footcare_server import speedups
+from footcare_server import runtime, speedups
 
 CALLS: List[Text] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def changed_rasa():
+    with runtime.installed():
+        yield
 
 
 class Step(GraphComponent):
@@ -36,20 +43,23 @@ class Broken(Step):
 
 
 def node(name: Text, needs: Dict[Text, Text], uses=Step, target: bool = False) -> SchemaNode:
-    return SchemaNode(needs=needs, uses=uses, constructor_name="create", fn="run",
-                      config={"name": name}, eager=True, is_target=target)
+    return SchemaNode(
+        needs=needs, uses=uses, constructor_name="create", fn="run", config={"name": name}, eager=True, is_target=target
+    )
 
 
 # A diamond (two paths share `tokens`) plus a node no target needs.
-SCHEMA = GraphSchema({
-    "tokens": node("tokens", {"text": "__message__"}),
-    "words": node("words", {"tokens": "tokens"}),
-    "chars": node("chars", {"tokens": "tokens"}),
-    "intent": node("intent", {"words": "words", "chars": "chars"}, target=True),
-    "policy": node("policy", {"intent": "intent", "tracker": "__tracker__"}, target=True),
-    "unused": node("unused", {"tokens": "tokens"}),
-    "broken": node("broken", {"tokens": "tokens"}, uses=Broken),
-})
+SCHEMA = GraphSchema(
+    {
+        "tokens": node("tokens", {"text": "__message__"}),
+        "words": node("words", {"tokens": "tokens"}),
+        "chars": node("chars", {"tokens": "tokens"}),
+        "intent": node("intent", {"words": "words", "chars": "chars"}, target=True),
+        "policy": node("policy", {"intent": "intent", "tracker": "__tracker__"}, target=True),
+        "unused": node("unused", {"tokens": "tokens"}),
+        "broken": node("broken", {"tokens": "tokens"}, uses=Broken),
+    }
+)
 
 
 def run(runner_class, tmp_path, **kwargs):
@@ -68,7 +78,6 @@ def run(runner_class, tmp_path, **kwargs):
     ],
 )
 def test_sequential_runner_gives_dask_results(tmp_path, kwargs):
-    speedups.apply()
     expected, expected_calls = run(DaskGraphRunner, tmp_path, **kwargs)
     got, calls = run(speedups.SequentialGraphRunner, tmp_path, **kwargs)
     assert got == expected
@@ -78,7 +87,6 @@ def test_sequential_runner_gives_dask_results(tmp_path, kwargs):
 
 def test_sequential_runner_reports_a_missing_input_like_dask(tmp_path):
     """An input nobody gave is passed on as its name; the node then fails as under dask."""
-    speedups.apply()
     from rasa.engine.exceptions import GraphRunError
 
     for runner_class in (DaskGraphRunner, speedups.SequentialGraphRunner):
@@ -87,7 +95,6 @@ def test_sequential_runner_reports_a_missing_input_like_dask(tmp_path):
 
 
 def test_sequential_runner_wraps_node_errors_like_dask(tmp_path):
-    speedups.apply()
     from rasa.engine.exceptions import GraphComponentException
 
     for runner_class in (DaskGraphRunner, speedups.SequentialGraphRunner):
@@ -97,7 +104,6 @@ def test_sequential_runner_wraps_node_errors_like_dask(tmp_path):
 
 
 def test_event_classes_are_resolved_as_rasa_does():
-    speedups.apply()
     from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
     assert Event.resolve_by_type("user") is UserUttered
@@ -115,8 +121,7 @@ def test_objects_alive_after_the_model_loads_are_frozen_once():
 
     import rasa.core.run
 
-    speedups.apply()
-    speedups.apply()  # applying twice wraps Rasa's listener once
+    runtime.install()  # a second time: nothing more changes
     listener = rasa.core.run.load_agent_on_start
     assert listener.freezes and not getattr(listener.__wrapped__, "freezes", False)
 

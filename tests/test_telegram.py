@@ -6,6 +6,7 @@ without a token.
 With the model (`-m model`): the real Rasa server with this channel, set up by
 the environment variables a clinic sets, against a fake Bot API on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,19 +18,24 @@ from typing import Any, Optional
 
 import pytest
 
-from actions.dialogue import shown
-
 from actions import safety
-from footcare_content.clinic import clinic
-from footcare_content.knowledge import knowledge
+from actions.dialogue import shown
 from channels import telegram as tg
 from channels.inputs import notice
+from footcare_content.clinic import clinic
+from footcare_content.knowledge import knowledge
 from footcare_testing import fake_telegram as fake
 from footcare_testing.fake_telegram import FakeTelegram
 
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
-TELEGRAM_ENV = ("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_BOT_NAME", "TELEGRAM_API_URL")
+TELEGRAM_ENV = (
+    "TELEGRAM_TOKEN",
+    "TELEGRAM_SECRET_TOKEN",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_BOT_NAME",
+    "TELEGRAM_API_URL",
+)
 
 
 def greeting() -> str:
@@ -52,8 +58,8 @@ def test_off_without_a_token_and_never_touches_the_network(no_telegram_env, monk
     blueprint = channel.blueprint(lambda message: None)
     assert not channel.settings.enabled
     assert channel.get_output_channel() is None
-    # nothing runs at start-up but the body size limit every channel sets
-    assert [listener.listener.__name__ for listener in blueprint._future_listeners] == ["limit"]
+    # nothing runs at start-up but what every channel sets: the body size limit and the shared gate
+    assert [listener.listener.__name__ for listener in blueprint._future_listeners] == ["limit", "share"]
 
 
 def test_a_token_without_a_secret_token_refuses_to_start(no_telegram_env, monkeypatch):
@@ -75,7 +81,10 @@ def test_settings_come_from_the_environment(no_telegram_env, monkeypatch):
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
     channel = tg.TelegramInput.from_credentials({"access_token": "ignored"})
     assert channel.settings == tg.TelegramSettings(
-        token=fake.TOKEN, secret_token=fake.SECRET, bot_name=fake.BOT_NAME, api_url="http://127.0.0.1:8081",
+        token=fake.TOKEN,
+        secret_token=fake.SECRET,
+        bot_name=fake.BOT_NAME,
+        api_url="http://127.0.0.1:8081",
         webhook_url="https://assistant.example-clinic.test/webhooks/telegram/webhook",
     )
     assert isinstance(channel.get_output_channel(), tg.TelegramOutput)
@@ -105,8 +114,25 @@ CHAT = 4242
         ([], None),
         ("a string", None),
     ],
-    ids=["text", "start", "start-with-parameter", "help-with-bot-name", "other-bot", "restart", "typed-payload", "blank",
-         "sticker", "photo", "edited", "group", "member-update", "no-chat", "bad-chat-id", "list", "string"],
+    ids=[
+        "text",
+        "start",
+        "start-with-parameter",
+        "help-with-bot-name",
+        "other-bot",
+        "restart",
+        "typed-payload",
+        "blank",
+        "sticker",
+        "photo",
+        "edited",
+        "group",
+        "member-update",
+        "no-chat",
+        "bad-chat-id",
+        "list",
+        "string",
+    ],
 )
 def test_read_update(update, expected):
     assert tg.read_update(update, fake.BOT_NAME) == expected
@@ -124,11 +150,13 @@ def test_buttons_become_an_inline_keyboard():
     buttons = [{"title": f"Topic {i}", "payload": f"/intent_{i}"} for i in range(5)]
     buttons.append({"title": "Too long", "payload": "/" + "x" * 80})
     keyboard = tg.inline_keyboard(buttons)
-    assert keyboard == {"inline_keyboard": [
-        [{"text": "Topic 0", "callback_data": "/intent_0"}, {"text": "Topic 1", "callback_data": "/intent_1"}],
-        [{"text": "Topic 2", "callback_data": "/intent_2"}, {"text": "Topic 3", "callback_data": "/intent_3"}],
-        [{"text": "Topic 4", "callback_data": "/intent_4"}],
-    ]}
+    assert keyboard == {
+        "inline_keyboard": [
+            [{"text": "Topic 0", "callback_data": "/intent_0"}, {"text": "Topic 1", "callback_data": "/intent_1"}],
+            [{"text": "Topic 2", "callback_data": "/intent_2"}, {"text": "Topic 3", "callback_data": "/intent_3"}],
+            [{"text": "Topic 4", "callback_data": "/intent_4"}],
+        ]
+    }
     assert tg.inline_keyboard([]) is None
 
 
@@ -161,7 +189,8 @@ def test_the_bot_api_client_against_the_fake_server():
         asyncio.run(scenario())
         sent = server.recorded("sendMessage", chat_id=77)
         assert sent[0].params == {
-            "chat_id": 77, "text": "Hello\n\nthere",
+            "chat_id": 77,
+            "text": "Hello\n\nthere",
             "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "/a"}]]},
         }
         assert len(sent) == 2
@@ -172,7 +201,9 @@ def test_the_bot_api_client_against_the_fake_server():
 def test_an_unreachable_bot_api_is_an_error_without_the_token():
     from footcare_testing.servers import free_port
 
-    settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=f"http://127.0.0.1:{free_port()}")
+    settings = tg.TelegramSettings(
+        token=fake.TOKEN, secret_token=fake.SECRET, api_url=f"http://127.0.0.1:{free_port()}"
+    )
 
     async def scenario() -> str:
         api = tg.BotAPI(settings, timeout=3)
@@ -188,12 +219,22 @@ def test_an_unreachable_bot_api_is_an_error_without_the_token():
     assert message.startswith("getMe: ") and fake.TOKEN not in message
 
 
-@pytest.mark.parametrize("url, allowed", [
-    ("https://api.telegram.org", True), ("https://bot-api.clinic.test:8443/x", True),
-    ("http://127.0.0.1:8081", True), ("http://localhost:8081", True), ("http://[::1]:8081", True),
-    ("http://api.telegram.org", False), ("http://10.0.0.5:8081", False), ("http://127.0.0.1.evil.test", False),
-    ("http://user@127.0.0.1:1", False), ("ftp://api.telegram.org", False), ("api.telegram.org", False),
-])
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("https://api.telegram.org", True),
+        ("https://bot-api.clinic.test:8443/x", True),
+        ("http://127.0.0.1:8081", True),
+        ("http://localhost:8081", True),
+        ("http://[::1]:8081", True),
+        ("http://api.telegram.org", False),
+        ("http://10.0.0.5:8081", False),
+        ("http://127.0.0.1.evil.test", False),
+        ("http://user@127.0.0.1:1", False),
+        ("ftp://api.telegram.org", False),
+        ("api.telegram.org", False),
+    ],
+)
 def test_the_bot_api_must_be_https_or_on_this_machine(url, allowed):
     settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=url)
     assert (not settings.problems()) == allowed
@@ -204,12 +245,32 @@ def test_the_bot_api_must_be_https_or_on_this_machine(url, allowed):
 
 def test_button_payloads_are_known_intents_without_entities():
     intents = ["greet", "ask_side_effects", "inform_condition"]
-    for data in ['/inform_condition{"condition": "heel_spur"}', "/inform_condition{}", "/restart", "/nlu_fallback",
-                 "/ask_side_effects extra", "ask_side_effects"]:
+    for data in [
+        '/inform_condition{"condition": "heel_spur"}',
+        "/inform_condition{}",
+        "/restart",
+        "/nlu_fallback",
+        "/ask_side_effects extra",
+        "ask_side_effects",
+    ]:
         update = fake.callback_update(CHAT, data)
-        assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(callback_id=update["callback_query"]["id"]), data
+        assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(
+            callback_id=update["callback_query"]["id"]
+        ), data
     update = fake.callback_update(CHAT, "/ask_side_effects")
     assert tg.read_update(update, fake.BOT_NAME, intents).text == "/ask_side_effects"
+
+
+def test_a_pressed_restart_is_refused_like_a_typed_one():
+    from rasa.shared.core.constants import DEFAULT_INTENTS
+
+    intents = ["greet", "ask_side_effects", *DEFAULT_INTENTS]  # a loaded domain lists Rasa's own intents too
+    for data in ("/restart", "/back", "/session_start"):
+        update = fake.callback_update(CHAT, data)
+        assert tg.read_update(update, fake.BOT_NAME, intents) == tg.Incoming(
+            callback_id=update["callback_query"]["id"]
+        ), data
+    assert tg.read_update(fake.text_update(CHAT, "/restart"), fake.BOT_NAME, intents).notice == "unknown_command"
 
 
 # --- the channel in this process against the fake Bot API (no model) ----------------------------
@@ -221,8 +282,12 @@ def channel_app(no_telegram_env):
     server = FakeTelegram().start()
 
     def start(agent: Optional[FakeAgent] = None) -> tuple[ChannelApp, FakeTelegram]:
-        settings = tg.TelegramSettings(token=fake.TOKEN, secret_token=fake.SECRET, api_url=server.url,
-                                       webhook_url="https://assistant.clinic.test/webhooks/telegram/webhook")
+        settings = tg.TelegramSettings(
+            token=fake.TOKEN,
+            secret_token=fake.SECRET,
+            api_url=server.url,
+            webhook_url="https://assistant.clinic.test/webhooks/telegram/webhook",
+        )
         channel = tg.TelegramInput(settings)
         channel.retry_delays = (0.01, 0.02, 0.04)
         started.append(ChannelApp(channel, agent or FakeAgent(intents=["greet", "ask_side_effects"])).start())
@@ -299,6 +364,7 @@ def test_an_update_is_answered_once_across_replicas(channel_app):
 
     redis = start_or_explain(Redis)
     try:
+
         def replica() -> Any:
             lock_store = AtomicRedisLockStore(host="127.0.0.1", port=redis.port, key_prefix="footcare")
             return channel_app(FakeAgent(intents=["greet"], lock_store=lock_store))[0]
@@ -314,7 +380,9 @@ def test_an_update_is_answered_once_across_replicas(channel_app):
 
 
 # --- the real server against the fake Bot API -----------------------------------------------
-def post_update(rasa_url: str, update: Any, secret: Optional[str] = fake.SECRET, raw: Optional[bytes] = None) -> tuple[int, Any]:
+def post_update(
+    rasa_url: str, update: Any, secret: Optional[str] = fake.SECRET, raw: Optional[bytes] = None
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[tg.SECRET_HEADER] = secret
@@ -364,7 +432,9 @@ def test_start_greets_with_the_topics_as_an_inline_keyboard(bot):
 def test_a_question_gets_one_answer_with_the_doctor_recommendation_in_the_right_chat(bot):
     chat, other = new_chat(), new_chat() + 1
     before = len(bot.telegram.recorded("sendMessage"))
-    status, _ = post_update(bot.rasa.url, fake.text_update(chat, "How should I prepare for my first fascia massage session?"))
+    status, _ = post_update(
+        bot.rasa.url, fake.text_update(chat, "How should I prepare for my first fascia massage session?")
+    )
     assert status == 200
     texts = bot.telegram.sent_texts(chat)
     assert len(texts) == 1
@@ -425,13 +495,31 @@ def test_unsupported_updates_get_a_short_notice(bot, make, key):
 @pytest.mark.model
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[]", b'"text"', b"{}", json.dumps(fake.group_update(-100777, "/start")).encode(),
-     json.dumps({"update_id": 5, "message": {"text": "no chat"}}).encode(), "\U0001F9B6".encode()],
-    ids=["broken-json", "list", "string", "empty-object", "group", "no-chat", "emoji-body"],
+    [
+        b"[]",
+        b'"text"',
+        b"{}",
+        json.dumps(fake.group_update(-100777, "/start")).encode(),
+        json.dumps({"update_id": 5, "message": {"text": "no chat"}}).encode(),
+    ],
+    ids=["list", "string", "empty-object", "group", "no-chat"],
 )
-def test_malformed_updates_get_200_and_nothing(bot, body):
+def test_updates_of_another_shape_get_200_and_nothing(bot, body):
     before = len(bot.telegram.recorded("sendMessage"))
     assert post_update(bot.rasa.url, None, raw=body) == (200, {"ok": True})
+    assert len(bot.telegram.recorded("sendMessage")) == before
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", "\U0001f9b6".encode(), b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 6_000 + b"1" + b"}" * 6_000],
+    ids=["broken-json", "emoji-body", "deep-list", "deep-object"],
+)
+def test_unreadable_json_gets_400_and_nothing(bot, body):
+    before = len(bot.telegram.recorded("sendMessage"))
+    status, _ = post_update(bot.rasa.url, None, raw=body)
+    assert status == 400
     assert len(bot.telegram.recorded("sendMessage")) == before
 
 

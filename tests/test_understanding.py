@@ -2,6 +2,7 @@
 (actions/dialogue.py, footnlp/parts.py), and the sentence encoder's hash check
 (footnlp/encoder.py). The trained components are tested live in
 tests/test_live_conversations.py."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,16 @@ KB = knowledge()
 @pytest.mark.parametrize(
     "text, parts",
     [
-        ("hello! my arch has hurt for weeks, can massage fix that?", ["hello", "my arch has hurt for weeks", "can massage fix that?"]),
+        (
+            "hello! my arch has hurt for weeks, can massage fix that?",
+            ["hello", "my arch has hurt for weeks", "can massage fix that?"],
+        ),
         ("no swelling, just tingling", ["no swelling, just tingling"]),
         ("how do I prepare and what are the side effects?", ["how do I prepare", "what are the side effects?"]),
-        ("I have had heel pain for 2 years. I tried insoles.What should I do?",
-         ["I have had heel pain for 2 years.", "I tried insoles.", "What should I do?"]),
+        (
+            "I have had heel pain for 2 years. I tried insoles.What should I do?",
+            ["I have had heel pain for 2 years.", "I tried insoles.", "What should I do?"],
+        ),
         ("I have PF and a heel spur", ["I have PF and a heel spur"]),
         ("", []),
     ],
@@ -63,8 +69,14 @@ def _run(action, make_tracker, dispatcher, text, intent, **extra):
 
 
 def test_two_questions_get_both_answers_in_the_order_asked(make_tracker, dispatcher):
-    _run(actions.ActionAnswer(), make_tracker, dispatcher, "how do I prepare and what are the side effects?",
-         "ask_preparation", footcare_topics=["ask_preparation", "ask_side_effects"])
+    _run(
+        actions.ActionAnswer(),
+        make_tracker,
+        dispatcher,
+        "how do I prepare and what are the side effects?",
+        "ask_preparation",
+        footcare_topics=["ask_preparation", "ask_side_effects"],
+    )
     text = dispatcher.messages[-1]["text"]
     prep = text.index(KB.topics["preparation"].answer.split("\n")[0])
     side = text.index(KB.topics["side_effects"].answer.split("\n")[0])
@@ -73,8 +85,14 @@ def test_two_questions_get_both_answers_in_the_order_asked(make_tracker, dispatc
 
 
 def test_a_greeting_with_a_question_answers_the_question_after_one_line(make_tracker, dispatcher):
-    _run(actions.ActionAnswer(), make_tracker, dispatcher, "hello! my arch has hurt for weeks, can massage fix that?",
-         "ask_benefits", footcare_greeting=True)
+    _run(
+        actions.ActionAnswer(),
+        make_tracker,
+        dispatcher,
+        "hello! my arch has hurt for weeks, can massage fix that?",
+        "ask_benefits",
+        footcare_greeting=True,
+    )
     text = dispatcher.messages[-1]["text"]
     assert text.startswith(KB.messages["hello_line"])
     assert KB.topics["benefits"].answer.split("\n")[0] in text
@@ -82,8 +100,14 @@ def test_a_greeting_with_a_question_answers_the_question_after_one_line(make_tra
 
 
 def test_booking_and_a_topic_in_one_message_get_both(make_tracker, dispatcher):
-    _run(actions.ActionBooking(), make_tracker, dispatcher, "how much is it and what should I wear?",
-         "ask_booking", footcare_topics=["ask_booking", "ask_preparation"])
+    _run(
+        actions.ActionBooking(),
+        make_tracker,
+        dispatcher,
+        "how much is it and what should I wear?",
+        "ask_booking",
+        footcare_topics=["ask_booking", "ask_preparation"],
+    )
     text = dispatcher.messages[-1]["text"]
     assert text.index("book online") < text.index(KB.topics["preparation"].answer.split("\n")[0])
 
@@ -102,8 +126,15 @@ def test_a_plain_statement_gets_one_line(make_tracker, dispatcher):
 
 
 def test_a_condition_told_first_thing_is_acknowledged_and_explained(make_tracker, dispatcher):
-    _run(actions.ActionAnswer(), make_tracker, dispatcher, "I have heel spurs", "inform_condition",
-         entities=[{"entity": "condition", "value": "heel_spur"}], slots={"condition": "heel_spur"})
+    _run(
+        actions.ActionAnswer(),
+        make_tracker,
+        dispatcher,
+        "I have heel spurs",
+        "inform_condition",
+        entities=[{"entity": "condition", "value": "heel_spur"}],
+        slots={"condition": "heel_spur"},
+    )
     text = dispatcher.messages[-1]["text"]
     assert text.startswith("Thanks, I'll keep in mind that you have heel spurs.")
     assert KB.topics["condition_info"].by_condition["heel_spur"] in text
@@ -119,8 +150,15 @@ def test_a_short_unclear_follow_up_is_read_in_the_context_of_the_last_topic():
 
 
 def test_unsure_offers_the_nearest_topics_as_did_you_mean_buttons(make_tracker, dispatcher):
-    _run(actions.ActionFallback(), make_tracker, dispatcher, "the thing with the ball", "nlu_fallback",
-         footcare_suggestions=["ask_self_massage", "ask_procedure"], intent_ranking=[])
+    _run(
+        actions.ActionFallback(),
+        make_tracker,
+        dispatcher,
+        "the thing with the ball",
+        "nlu_fallback",
+        footcare_suggestions=["ask_self_massage", "ask_procedure"],
+        intent_ranking=[],
+    )
     reply = dispatcher.messages[-1]
     assert reply["text"].startswith(KB.messages["did_you_mean"])
     assert "next?" not in reply["text"]  # the nearest topics are buttons, not an offer
@@ -174,8 +212,13 @@ def test_the_same_topic_asked_again_gets_its_details_not_the_same_text(make_trac
     kb = knowledge()
     topic = kb.topics["what_is_fascia_massage"]
     assert topic.details, "the test needs a topic with details"
-    tracker = _asked_twice(make_tracker, "what is fascia massage", "is it the same as a normal foot massage",
-                           "ask_what_is_fascia_massage", topic="what_is_fascia_massage")
+    tracker = _asked_twice(
+        make_tracker,
+        "what is fascia massage",
+        "is it the same as a normal foot massage",
+        "ask_what_is_fascia_massage",
+        topic="what_is_fascia_massage",
+    )
     text, slots = _answer(tracker)
     assert dialogue._fill(topic.details, dialogue.clinic()).split("\n")[0] in text
     assert kb.answer("what_is_fascia_massage", None).split("\n")[0] not in text
@@ -186,6 +229,8 @@ def test_a_topic_asked_again_after_a_condition_gets_the_answer_for_that_conditio
     # "how do I prepare" -> "I have heel spurs" -> "how do I prepare then": the answer, not the details
     tracker = make_tracker("how should i prepare then", "ask_preparation", topic="preparation", condition="heel_spur")
     earlier = {"text": "i have heel spurs", "intent": {"name": "inform_condition", "confidence": 0.9}, "entities": []}
-    tracker.events.insert(len(tracker.events) - 1, {"event": "user", "text": "i have heel spurs", "parse_data": earlier})
+    tracker.events.insert(
+        len(tracker.events) - 1, {"event": "user", "text": "i have heel spurs", "parse_data": earlier}
+    )
     text, _ = _answer(tracker)
     assert knowledge().topics["preparation"].by_condition["heel_spur"] in text

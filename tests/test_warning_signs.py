@@ -5,6 +5,7 @@ come from scripts/triage_report.py (make test-triage).  Here it is trained on
 a small made-up set with a stand-in encoder, to check what it does with what
 it learns, and the shipped training files are checked.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +63,9 @@ def test_the_third_collection_is_big_enough():
 
 def test_real_sets_are_held_apart_by_address():
     """scripts/check_sources.py: no page in both a training file and a test set (make validate runs it)."""
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_sources.py")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "check_sources.py")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -71,7 +74,10 @@ def test_real_sets_are_held_apart_by_address():
     [
         ("positives: []\n", "needs two lists"),
         ("positives:\n  - text: hi\n    level: soon\n    expect: [not_a_sign]\nnegatives: []\n", "expect must list"),
-        ("positives:\n  - text: my calf is swollen\n    level: soon\n    expect: [calf_clot]\nnegatives: []\n", "level must be same_day"),
+        (
+            "positives:\n  - text: my calf is swollen\n    level: soon\n    expect: [calf_clot]\nnegatives: []\n",
+            "level must be same_day",
+        ),
         ("positives: []\nnegatives:\n  - ''\n", "negatives[0]"),
         ("positives: [\n", "cannot be read"),
     ],
@@ -86,8 +92,12 @@ def test_windows_are_the_message_its_parts_and_neighbouring_pairs():
     assert ws.windows("my calf is swollen") == ["my calf is swollen"]
     text = "Flew home on Sunday. Now my calf is tight. It is warm too."
     assert ws.windows(text) == [
-        text, "Flew home on Sunday.", "Now my calf is tight.", "It is warm too.",
-        "Flew home on Sunday. Now my calf is tight.", "Now my calf is tight. It is warm too.",
+        text,
+        "Flew home on Sunday.",
+        "Now my calf is tight.",
+        "It is warm too.",
+        "Flew home on Sunday. Now my calf is tight.",
+        "Now my calf is tight. It is warm too.",
     ]
     assert len(ws.windows(" ".join(f"Sentence {i}." for i in range(40)))) == ws.MAX_WINDOWS
 
@@ -101,18 +111,38 @@ def test_a_threshold_lets_through_at_most_its_share_of_look_alikes():
 # ------------------------------------------------------------------ the model
 
 STORIES = {
-    "sudden_injury": ["heard a pop in my heel playing tennis and can only hop", "felt a kick at the back of my ankle, nobody there, cant walk",
-                      "slipped on the stairs, heard a crack, cannot put weight on it", "achilles snapped at football and i can't push off"],
-    "calf_clot": ["since the long flight my calf is swollen and warm", "after my operation one calf is tight hot and swollen",
-                  "my leg swelled up on one side after the coach trip, calf aches", "calf swollen and red on one side since surgery"],
-    "cold_pale_blue_foot": ["my foot went cold and white suddenly", "toes turned blue and icy and won't warm up",
-                            "foot suddenly pale and freezing and numb", "my toes look purple and feel like ice"],
+    "sudden_injury": [
+        "heard a pop in my heel playing tennis and can only hop",
+        "felt a kick at the back of my ankle, nobody there, cant walk",
+        "slipped on the stairs, heard a crack, cannot put weight on it",
+        "achilles snapped at football and i can't push off",
+    ],
+    "calf_clot": [
+        "since the long flight my calf is swollen and warm",
+        "after my operation one calf is tight hot and swollen",
+        "my leg swelled up on one side after the coach trip, calf aches",
+        "calf swollen and red on one side since surgery",
+    ],
+    "cold_pale_blue_foot": [
+        "my foot went cold and white suddenly",
+        "toes turned blue and icy and won't warm up",
+        "foot suddenly pale and freezing and numb",
+        "my toes look purple and feel like ice",
+    ],
 }
 LOOK_ALIKES = [
-    "my heel hurts for the first steps in the morning", "arch is sore after a long shift", "had a fever last week, all gone now",
-    "broke my foot years ago, healed fine", "how do i avoid a clot on my flight next week", "my calves ache after my run, both the same",
-    "feet get cold in winter then warm up", "new shoes pinched my toes yesterday", "what is plantar fasciitis",
-    "ball of my foot is sore when i walk barefoot", "tight achilles in the morning that eases", "can i roll my foot on a tennis ball",
+    "my heel hurts for the first steps in the morning",
+    "arch is sore after a long shift",
+    "had a fever last week, all gone now",
+    "broke my foot years ago, healed fine",
+    "how do i avoid a clot on my flight next week",
+    "my calves ache after my run, both the same",
+    "feet get cold in winter then warm up",
+    "new shoes pinched my toes yesterday",
+    "what is plantar fasciitis",
+    "ball of my foot is sore when i walk barefoot",
+    "tight achilles in the morning that eases",
+    "can i roll my foot on a tennis ball",
 ] * 2
 
 
@@ -120,8 +150,10 @@ LOOK_ALIKES = [
 def trained():
     positives = [(text, [sign]) for sign, texts in STORIES.items() for text in texts] * 2
     model = ws.WarningSignModel(C=8.0, alarm_rate=0.05, ask_rate=0.10)
-    lexicon = {"heard a pop in my heel playing tennis and can only hop": ["sudden_injury"],
-               "had a fever last week, all gone now": ["fever"]}
+    lexicon = {
+        "heard a pop in my heel playing tennis and can only hop": ["sudden_injury"],
+        "had a fever last week, all gone now": ["fever"],
+    }
     figures = model.fit(positives, LOOK_ALIKES, fake_embed, sorted(LEVELS), lambda t: lexicon.get(t, []), LEVELS)
     return model, figures
 

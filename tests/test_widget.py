@@ -6,6 +6,7 @@ patient: open the widget, read the greeting, ask, click a button, reload.
 
 WIDGET_SCREENSHOT=docs/widget.png also saves the picture shown in the README.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,13 @@ from footcare_testing.servers import ROOT, DemoPage, post_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 ]
 KB = knowledge()
 DOCTOR = KB.doctor_recommendation
@@ -194,7 +200,9 @@ def test_opening_the_widget_shows_the_greeting_the_disclaimer_and_buttons(browse
 @pytest.mark.model
 def test_the_widget_text_is_set_in_its_own_font_served_by_the_site(chat, site):
     """Inter, which the widget's stylesheet asks Google Fonts for, comes from the site itself."""
-    family = chat.locator(".rw-conversation-container .rw-response").first.evaluate("e => getComputedStyle(e).fontFamily")
+    family = chat.locator(".rw-conversation-container .rw-response").first.evaluate(
+        "e => getComputedStyle(e).fontFamily"
+    )
     assert family.startswith("Inter")
     loaded = chat.evaluate("""async () => {
         await document.fonts.ready;
@@ -269,17 +277,23 @@ def test_links_to_scripts_or_data_never_become_live_links(chat, channels_stack):
     """A reply (pushed through Rasa's HTTP API to this tab's conversation) and a message typed by the user."""
     rasa = channels_stack.rasa
     conversation = session_id(chat)
-    text = ("Read [our page](https://clinic.example.test/heel), [click here](javascript:window.__pwned=3) "
-            "or [this one](data:text/html,<script>window.__pwned=4</script>).")
+    text = (
+        "Read [our page](https://clinic.example.test/heel), [click here](javascript:window.__pwned=3) "
+        "or [this one](data:text/html,<script>window.__pwned=4</script>)."
+    )
     before = bot_bubbles(chat).count()
-    post_json(f"{rasa.url}/conversations/web:{conversation}/tracker/events?token={rasa.api_token}"
-              "&output_channel=socketio&execute_side_effects=true", [{"event": "bot", "text": text}])
+    post_json(
+        f"{rasa.url}/conversations/web:{conversation}/tracker/events?token={rasa.api_token}"
+        "&output_channel=socketio&execute_side_effects=true",
+        [{"event": "bot", "text": text}],
+    )
     expect(bot_bubbles(chat)).to_have_count(before + 1)
     reply = bot_bubbles(chat).last
     expect(reply).to_contain_text("click here")
     expect(reply).to_contain_text("this one")
     assert reply.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))") == [
-        "https://clinic.example.test/heel"]
+        "https://clinic.example.test/heel"
+    ]
 
     replies = bot_bubbles(chat).count()
     send(chat, "[click me](javascript:window.__pwned=5) and ![x](data:image/svg+xml,<svg onload=alert(1)>)")
@@ -332,9 +346,11 @@ def test_the_demo_page_embeds_the_snippet_clinics_copy():
     serve = load_serve()
     page = serve.demo_page("http://127.0.0.1:5005/")
     snippet = (ROOT / "web" / "embed-snippet.html").read_text()
-    expected = snippet.replace(serve.SNIPPET_URL, "http://127.0.0.1:5005").replace(serve.SNIPPET_SCRIPT, serve.LOCAL_SCRIPT)
+    expected = snippet.replace(serve.SNIPPET_URL, "http://127.0.0.1:5005").replace(
+        serve.SNIPPET_SCRIPT, serve.LOCAL_SCRIPT
+    )
     assert expected in page and serve.SNIPPET_SCRIPT in snippet and serve.SNIPPET_URL in snippet
-    assert "initPayload: \"/greet\"" in snippet and "storage: \"session\"" in snippet
+    assert 'initPayload: "/greet"' in snippet and 'storage: "session"' in snippet
     policy = serve.content_security_policy(page, "http://127.0.0.1:5005")
     assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;" in policy
     assert policy.count("'sha256-") == 1 and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]

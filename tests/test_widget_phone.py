@@ -8,6 +8,7 @@ details; nothing on the way scrolls sideways.
 WIDGET_SCREENSHOT=docs/widget.png also saves the picture shown in the README
 (a phone's screen with a short answer and its buttons).
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,10 @@ def phone(browser, site):  # noqa: F811
 
 
 def box(page, selector: str) -> dict:
-    return page.locator(selector).first.evaluate("e => { const r = e.getBoundingClientRect(); "
-                                                 "return {top: r.top, left: r.left, width: r.width, height: r.height}; }")
+    return page.locator(selector).first.evaluate(
+        "e => { const r = e.getBoundingClientRect(); "
+        "return {top: r.top, left: r.left, width: r.width, height: r.height}; }"
+    )
 
 
 def assert_no_sideways_scrolling(page) -> None:

@@ -4,6 +4,7 @@
 start, user message with parse data, actions, bot replies, slots), at chosen
 times, so review, retention and erasure can be tested without a trained model.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -73,7 +74,9 @@ class Conversation:
             "intent_ranking": ranking(*ranked),
         }
         self.events.append(
-            UserUttered(text, parse["intent"], parse["entities"], parse_data=parse, timestamp=self.clock, input_channel="rest")
+            UserUttered(
+                text, parse["intent"], parse["entities"], parse_data=parse, timestamp=self.clock, input_channel="rest"
+            )
         )
         self.events.append(ActionExecuted(action, policy="RulePolicy", confidence=1.0, timestamp=self._tick(0.2)))
         if reply is not None:

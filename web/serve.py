@@ -9,6 +9,7 @@ widget's font (Inter, from the @fontsource/inter package) served from here.
 Only these files are served; the page gets a Content-Security-Policy that allows scripts from
 this server and the snippet only, and connections to the Rasa server only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,9 @@ class Handler(BaseHTTPRequestHandler):
         font_file = FONTS / font.group(1) if font else None
         if path in ("/", "/index.html"):
             page = demo_page(self.rasa_url)
-            self.send(200, "text/html; charset=utf-8", page.encode("utf-8"), content_security_policy(page, self.rasa_url))
+            self.send(
+                200, "text/html; charset=utf-8", page.encode("utf-8"), content_security_policy(page, self.rasa_url)
+            )
         elif path == "/embed-snippet.html":
             self.send(200, "text/plain; charset=utf-8", snippet().encode("utf-8"))
         elif path == LOCAL_SCRIPT and WEBCHAT_JS.exists():
@@ -103,13 +106,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("WEB_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
-    parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL") or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+    parser.add_argument(
+        "--rasa-url", default=os.environ.get("RASA_URL") or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+    )
     args = parser.parse_args(argv)
     if not WEBCHAT_JS.exists():
         print("warning: web/node_modules is missing; run `make install` (npm ci in web/)", file=sys.stderr)
     Handler.rasa_url = args.rasa_url
     server = ThreadingHTTPServer((args.host, args.port), Handler)
-    print(f"Demo clinic page on http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}", flush=True)
+    print(
+        f"Demo clinic page on http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

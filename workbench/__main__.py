@@ -9,6 +9,7 @@
 success, 2 on a usage error or when the tracker store cannot be read; erase also
 exits 1 when nothing matched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,6 +63,7 @@ too (run `make review` again). The tracker store is the one in the endpoints fil
 
 # --- review -----------------------------------------------------------------------------------
 
+
 def write_private(path: Path, data: bytes) -> None:
     """Writes a file only its owner can read."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -77,8 +79,12 @@ def review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoints", default=str(DEFAULT_ENDPOINTS), help="endpoints file naming the tracker store")
     parser.add_argument("--out", default=str(REPORTS), help="folder for the report files (default: reports/)")
     parser.add_argument("--days", type=float, default=None, help="only conversations active in the last DAYS days")
-    parser.add_argument("--low-confidence", type=float, default=rv.LOW_CONFIDENCE,
-                        help=f"list messages below this confidence as unclear (default {rv.LOW_CONFIDENCE})")
+    parser.add_argument(
+        "--low-confidence",
+        type=float,
+        default=rv.LOW_CONFIDENCE,
+        help=f"list messages below this confidence as unclear (default {rv.LOW_CONFIDENCE})",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the figures")
 
 
@@ -116,8 +122,11 @@ def review(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 # --- answers ----------------------------------------------------------------------------------
 
+
 def answers_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default=str(ROOT / "docs" / "answers.html"), help="where to write (default: docs/answers.html)")
+    parser.add_argument(
+        "--out", default=str(ROOT / "docs" / "answers.html"), help="where to write (default: docs/answers.html)"
+    )
 
 
 def answers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -135,17 +144,24 @@ def answers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 # --- purge ------------------------------------------------------------------------------------
 
+
 def purge_arguments(parser: argparse.ArgumentParser) -> None:
     from workbench.store import DEFAULT_ENDPOINTS
 
-    parser.add_argument("--days", type=float,
-                        default=float(os.environ.get("FOOTCARE_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
-                        help="keep this many days (default: $FOOTCARE_RETENTION_DAYS or 30)")
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=float(os.environ.get("FOOTCARE_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
+        help="keep this many days (default: $FOOTCARE_RETENTION_DAYS or 30)",
+    )
     parser.add_argument("--endpoints", default=str(DEFAULT_ENDPOINTS), help="endpoints file naming the tracker store")
     parser.add_argument("--reports", default=str(REPORTS), help="folder of review reports to clean too")
     parser.add_argument("--quiet", action="store_true", help="print only when something was deleted (for cron)")
-    parser.add_argument("--full", action="store_true",
-                        help="PostgreSQL: VACUUM FULL (rewrites the table so deleted rows leave its files; locks it meanwhile)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="PostgreSQL: VACUUM FULL (rewrites the table so deleted rows leave its files; locks it meanwhile)",
+    )
 
 
 def purge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -156,8 +172,12 @@ def purge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.days < 1:
         parser.error("--days must be at least 1")
     with store_problems_exit("purge"):
-        deleted = purge_store(connect(args.endpoints), args.days, reports_dir=Path(args.reports),
-                              full=args.full or os.environ.get("PURGE_VACUUM_FULL") == "1")
+        deleted = purge_store(
+            connect(args.endpoints),
+            args.days,
+            reports_dir=Path(args.reports),
+            full=args.full or os.environ.get("PURGE_VACUUM_FULL") == "1",
+        )
     if not args.quiet or deleted.events or deleted.reports:
         print(f"purge: kept the last {args.days:g} days; {deleted.summary()}")
     elif deleted.problems:
@@ -166,6 +186,7 @@ def purge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 # --- erase ------------------------------------------------------------------------------------
+
 
 def erase_arguments(parser: argparse.ArgumentParser) -> None:
     from workbench.store import DEFAULT_ENDPOINTS
@@ -199,8 +220,10 @@ def erase(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not store.count(sender_id):
             candidates = stored_ids_like(store, sender_id)
             if len(candidates) > 1:
-                print("erase: several conversations have that id; give one of them:\n" + "\n".join(candidates),
-                      file=sys.stderr)
+                print(
+                    "erase: several conversations have that id; give one of them:\n" + "\n".join(candidates),
+                    file=sys.stderr,
+                )
                 return 1
             sender_id = candidates[0] if candidates else sender_id
         deleted = erase_sender(store, sender_id, reports_dir=Path(args.reports))
@@ -218,23 +241,43 @@ def erase(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 Command = Callable[[argparse.Namespace, argparse.ArgumentParser], int]
 #: name: (one line, longer description, options, what it does)
 COMMANDS: dict[str, tuple[str, Optional[str], Callable[[argparse.ArgumentParser], None], Command]] = {
-    "review": ("the conversation review report for therapists: figures here, report in reports/review.html",
-               REVIEW_HELP, review_arguments, review),
-    "answers": ("every answer of content/knowledge.yml, as users see it, in one document to sign off",
-                None, answers_arguments, answers),
-    "purge": ("deletes conversations older than the retention period; safe to run from cron",
-              PURGE_HELP, purge_arguments, purge),
+    "review": (
+        "the conversation review report for therapists: figures here, report in reports/review.html",
+        REVIEW_HELP,
+        review_arguments,
+        review,
+    ),
+    "answers": (
+        "every answer of content/knowledge.yml, as users see it, in one document to sign off",
+        None,
+        answers_arguments,
+        answers,
+    ),
+    "purge": (
+        "deletes conversations older than the retention period; safe to run from cron",
+        PURGE_HELP,
+        purge_arguments,
+        purge,
+    ),
     "erase": ("deletes one person's conversation, by sender id", ERASE_HELP, erase_arguments, erase),
 }
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m workbench", description=__doc__.splitlines()[0].split(": ")[0] + ".",
-                                  epilog="`python -m workbench <command> --help` lists a command's options.")
+    top = argparse.ArgumentParser(
+        prog="python -m workbench",
+        description=__doc__.splitlines()[0].split(": ")[0] + ".",
+        epilog="`python -m workbench <command> --help` lists a command's options.",
+    )
     commands = top.add_subparsers(dest="command", metavar="<command>", required=True)
     for name, (summary, description, arguments, run) in COMMANDS.items():
-        sub = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.",
-                                  epilog=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}.",
+            epilog=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         arguments(sub)
         sub.set_defaults(run=run, parser=sub)
     return top

@@ -8,6 +8,7 @@ marked, and each topic ends with a sign-off table. The document names the
 SHA-256 of the content files it was made from, so a signed printout can be
 matched to what is deployed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,12 +19,22 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from actions import dialogue
-from footcare_content.knowledge import CONDITIONS, KNOWLEDGE_FILE, knowledge
 from footcare_content.clinic import CLINIC_FILE
+from footcare_content.knowledge import CONDITIONS, KNOWLEDGE_FILE, knowledge
 
 # Messages that are not answers to a topic but that users see, shown in an appendix.
-APPENDIX_MESSAGES = ("greet", "fallback", "out_of_scope", "booking", "bot_challenge", "thank", "goodbye", "withheld",
-                     "no_more", "unavailable")
+APPENDIX_MESSAGES = (
+    "greet",
+    "fallback",
+    "out_of_scope",
+    "booking",
+    "bot_challenge",
+    "thank",
+    "goodbye",
+    "withheld",
+    "no_more",
+    "unavailable",
+)
 
 
 @dataclass
@@ -61,7 +72,11 @@ def variants() -> list[Variant]:
             turn = dialogue.answer_topic(dialogue.Context(condition=condition), topic.id)
             label = "In general (no condition named)" if condition is None else f"For {kb.condition_names[condition]}"
             specific = dialogue.shown(topic.by_condition[condition]) if condition in topic.by_condition else None
-            more = dialogue.tell_more(dialogue.Context(condition=condition, last_topic=topic.id)).replies if topic.details else []
+            more = (
+                dialogue.tell_more(dialogue.Context(condition=condition, last_topic=topic.id)).replies
+                if topic.details
+                else []
+            )
             result.append(Variant(topic.id, condition, label, turn.replies, specific, more))
     return result
 
@@ -129,7 +144,8 @@ def render_html(now: Optional[datetime] = None) -> str:
         "If a user mentions a warning sign, urgent advice comes first and some topics hold back their instructions; "
         "those replies come from the safety checks and are not part of this document. "
         "To change a text, edit content/knowledge.yml and run <code>make answers</code> again.</p>",
-        "<nav><h3>Topics</h3><ol>" + "".join(f"<li><a href='#{t.id}'>{html.escape(t.title)}</a></li>" for t in kb.topics.values())
+        "<nav><h3>Topics</h3><ol>"
+        + "".join(f"<li><a href='#{t.id}'>{html.escape(t.title)}</a></li>" for t in kb.topics.values())
         + "<li><a href='#messages'>Other messages</a></li></ol></nav>",
     ]
     for topic in kb.topics.values():
@@ -137,10 +153,17 @@ def render_html(now: Optional[datetime] = None) -> str:
         out.append(f"<p class='meta'>Asked with intent <code>{topic.intent}</code>.</p>")
         mine = [v for v in all_variants if v.topic_id == topic.id]
         for v in mine:
-            out.append(f"<h3>{html.escape(v.label)}</h3><div class='reply'>{_paragraphs(v.text, v.specific)}{_buttons(v.replies)}</div>")
+            out.append(
+                f"<h3>{html.escape(v.label)}</h3><div class='reply'>{_paragraphs(v.text, v.specific)}{_buttons(v.replies)}</div>"
+            )
             if v.more:
-                out.append(f"<div class='reply more'><h4>Tell me more</h4>{_paragraphs(v.more_text, None)}{_buttons(v.more)}</div>")
-        rows = "".join(f"<tr><td>{html.escape(v.label)}</td><td class='box'>&#9744;</td><td class='box'>&#9744;</td><td></td></tr>" for v in mine)
+                out.append(
+                    f"<div class='reply more'><h4>Tell me more</h4>{_paragraphs(v.more_text, None)}{_buttons(v.more)}</div>"
+                )
+        rows = "".join(
+            f"<tr><td>{html.escape(v.label)}</td><td class='box'>&#9744;</td><td class='box'>&#9744;</td><td></td></tr>"
+            for v in mine
+        )
         out.append(
             "<table><thead><tr><th>Answer</th><th>Approved</th><th>Needs change</th><th>Comment</th></tr></thead>"
             f"<tbody>{rows}</tbody></table><p class='meta'>Checked by (name, role) ____________________ "
@@ -149,7 +172,9 @@ def render_html(now: Optional[datetime] = None) -> str:
     out.append("<h2 id='messages'>Other messages</h2><p>Replies that are not about a topic, as users see them.</p>")
     for key in APPENDIX_MESSAGES:
         text = _message_text(key)
-        out.append(f"<h3>{html.escape(key.replace('_', ' ').capitalize())}</h3><div class='reply'>{_paragraphs(text, None)}</div>")
+        out.append(
+            f"<h3>{html.escape(key.replace('_', ' ').capitalize())}</h3><div class='reply'>{_paragraphs(text, None)}</div>"
+        )
     out.append("</body></html>")
     return "\n".join(out)
 

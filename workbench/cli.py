@@ -1,4 +1,5 @@
 """What the workbench's command-line scripts share."""
+
 from __future__ import annotations
 
 import contextlib

@@ -10,6 +10,7 @@ conversation is stored like any other (channel "cmdline").
 Type a message and press Enter; a number presses that button of the last reply;
 /stop or Ctrl-D ends the chat.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,9 @@ def understanding(events: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
         return None
     # The turn as the review reads it: intent, ranking, entities, and the red flags and
     # contraindications this message added to the conversation.
-    turn = sessions(Event(i, "", str(e.get("event")), float(e.get("timestamp") or 0), e) for i, e in enumerate(events))[-1][-1]
+    turn = sessions(Event(i, "", str(e.get("event")), float(e.get("timestamp") or 0), e) for i, e in enumerate(events))[
+        -1
+    ][-1]
     after = events[last_user + 1 :]
 
     def detected(entity: str, added: list[str]) -> list[str]:
@@ -98,7 +101,9 @@ def detectors(findings: Any) -> list[str]:
 
 def format_understanding(info: dict[str, Any], style: Style) -> list[str]:
     others = [f"{n} {c:.2f}" for n, c in info["ranking"] if n != info["intent"]][:3]
-    lines = [f"intent: {info['intent']} ({info['confidence']:.2f})" + (f"   next: {', '.join(others)}" if others else "")]
+    lines = [
+        f"intent: {info['intent']} ({info['confidence']:.2f})" + (f"   next: {', '.join(others)}" if others else "")
+    ]
     lines.append(f"entities: {_entities(info['entities'])}")
     flags = ", ".join(info["red_flags"]) or "none"
     contra = ", ".join(info["contraindications"]) or "none"
@@ -107,7 +112,10 @@ def format_understanding(info: dict[str, Any], style: Style) -> list[str]:
         lines.append("found by: " + ", ".join(info["detectors"]))
     if info.get("topics"):
         lines.append("asks, in order: " + ", ".join(info["topics"]))
-    acts = ", ".join(f"{n} ({p or '?'} {c:.2f})" if isinstance(c, (int, float)) else f"{n} ({p or '?'})" for n, p, c in info["actions"])
+    acts = ", ".join(
+        f"{n} ({p or '?'} {c:.2f})" if isinstance(c, (int, float)) else f"{n} ({p or '?'})"
+        for n, p, c in info["actions"]
+    )
     lines.append(f"actions: {acts or 'none'}")
     shown = {k: v for k, v in info["slots"].items() if k not in ("red_flags", "contraindications")}
     if shown:
@@ -156,7 +164,11 @@ async def chat(agent, sender_id: str, stdin: TextIO, stdout: TextIO, style: Styl
         if info:
             print("\n".join(format_understanding(info, style)), file=stdout)
         lines, buttons = format_replies(collector.messages, style)
-        print("\n".join(lines) if lines else style.warn("(no reply: is the action server running?)"), file=stdout, flush=True)
+        print(
+            "\n".join(lines) if lines else style.warn("(no reply: is the action server running?)"),
+            file=stdout,
+            flush=True,
+        )
         turns += 1
     return turns
 

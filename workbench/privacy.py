@@ -5,6 +5,7 @@ training examples, the erase tool's search) passes message text through `mask`.
 It errs on the side of masking: any run of 7 or more digits (phone numbers,
 but also dates of birth or insurance numbers written as digits) is hidden.
 """
+
 from __future__ import annotations
 
 import re

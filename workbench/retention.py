@@ -18,6 +18,7 @@ are safe to run while the server is up and safe to repeat (a second run finds
 nothing to do). The database files are then compacted (see
 `workbench.store.Store.reclaim_space` for what that does and does not remove).
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,7 +69,9 @@ def _old_parts(store: Store, cutoff: float) -> dict[str, tuple[int, bool]]:
     table = store.events
     result: dict[str, tuple[int, bool]] = {}
     with store.engine.connect() as conn:
-        old_senders = list(conn.execute(sa.select(table.c.sender_id).where(table.c.timestamp < cutoff).distinct()).scalars())
+        old_senders = list(
+            conn.execute(sa.select(table.c.sender_id).where(table.c.timestamp < cutoff).distinct()).scalars()
+        )
         for sender in old_senders:
             first_recent, last = conn.execute(
                 sa.select(
@@ -93,8 +96,9 @@ def _old_parts(store: Store, cutoff: float) -> dict[str, tuple[int, bool]]:
     return result
 
 
-def purge(store: Store, days: float, now: Optional[float] = None, reports_dir: Optional[Path] = None,
-          full: bool = False) -> Deleted:
+def purge(
+    store: Store, days: float, now: Optional[float] = None, reports_dir: Optional[Path] = None, full: bool = False
+) -> Deleted:
     """Deletes every session older than `days` days, the slots carried over from them, and review
     reports that quote a deleted message or are older than that. `full`: PostgreSQL's VACUUM FULL."""
     if days <= 0:
@@ -106,8 +110,11 @@ def purge(store: Store, days: float, now: Optional[float] = None, reports_dir: O
         table = store.events
         old = _old_parts(store, cutoff)
         for sender, (bound, whole) in old.items():
-            texts += [e.data.get("text") or "" for e in store.iter_events(senders=[sender])
-                      if e.type_name == "user" and e.id < bound]
+            texts += [
+                e.data.get("text") or ""
+                for e in store.iter_events(senders=[sender])
+                if e.type_name == "user" and e.id < bound
+            ]
             count = _delete_in_batches(store, sa.and_(table.c.sender_id == sender, table.c.id < bound))
             if not whole:
                 count += _delete_in_batches(store, table.c.id.in_(_carried_over_rows(store, sender)))
@@ -133,7 +140,9 @@ def _delete_in_batches(store: Store, where: Any) -> int:
     table, total = store.events, 0
     while True:
         with store.engine.begin() as conn:
-            ids = list(conn.execute(sa.select(table.c.id).where(where).order_by(table.c.id).limit(DELETE_BATCH)).scalars())
+            ids = list(
+                conn.execute(sa.select(table.c.id).where(where).order_by(table.c.id).limit(DELETE_BATCH)).scalars()
+            )
             if ids:
                 total += conn.execute(sa.delete(table).where(table.c.id.in_(ids))).rowcount or 0
         if len(ids) < DELETE_BATCH:
@@ -222,7 +231,9 @@ def _remove_reports_quoting(reports_dir: Path, texts: list[str]) -> list[str]:
     long |= {html.escape(q) for q in long}
     short = {q for q in shown if len(q) < MIN_QUOTE_CHARS}
     cells = {f"<td>{html.escape(q)}</td>" for q in short}
-    lines = re.compile("|".join(rf"^[ \t]*(?:- )?{re.escape(q)}[ \t]*$" for q in short), re.MULTILINE) if short else None
+    lines = (
+        re.compile("|".join(rf"^[ \t]*(?:- )?{re.escape(q)}[ \t]*$" for q in short), re.MULTILINE) if short else None
+    )
     removed: list[str] = []
     if not shown or not reports_dir.is_dir():
         return removed

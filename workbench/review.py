@@ -7,6 +7,7 @@ idle time in domain.yml). Nothing shown names a sender id: conversations are
 numbered in the order they started, and message texts are masked
 (see workbench.privacy).
 """
+
 from __future__ import annotations
 
 import base64
@@ -200,6 +201,7 @@ class Review:
 
 # ---------------------------------------------------------------- reading
 
+
 def _ranking(parse_data: dict[str, Any]) -> list[tuple[str, float]]:
     ranking = []
     for item in parse_data.get("intent_ranking") or []:
@@ -341,6 +343,7 @@ def build(
 
 # ---------------------------------------------------------------- presenting
 
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
@@ -387,39 +390,107 @@ def sections(review: Review) -> list[Section]:
     unclear = review.unclear()
     return [
         Section("Summary", [Table(["figure", "value"], summary_rows(review), numeric=[1])]),
-        Section("Conversations and messages per day", [Table(
-            ["day", "conversations", "messages"],
-            [(d.isoformat(), review.conversations_started.get(d, 0), msgs[d]) for d in review.days], numeric=[1, 2])]),
-        Section("Topics asked", [Table(
-            ["topic", "answers"], [(review.topic_title(t), n) for t, n in review.topics().most_common()], numeric=[1])],
-            chart=True),
+        Section(
+            "Conversations and messages per day",
+            [
+                Table(
+                    ["day", "conversations", "messages"],
+                    [(d.isoformat(), review.conversations_started.get(d, 0), msgs[d]) for d in review.days],
+                    numeric=[1, 2],
+                )
+            ],
+        ),
+        Section(
+            "Topics asked",
+            [
+                Table(
+                    ["topic", "answers"],
+                    [(review.topic_title(t), n) for t, n in review.topics().most_common()],
+                    numeric=[1],
+                )
+            ],
+            chart=True,
+        ),
         Section("Channels", [Table(["channel", "messages"], review.channels().most_common(), numeric=[1])]),
-        Section("Red flags and contraindications detected", [
-            Table(["sign", "messages"], review.red_flags().most_common(), numeric=[1], title="Red flags"),
-            Table(["condition", "messages"], review.contraindications().most_common(), numeric=[1],
-                  title="Contraindications"),
-        ], note="Counted once per message that first mentioned them in a conversation."),
-        Section("Messages that fell back or were out of scope", [Table(
-            ["day", "conv.", "what happened", "understood as", "message"],
-            [(t.day.isoformat(), t.conversation, "fell back" if t.fell_back else "out of scope", t.intent, t.quoted)
-             for t in review.fallbacks() + review.out_of_scope()], numeric=[1])]),
-        Section("Lowest-confidence messages", [Table(
-            ["confidence", "understood as", "runner-up", "message"],
-            [(f"{t.model_confidence:.2f}", t.intent, _suggestion(*(t.suggested_intent or (None, 0.0))), t.quoted)
-             for t in review.lowest_confidence()], numeric=[0])],
-            note="The confidence of the model's best intent (before the fallback threshold)."),
-        Section(f"Unclear messages to add to the training data ({len(unclear)})", [Table(
-            ["times", "why", "understood as", "suggested intent", "message"],
-            [(u.count, u.why, u.understood, _suggestion(u.suggested, u.suggested_confidence), u.text) for u in unclear],
-            numeric=[0])],
+        Section(
+            "Red flags and contraindications detected",
+            [
+                Table(["sign", "messages"], review.red_flags().most_common(), numeric=[1], title="Red flags"),
+                Table(
+                    ["condition", "messages"],
+                    review.contraindications().most_common(),
+                    numeric=[1],
+                    title="Contraindications",
+                ),
+            ],
+            note="Counted once per message that first mentioned them in a conversation.",
+        ),
+        Section(
+            "Messages that fell back or were out of scope",
+            [
+                Table(
+                    ["day", "conv.", "what happened", "understood as", "message"],
+                    [
+                        (
+                            t.day.isoformat(),
+                            t.conversation,
+                            "fell back" if t.fell_back else "out of scope",
+                            t.intent,
+                            t.quoted,
+                        )
+                        for t in review.fallbacks() + review.out_of_scope()
+                    ],
+                    numeric=[1],
+                )
+            ],
+        ),
+        Section(
+            "Lowest-confidence messages",
+            [
+                Table(
+                    ["confidence", "understood as", "runner-up", "message"],
+                    [
+                        (
+                            f"{t.model_confidence:.2f}",
+                            t.intent,
+                            _suggestion(*(t.suggested_intent or (None, 0.0))),
+                            t.quoted,
+                        )
+                        for t in review.lowest_confidence()
+                    ],
+                    numeric=[0],
+                )
+            ],
+            note="The confidence of the model's best intent (before the fallback threshold).",
+        ),
+        Section(
+            f"Unclear messages to add to the training data ({len(unclear)})",
+            [
+                Table(
+                    ["times", "why", "understood as", "suggested intent", "message"],
+                    [
+                        (u.count, u.why, u.understood, _suggestion(u.suggested, u.suggested_confidence), u.text)
+                        for u in unclear
+                    ],
+                    numeric=[0],
+                )
+            ],
             note=f"Messages that fell back, were out of scope or had a confidence below {review.low_confidence:.2f}. "
-                 "The suggested intent is the model's runner-up; check it before adding the message under that intent "
-                 "in `data/nlu/`. `reports/unclear_nlu.yml` holds them in Rasa's format."),
-        Section(f"Answers followed by the user rephrasing ({len(review.rephrasings)})", [Table(
-            ["conv.", "answer given", "message", "then, rephrased"],
-            [(r.conversation, r.answer, r.first.quoted, r.second.quoted) for r in review.rephrasings], numeric=[0])],
+            "The suggested intent is the model's runner-up; check it before adding the message under that intent "
+            "in `data/nlu/`. `reports/unclear_nlu.yml` holds them in Rasa's format.",
+        ),
+        Section(
+            f"Answers followed by the user rephrasing ({len(review.rephrasings)})",
+            [
+                Table(
+                    ["conv.", "answer given", "message", "then, rephrased"],
+                    [(r.conversation, r.answer, r.first.quoted, r.second.quoted) for r in review.rephrasings],
+                    numeric=[0],
+                )
+            ],
             note=f"The next message came within {REPHRASE_WINDOW_S} s of the answer and had the same intent "
-                 f"or shared at least {REPHRASE_OVERLAP:.0%} of its words: the answer may have missed the question."),
+            f"or shared at least {REPHRASE_OVERLAP:.0%} of its words: the answer may have missed the question.",
+        ),
     ]
 
 
@@ -534,7 +605,9 @@ def html_report(review: Review, chart_png: Optional[bytes] = None) -> str:
         if section.note:
             parts.append(_html_note(section.note))
         if section.chart and chart_png:
-            parts.append(f"<img alt='Topics asked per day' src='data:image/png;base64,{base64.b64encode(chart_png).decode()}'>")
+            parts.append(
+                f"<img alt='Topics asked per day' src='data:image/png;base64,{base64.b64encode(chart_png).decode()}'>"
+            )
         for table in section.tables:
             if table.title:
                 parts.append(f"<h3>{html.escape(table.title)}</h3>")
@@ -556,7 +629,9 @@ def unclear_nlu_yaml(review: Review) -> str:
         "# Check every line: move it to the right intent (or out_of_scope) or delete it, then copy it into data/nlu/.\n"
         "# Messages with masked contact details are left out.\n"
     )
-    nlu = [{"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)} for intent, texts in sorted(groups.items())]
+    nlu = [
+        {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)} for intent, texts in sorted(groups.items())
+    ]
 
     class _Literal(str):
         pass

@@ -6,6 +6,7 @@ way Rasa fills them). Both SQLite (the default) and PostgreSQL work; the table
 is Rasa's `events` (sender_id, type_name, timestamp, intent_name, action_name,
 data JSON), one row per event, in order of `id`.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,9 @@ def _store_config(endpoints: Path | str):
             "(lost on restart); there is nothing stored to read or delete"
         )
     if config.type.lower() != "sql" and not config.type.endswith("SQLTrackerStore"):
-        raise StoreError(f"{path}: tracker_store type {config.type!r} is not supported; use type: SQL (SQLite or PostgreSQL)")
+        raise StoreError(
+            f"{path}: tracker_store type {config.type!r} is not supported; use type: SQL (SQLite or PostgreSQL)"
+        )
     return config
 
 

@@ -25,13 +25,32 @@ doctor within days).  While the conversation's highest level holds back
 (emergency, same_day), answers that promote massage stay held back and every
 reply repeats the advice in one line, until the user says a doctor has checked it.
 """
+
 from actions.safety.content import LEVELS, SafetyContent, load_content, parse_content, preload, texts
 from actions.safety.decision import SafetyCheck, check, highest, level_of, merge, more_urgent, told
 from actions.safety.memory import Memory, remember
 from actions.safety.wording import Advice, advise, precautions, reminder, warning_reply, when_lines
 
 __all__ = [
-    "LEVELS", "Advice", "Memory", "SafetyCheck", "SafetyContent", "advise", "check", "highest", "level_of",
-    "load_content", "merge", "more_urgent", "parse_content", "precautions", "preload", "remember", "reminder", "texts",
-    "told", "warning_reply", "when_lines",
+    "LEVELS",
+    "Advice",
+    "Memory",
+    "SafetyCheck",
+    "SafetyContent",
+    "advise",
+    "check",
+    "highest",
+    "level_of",
+    "load_content",
+    "merge",
+    "more_urgent",
+    "parse_content",
+    "precautions",
+    "preload",
+    "remember",
+    "reminder",
+    "texts",
+    "told",
+    "warning_reply",
+    "when_lines",
 ]

@@ -1,4 +1,5 @@
 """``python -m actions.safety``: check content/safety.yml (against the lexicon's ids) and content/screening.yml."""
+
 import sys
 
 from actions.safety.content import SAFETY_FILE, load_content
@@ -14,8 +15,10 @@ def main() -> int:
     except (ContentError, LexiconError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{content.source} is valid: {len(content.red_flags)} warning signs and "
-          f"{len(content.contraindications)} precautions, the same as the lexicon's.")
+    print(
+        f"{content.source} is valid: {len(content.red_flags)} warning signs and "
+        f"{len(content.contraindications)} precautions, the same as the lexicon's."
+    )
     print(f"{screening.source} is valid: {len(screening.questions)} screening questions.")
     return 0
 

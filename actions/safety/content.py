@@ -3,6 +3,7 @@
 A mistake in the file raises ContentError naming the file and key, so the
 action server stops at once instead of answering with a broken text.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,6 @@ _REGION_WORDS = re.compile(
     r"emergency room|urgent care cent(?:er|re)|out-of-hours doctor))(?![\w&])",
 )
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
-
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,25 @@ class SafetyContent:
 
 
 _TOP_KEYS = {
-    "version", "levels", "red_flags", "contraindications", "clinic_line", "cleared",
-    "precaution_intro", "precaution_reminder", "precaution_outro", "precaution_topics",
+    "version",
+    "levels",
+    "red_flags",
+    "contraindications",
+    "clinic_line",
+    "cleared",
+    "precaution_intro",
+    "precaution_reminder",
+    "precaution_outro",
+    "precaution_topics",
 }
 _LEVEL_KEYS = {"action", "when", "care", "reminder", "closing", "holds_back", "sources"}
 _SIGN_KEYS = {"level", "name", "reason", "sources"}
 _PRECAUTION_KEYS = {"precaution", "sources"}
 
 
-def checked_text(path, data: Mapping[str, Any], key: str, where: str, allowed: Iterable[str] = PLACEHOLDERS, required: bool = True) -> str:
+def checked_text(
+    path, data: Mapping[str, Any], key: str, where: str, allowed: Iterable[str] = PLACEHOLDERS, required: bool = True
+) -> str:
     value = data.get(key) if isinstance(data, Mapping) else None
     if value is None and not required:
         return ""
@@ -101,7 +111,9 @@ def checked_text(path, data: Mapping[str, Any], key: str, where: str, allowed: I
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        raise ContentError(path, where, f"has a broken {{placeholder}} ({exc}); write a literal brace as {{{{ or }}}}") from None
+        raise ContentError(
+            path, where, f"has a broken {{placeholder}} ({exc}); write a literal brace as {{{{ or }}}}"
+        ) from None
     unknown = names - set(allowed)
     if unknown:
         hint = ", ".join("{" + n + "}" for n in sorted(allowed)) or "none"
@@ -109,7 +121,8 @@ def checked_text(path, data: Mapping[str, Any], key: str, where: str, allowed: I
     literal = _REGION_WORDS.search(string.Formatter().vformat(text, (), _Blank()))
     if literal:
         raise ContentError(
-            path, where,
+            path,
+            where,
             f"names {literal.group(1)!r} itself; use {{doctor}}, {{urgent_care}}, {{out_of_hours}} or "
             "{emergency_number}, which come from the clinic's region (content/clinic.yml)",
         )
@@ -128,7 +141,9 @@ def checked_sources(path, data: Mapping[str, Any], where: str) -> Tuple[str, ...
     return tuple(v.strip() for v in value)
 
 
-def checked_entries(path, data: Mapping[str, Any], section: str, keys: set) -> Iterable[Tuple[str, str, Mapping[str, Any]]]:
+def checked_entries(
+    path, data: Mapping[str, Any], section: str, keys: set
+) -> Iterable[Tuple[str, str, Mapping[str, Any]]]:
     raw = data.get(section)
     if not isinstance(raw, Mapping) or not raw:
         raise ContentError(path, section, "must be a non-empty mapping of ids")
@@ -196,8 +211,11 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
         )
     precautions: Dict[str, Precaution] = {}
     for where, cid, body in checked_entries(path, data, "contraindications", _PRECAUTION_KEYS):
-        precautions[cid] = Precaution(id=cid, text=checked_text(path, body, "precaution", f"{where}.precaution", ()),
-                                      sources=checked_sources(path, body, where))
+        precautions[cid] = Precaution(
+            id=cid,
+            text=checked_text(path, body, "precaution", f"{where}.precaution", ()),
+            sources=checked_sources(path, body, where),
+        )
 
     topics = data.get("precaution_topics")
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
@@ -235,10 +253,14 @@ def check_lexicon(content: SafetyContent, lexicon: Lexicon) -> None:
         found = lexicon.ids(category)
         for cid in found:
             if cid not in worded:
-                raise ContentError(content.source, f"{section}.{cid}", f"is missing ({category}.{cid} is defined in {lexicon.source})")
+                raise ContentError(
+                    content.source, f"{section}.{cid}", f"is missing ({category}.{cid} is defined in {lexicon.source})"
+                )
         for cid in worded:
             if cid not in found:
-                raise ContentError(lexicon.source, f"{category}.{cid}", f"is missing ({section}.{cid} is defined in {content.source})")
+                raise ContentError(
+                    lexicon.source, f"{category}.{cid}", f"is missing ({section}.{cid} is defined in {content.source})"
+                )
 
 
 def load_content(path: Any = SAFETY_FILE, lexicon: Optional[Lexicon] = None) -> SafetyContent:

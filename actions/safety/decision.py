@@ -10,6 +10,7 @@ The action server trusts these findings and reads no text itself: a message
 without them (a button payload, a tracker made without NLU, anything malformed)
 counts as telling nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -114,14 +115,21 @@ def merge(*findings: Any) -> Dict[str, Any]:
     """Several messages' findings as one (a message and the answer to its screening question).
     Ill-formed ones are left out; nothing stays suspected, since the screening has settled it."""
     content = texts()
-    out: Dict[str, Any] = {**{k: [] for k in _LIST_KEYS}, **{k: False for k in _BOOL_KEYS}, "learned": {}, "suspected": {},
-                           "gated": []}
+    out: Dict[str, Any] = {
+        **{k: [] for k in _LIST_KEYS},
+        **{k: False for k in _BOOL_KEYS},
+        "learned": {},
+        "suspected": {},
+        "gated": [],
+    }
     for found in findings:
         usable = _usable(found, content)
         if usable is None:
             continue
         for key in _LIST_KEYS:
-            out[key] = list(dict.fromkeys([*out[key], *(i for i in usable[key] if key != "red_flags" or i not in usable["gated"])]))
+            out[key] = list(
+                dict.fromkeys([*out[key], *(i for i in usable[key] if key != "red_flags" or i not in usable["gated"])])
+            )
         for key in _BOOL_KEYS:
             out[key] = out[key] or usable[key]
         out["learned"].update(usable["learned"])

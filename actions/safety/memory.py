@@ -3,6 +3,7 @@
 Kept in the slots ``red_flags``, ``urgency`` and ``contraindications``; the
 screening questions already asked are kept in ``screened`` (actions/safety/screening.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from actions.safety.content import LEVELS, texts
 from actions.safety.decision import SafetyCheck, highest, level_of
+
 
 @dataclass(frozen=True)
 class Memory:

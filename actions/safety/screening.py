@@ -10,6 +10,7 @@ typed), and :func:`next_question` the follow-up after a No.
 Yes always means the sign is there; "Not sure", a skip or an answer that is
 none of these (``other``) counts as Yes: when unsure, the safer level wins.
 """
+
 from __future__ import annotations
 
 import re
@@ -98,7 +99,10 @@ def parse_screening(data: Any, path: Any = "<memory>") -> Screening:
         if not isinstance(wanted, list) or not wanted or any(s not in signs for s in wanted):
             raise ContentError(path, f"{where}.for", f"must list warning signs of {texts().source}")
         questions[qid] = Question(
-            id=qid, ask=ask, sign=body["sign"], signs=tuple(wanted),
+            id=qid,
+            ask=ask,
+            sign=body["sign"],
+            signs=tuple(wanted),
             yes_when=_phrases(path, body.get("yes_when"), f"{where}.yes_when"),
             no_when=_phrases(path, body.get("no_when"), f"{where}.no_when"),
             sources=checked_sources(path, body, where),

@@ -5,6 +5,7 @@ what the message told (actions/safety/decision.py) and what the conversation
 told before (actions/safety/memory.py).  Every text comes from
 content/safety.yml, with the clinic's region filled in.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 from actions.safety.content import LEVELS, PLACEHOLDERS, texts
 from actions.safety.decision import SafetyCheck
 from actions.safety.memory import Memory, remember
-
 
 
 def _fill(template: str, places: Mapping[str, str], **extra: str) -> str:
