@@ -34,7 +34,7 @@ from footnlp.topics import topic_intents
 
 #: topics that must have enough training and hold-out examples
 TOPIC_INTENTS = tuple(i for i in topic_intents(with_extra=False) if i != "describe_symptoms")
-TEST_SETS = ("nlu_holdout.yml", "nlu_real.yml", "nlu_real_blind.yml")
+TEST_SETS = ("nlu_holdout.yml", "nlu_real.yml", "nlu_real_blind.yml", "nlu_real_blind2.yml")
 NEAR_COPY = 0.85
 MIN_TRAIN = 30
 MIN_HOLDOUT = 10
@@ -149,10 +149,11 @@ def main(argv=None) -> int:
                 errors.append(f"{name}: intent {intent!r} has no training examples")
             for ex in examples:
                 norm = normalise(ex)
+                shown = "(a blind set's message, not shown)" if "blind" in name else repr(ex)
                 if norm in seen:
-                    errors.append(f"{name}: {intent} message also in training {sorted(seen[norm])}: {ex!r}")
+                    errors.append(f"{name}: {intent} message also in training {sorted(seen[norm])}: {shown}")
                 elif near_copy(set(norm.split()), train_words):
-                    errors.append(f"{name}: {intent} message nearly copied in the training data: {ex!r}")
+                    errors.append(f"{name}: {intent} message nearly copied in the training data: {shown}")
 
     intents = sorted(set(train) | set(holdout))
     width = max(len(i) for i in intents)
