@@ -33,6 +33,8 @@ from footcare_content.knowledge import MENU, Knowledge, knowledge
 
 BOOKING = "booking"
 MORE_PAYLOAD = "/ask_more"
+#: a message that asks several things gets at most this many answers; the others are offered as buttons
+MAX_ANSWERS = 2
 
 
 @dataclass
@@ -216,14 +218,16 @@ def tell_more(ctx: Context) -> Turn:
 
 
 def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = False) -> Turn:
-    """Several topics asked in one message, answered in the order asked (booking too).
+    """Several topics asked in one message, answered in the order asked (booking too): the first
+    MAX_ANSWERS, and the others named in one line and offered as the first buttons.
 
     A greeting with the question gets one short line before the answer.
     """
     kb, clinic_ = knowledge(), clinic()
-    topic_ids = list(dict.fromkeys(t for t in topic_ids if t in kb.topics or t == BOOKING))
-    if not topic_ids:
+    asked = list(dict.fromkeys(t for t in topic_ids if t in kb.topics or t == BOOKING))
+    if not asked:
         return message(ctx, "fallback", buttons=True)
+    topic_ids, later = asked[:MAX_ANSWERS], [t for t in asked[MAX_ANSWERS:] if t != BOOKING]
     sections = [Section(_fill(kb.messages["hello_line"], clinic_))] if greeting else []
     several = len(topic_ids) > 1
     for topic_id in topic_ids:
@@ -233,6 +237,10 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
         topic = kb.topics[topic_id]
         text = kb.answer(topic_id, ctx.condition)
         sections.append(Section(f"{topic.title}:\n{text}" if several else text, topic.withhold_on_red_flag))
+    if later:
+        titles = [kb.topics[t].title.lower() for t in later]
+        named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+        sections.append(Section(_fill(kb.messages["also_asked"], clinic_, topics=named)))
     topics = [t for t in topic_ids if t != BOOKING]
     last = kb.topics[topics[-1]] if topics else None
     precaution_topic = next((t for t in topics if t in safety.texts().precaution_topics), topics[0] if topics else None)
@@ -240,9 +248,10 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
         ctx,
         sections,
         health=bool(topics),
-        next_topics=[t for t in (last.next if last else ()) if t not in topic_ids],
+        next_topics=later + [t for t in (last.next if last else ()) if t not in asked],
         extra_slots={"topic": topics[-1]} if topics else None,
         topic=precaution_topic,
+        offer=not later,
         more=bool(last and last.details),
     )
 

@@ -45,9 +45,15 @@ MESSAGES = (
     "restarted",
     "more_button",
     "no_more",
+    "also_asked",
 )
 #: placeholders only some messages take
-EXTRA_PLACEHOLDERS = {"offer": {"topic"}, "noted_condition": {"condition"}, "no_more": {"topic"}}
+EXTRA_PLACEHOLDERS = {
+    "offer": {"topic"},
+    "noted_condition": {"condition"},
+    "no_more": {"topic"},
+    "also_asked": {"topics"},
+}
 PLACEHOLDERS = {"clinic_name", "phone", "email", "booking_url", "emergency_number", "opening_hours", "address"}
 #: topic texts may also name what the clinic says about its sessions and fees (clinic_details),
 #: and when to get a warning sign checked: {when_calf_clot} is the advice of calf_clot's level in
@@ -71,6 +77,9 @@ class Topic:
     by_condition: Mapping[str, str]
     next: tuple[str, ...]
     withhold_on_red_flag: bool
+    #: with a known condition, its paragraph is the whole answer (the core is the general overview,
+    #: e.g. the list of conditions, which only a question about them in general should get)
+    condition_replaces_answer: bool = False
     #: right after this topic, a short follow-up read as the key topic asks the value topic
     short_follow_ups: Mapping[str, str] = field(default_factory=dict)
 
@@ -91,6 +100,8 @@ class Knowledge:
         """The topic's core answer, after the condition's paragraph if there is one."""
         topic = self.topics[topic_id]
         specific = topic.by_condition.get(condition or "")
+        if specific and topic.condition_replaces_answer:
+            return specific
         return f"{specific}\n\n{topic.answer}" if specific else topic.answer
 
     def details(self, topic_id: str) -> str:
@@ -147,6 +158,9 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
     withhold = raw.get("withhold_on_red_flag", False)
     if not isinstance(withhold, bool):
         raise ContentError(path, f"{prefix}withhold_on_red_flag", "must be true or false")
+    replaces = raw.get("condition_replaces_answer", False)
+    if not isinstance(replaces, bool):
+        raise ContentError(path, f"{prefix}condition_replaces_answer", "must be true or false")
     texts = {key: require_text(path, raw, key, prefix) for key in ("intent", "title", "answer")}
     details = raw.get("details") or ""
     if not isinstance(details, str):
@@ -171,6 +185,7 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         by_condition={c: t.strip() for c, t in by_condition.items()},
         next=tuple(nxt),
         withhold_on_red_flag=withhold,
+        condition_replaces_answer=replaces,
         short_follow_ups=dict(follow_ups),
     )
 

@@ -42,9 +42,10 @@ def test_every_topic_and_condition_ends_with_the_doctor_recommendation(make_trac
     text = last_text(dispatcher)
     assert text.endswith(DOCTOR), text[-200:]
     assert text.count(DOCTOR) == 1
-    assert shown(topic.answer) in text
-    assert shown(topic.details) not in text  # the details wait for "Tell me more"
     specific = topic.by_condition.get(condition or "")
+    # the core answer, unless the condition's paragraph replaces it (the list of conditions)
+    assert (shown(topic.answer) in text) != bool(specific and topic.condition_replaces_answer)
+    assert shown(topic.details) not in text  # the details wait for "Tell me more"
     if specific:
         assert text.startswith(shown(specific))  # the condition's paragraph first
     else:
@@ -520,3 +521,25 @@ def test_short_follow_ups_name_known_topics(tmp_path):
     broken.write_text(text, encoding="utf-8")
     with pytest.raises(ContentError, match="short_follow_ups"):
         load_knowledge(broken)
+
+
+def test_a_message_asking_three_things_gets_two_answers_and_the_third_as_a_button(make_tracker, dispatcher):
+    tracker = make_tracker("how do i prepare, what are the side effects, and what does it cost?", "ask_preparation")
+    tracker.latest_message["footcare_topics"] = ["ask_preparation", "ask_side_effects", "ask_cost"]
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert shown(KB.topics["preparation"].answer) in text and shown(KB.topics["side_effects"].answer) in text
+    assert shown(KB.topics["cost"].answer) not in text
+    assert KB.messages["also_asked"].format(topics=KB.topics["cost"].title.lower()) in text
+    assert buttons(dispatcher)[0] == {"title": KB.topics["cost"].title, "payload": f"/{KB.topics['cost'].intent}"}
+    assert text.endswith(KB.doctor_recommendation)
+
+
+def test_a_question_about_one_condition_does_not_get_the_list_of_all_four(make_tracker, dispatcher):
+    tracker = make_tracker("what are heel spurs?", "ask_condition_info", condition="heel_spur")
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert shown(KB.topics["condition_info"].by_condition["heel_spur"]) in text
+    assert shown(KB.topics["condition_info"].answer) not in text
+    run(actions.ActionAnswer(), dispatcher, make_tracker("which conditions can it help?", "ask_condition_info"))
+    assert shown(KB.topics["condition_info"].answer) in last_text(dispatcher)

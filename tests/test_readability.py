@@ -60,7 +60,7 @@ def words(text: str) -> int:
 
 
 def fill(text: str, clinic_=None) -> str:
-    return dialogue._fill(text, clinic_ or clinic(), topic="side effects", condition="heel spurs")
+    return dialogue._fill(text, clinic_ or clinic(), topic="side effects", topics="cost", condition="heel spurs")
 
 
 def with_details(value: str):
