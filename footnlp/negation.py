@@ -1001,22 +1001,8 @@ GENERAL_MARKERS: Tuple[Tuple[str, ...], ...] = (
 )
 #: "in 2015": a year before this one
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-9][0-9])$")
-_STATUS_BOUNDARIES = {
-    ".",
-    "!",
-    "?",
-    ";",
-    "...",
-    "\u2026",
-    "but",
-    "however",
-    "although",
-    "though",
-    "whereas",
-    "yet",
-    "except",
-    "otherwise",
-}
+# a time marker's clause: the combination boundaries, and "yet"
+_STATUS_BOUNDARIES = COMBINATION_BOUNDARIES | {"yet"}
 #: the finding categories a resolved clause may refer back to
 _FINDING_LABELS = {"RED_FLAG", "SYMPTOM", "CONDITION"}
 

@@ -176,7 +176,7 @@ def main() -> int:
     from tune_fallback import sweep_table
 
     print("Fallback threshold sweep ...", flush=True)
-    sweep = sweep_table(str(ROOT / "models" / "footcare.tar.gz"))
+    sweep = sweep_table()
     print("Warning-sign triage ...", flush=True)
     safety = subprocess.run(
         [sys.executable, "scripts/triage_report.py", str(ROOT / "models" / "footcare.tar.gz"), "--markdown", "-"],
@@ -265,9 +265,9 @@ Blind set, per intent (figures only):
 
 ## Fallback threshold
 
-The shipped model's best intent confidence on the hold-out messages and on
-`tests/nlu_unclear.yml` (vague or garbled messages that should fall back), for
-each candidate threshold of the `FallbackClassifier`:
+The `FallbackClassifier`'s two thresholds, chosen on the training data
+(`scripts/tune_fallback.py`: each training message classified out of fold; a
+threshold is set where the best guess is right less than half the time):
 
 {sweep}
 

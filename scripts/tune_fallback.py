@@ -1,68 +1,116 @@
-"""Chooses the NLU fallback threshold from data instead of guessing.
+"""Chooses the NLU fallback's two thresholds on the training data, not on a test set.
 
-For each candidate threshold it reports, on the hold-out messages, the share the
-assistant would answer (not fall back on) and the intent accuracy of those
-answers, and on tests/nlu_unclear.yml the share that correctly falls back.
+Rasa's FallbackClassifier answers "Did you mean" when the best intent's confidence is under
+`threshold`, or when the two best are closer than `ambiguity_threshold`. Here every message of
+data/nlu/ is classified by a classifier trained on the other four fifths (out of fold), with the
+features and settings of footnlp.intent_classifier (sentence vector, character and word n-grams,
+a logistic regression). Each threshold is then set where the best guess stops being right more
+often than not: asking is only worth it for a message whose best topic is more likely wrong.
 
-    python scripts/tune_fallback.py [--model models/footcare.tar.gz]
+    python scripts/tune_fallback.py          # the tables and the two values for config.yml
+
+Prints, per candidate, how many training messages would be asked and how often their best
+guess was right.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from rasa.core.agent import Agent
+import numpy as np
+import scipy.sparse
 from rasa.shared.nlu.training_data.loading import load_data
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parent.parent
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+MARGINS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+#: asking beats answering when the best guess is right less often than this
+RIGHT_LESS_THAN = 0.5
 
 
-def best_intent(parse: dict) -> tuple[str, float]:
-    ranking = [r for r in parse.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
-    return (ranking[0]["name"], ranking[0]["confidence"]) if ranking else ("", 0.0)
+def features(train_texts, texts, train_vectors, vectors):
+    """footnlp.intent_classifier's three views, fitted on the training fold."""
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)
+    chars.fit(train_texts)
+    words.fit(train_texts)
+
+    def view(t, v):
+        return scipy.sparse.hstack([scipy.sparse.csr_matrix(v), chars.transform(t), words.transform(t) * 0.5]).tocsr()
+
+    return view(train_texts, train_vectors), view(texts, vectors)
 
 
-async def parse_all(agent: Agent, texts: list[str]) -> list[tuple[str, float]]:
-    return [best_intent(await agent.parse_message(text)) for text in texts]
+def out_of_fold(texts, labels, vectors, folds: int = 5, seed: int = 42) -> np.ndarray:
+    """(n, 3): each message's best probability, its margin over the second best, and whether the best was right."""
+    labels = np.asarray(labels)
+    out = np.zeros((len(texts), 3))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, labels):
+        X_train, X_test = features([texts[i] for i in train], [texts[i] for i in test], vectors[train], vectors[test])
+        model = LogisticRegression(C=64.0, max_iter=3000, class_weight="balanced").fit(X_train, labels[train])
+        probabilities = model.predict_proba(X_test)
+        ranked = np.sort(probabilities, axis=1)
+        out[test, 0] = ranked[:, -1]
+        out[test, 1] = ranked[:, -1] - ranked[:, -2]
+        out[test, 2] = model.classes_[probabilities.argmax(axis=1)] == labels[test]
+    return out
 
 
-def sweep(holdout: list[tuple[str, str, float]], unclear: list[float]) -> list[tuple[float, float, float, float]]:
-    rows = []
-    for threshold in THRESHOLDS:
-        answered = [(gold, pred) for gold, pred, conf in holdout if conf >= threshold]
-        coverage = len(answered) / len(holdout)
-        accuracy = sum(g == p for g, p in answered) / max(len(answered), 1)
-        caught = sum(conf < threshold for conf in unclear) / max(len(unclear), 1)
-        rows.append((threshold, coverage, accuracy, caught))
-    return rows
-
-
-def sweep_table(model: str) -> str:
-    """The sweep as a Markdown table."""
-    agent = Agent.load(model)
-    holdout = load_data(str(ROOT / "tests" / "nlu_holdout.yml")).intent_examples
-    unclear = load_data(str(ROOT / "tests" / "nlu_unclear.yml")).intent_examples
-    predicted = asyncio.run(parse_all(agent, [m.get("text") for m in holdout]))
-    rows = sweep(
-        [(m.get("intent"), p, c) for m, (p, c) in zip(holdout, predicted)],
-        [c for _, c in asyncio.run(parse_all(agent, [m.get("text") for m in unclear]))],
-    )
-    lines = [
-        "| threshold | hold-out answered | accuracy of answered | unclear messages caught |",
-        "| ---: | ---: | ---: | ---: |",
+def choose(scores: np.ndarray) -> tuple[float, float, list[str]]:
+    """The highest threshold, then the highest margin, whose asked messages are right less than half the time."""
+    lines = ["| confidence under | messages asked | their best guess right |", "| ---: | ---: | ---: |"]
+    threshold = 0.0
+    for t in THRESHOLDS:
+        asked = scores[scores[:, 0] < t]
+        right = asked[:, 2].mean() if len(asked) else float("nan")
+        lines.append(f"| {t:.2f} | {len(asked)} | {right:.1%} |")
+        if len(asked) and right < RIGHT_LESS_THAN:
+            threshold = t
+    lines += [
+        "",
+        "| margin under (confidence above the threshold) | messages asked | their best guess right |",
+        "| ---: | ---: | ---: |",
     ]
-    lines += [f"| {t:.1f} | {cov:.1%} | {acc:.1%} | {caught:.1%} |" for t, cov, acc, caught in rows]
-    return "\n".join(lines)
+    margin = 0.0
+    confident = scores[scores[:, 0] >= threshold]
+    for m in MARGINS[1:]:
+        asked = confident[confident[:, 1] < m]
+        right = asked[:, 2].mean() if len(asked) else float("nan")
+        lines.append(f"| {m:.2f} | {len(asked)} | {right:.1%} |")
+        if len(asked) and right < RIGHT_LESS_THAN:
+            margin = m
+    return threshold, margin, lines
+
+
+def sweep_table(folds: int = 5) -> str:
+    """The tables and the chosen values, as Markdown (make evaluate puts them in docs/evaluation.md)."""
+    from footnlp.encoder import load_encoder
+
+    examples = [m for f in sorted((ROOT / "data" / "nlu").glob("*.yml")) for m in load_data(str(f)).intent_examples]
+    texts = [m.get("text") for m in examples]
+    labels = [m.get("intent") for m in examples]
+    scores = out_of_fold(texts, labels, load_encoder().embed(texts), folds)
+    threshold, margin, lines = choose(scores)
+    return "\n".join(
+        [
+            f"{len(texts)} training messages, {folds}-fold out-of-fold accuracy {scores[:, 2].mean():.1%}.",
+            "",
+            *lines,
+            "",
+            f"Chosen: `threshold: {threshold}`, `ambiguity_threshold: {margin}`.",
+        ]
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=str(ROOT / "models" / "footcare.tar.gz"))
-    print(sweep_table(parser.parse_args().model))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    print(sweep_table(parser.parse_args().folds))
     return 0
 
 

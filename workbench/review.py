@@ -11,7 +11,6 @@ numbered in the order they started, and message texts are masked
 from __future__ import annotations
 
 import base64
-import html
 import io
 import itertools
 import re
@@ -23,6 +22,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from workbench.privacy import EMAIL_MASK, PHONE_MASK, quotable
 from workbench.store import SESSION_START, Event, Store
+from workbench.templates import render
 
 FALLBACK_INTENT = "nlu_fallback"
 # Messages below this confidence are listed as unclear even when the bot answered them.
@@ -559,61 +559,39 @@ def topics_chart(review: Review) -> Optional[bytes]:
     return buffer.getvalue()
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.4}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}h3{font-size:1rem;margin-bottom:.2rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f4f6f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666;font-size:.9rem}
-img{max-width:100%;height:auto}code{background:#f4f6f8;padding:0 .2rem}
-"""
-
-
-def _html_table(table: Table) -> str:
-    if not table.rows:
-        return '<p class="muted">None.</p>'
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.headers)
-    body = []
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="num">{html.escape(str(c))}</td>' if i in table.numeric else f"<td>{html.escape(str(c))}</td>"
-            for i, c in enumerate(row)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _html_note(note: str) -> str:
-    return "<p class='muted'>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(note)) + "</p>"
+def _note_parts(note: str) -> list[tuple[bool, str]]:
+    """A section's note as (is code, text) pieces: `backquoted` words are shown as code."""
+    return [(i % 2 == 1, piece) for i, piece in enumerate(note.split("`")) if piece]
 
 
 def html_report(review: Review, chart_png: Optional[bytes] = None) -> str:
     """A self-contained HTML page (the chart is embedded)."""
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Conversation review {review.generated:%Y-%m-%d}</title><style>{_CSS}</style></head><body>",
-        "<h1>Conversation review</h1>",
-        f"<p class='muted'>Made {review.generated:%Y-%m-%d %H:%M} from the {html.escape(review.source)}. "
-        "Conversations are numbered by start time; sender ids are not shown and phone numbers and email "
-        "addresses in messages are masked. Days are in the server's local time.</p>",
+    chart = base64.b64encode(chart_png).decode() if chart_png else ""
+    shown = [
+        {
+            "title": section.title,
+            "note": _note_parts(section.note) if section.note else [],
+            "chart": chart if section.chart else "",
+            "tables": [
+                {
+                    "title": t.title,
+                    "headers": [str(h) for h in t.headers],
+                    "rows": [[str(c) for c in r] for r in t.rows],
+                    "numeric": set(t.numeric),
+                }
+                for t in section.tables
+            ],
+        }
+        for section in (sections(review) if review.turns else [])
     ]
-    if not review.turns:
-        parts.append(f"<p>{NO_CONVERSATIONS}</p></body></html>")
-        return "".join(parts)
-    for section in sections(review):
-        parts.append(f"<h2>{html.escape(section.title)}</h2>")
-        if section.note:
-            parts.append(_html_note(section.note))
-        if section.chart and chart_png:
-            parts.append(
-                f"<img alt='Topics asked per day' src='data:image/png;base64,{base64.b64encode(chart_png).decode()}'>"
-            )
-        for table in section.tables:
-            if table.title:
-                parts.append(f"<h3>{html.escape(table.title)}</h3>")
-            parts.append(_html_table(table))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render(
+        "review.html.j2",
+        made_day=f"{review.generated:%Y-%m-%d}",
+        made=f"{review.generated:%Y-%m-%d %H:%M}",
+        source=review.source,
+        empty=NO_CONVERSATIONS,
+        sections=shown,
+    )
 
 
 def unclear_nlu_yaml(review: Review) -> str:
