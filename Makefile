@@ -22,7 +22,7 @@ export WEB_PORT ?= 8080
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 WEBCHAT := web/node_modules/rasa-webchat/lib/index.js
 
-TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml $(wildcard footnlp/*.py)
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') content/lexicon.yml content/negation.yml $(wildcard footnlp/*.py)
 
 .PHONY: system-packages help install train shell run test lint test-unit validate test-conversations test-nlu test-triage evaluate clean
 .PHONY: shell-debug review answers purge erase

@@ -59,7 +59,42 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 from typing import Dict, List, Sequence, Set, Tuple
+
+import yaml
+
+from footnlp.lexicon_model import LexiconError
+
+#: the cue words and phrases, as data (content/negation.yml)
+CUES_FILE = Path(__file__).resolve().parent.parent / "content" / "negation.yml"
+
+
+def _read_cues(path: Path = CUES_FILE) -> Dict[str, List[str]]:
+    """content/negation.yml: a mapping of list names to lists of non-empty texts (checked here)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path}: must be a mapping of list names to lists of words or phrases")
+    for key, items in data.items():
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+            raise LexiconError(f"{path}: {key}: must be a list of words or phrases (non-empty texts)")
+    return data
+
+
+def _words(cues: Dict[str, List[str]], key: str) -> List[str]:
+    if key not in cues:
+        raise LexiconError(f"{CUES_FILE}: {key}: missing")
+    return [item.strip() for item in cues[key]]
+
+
+def _phrases(cues: Dict[str, List[str]], key: str) -> Tuple[Tuple[str, ...], ...]:
+    return tuple(tuple(item.split()) for item in _words(cues, key))
+
+
+CUES = _read_cues()
 
 DEFAULT_WINDOW = 6
 #: a scope never runs further than this many tokens, whatever the list
@@ -67,347 +102,36 @@ MAX_SCOPE = 40
 
 _APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
-PRE_CUES = {
-    "no",
-    "not",
-    "never",
-    "without",
-    "w/o",
-    "none",
-    "nor",
-    "neither",
-    "nothing",
-    "deny",
-    "denies",
-    "denied",
-    "denying",
-    "nope",
-    "nah",
-    "zero",
-    "nil",
-    "cannot",
-}
+PRE_CUES = set(_words(CUES, "pre_cues"))
 #: a check still to be done (or done and clear) names no finding: "my GP wants
 #: to check for neuropathy", "blood tests for gout", "they tested me for a clot"
-CHECK_CUES: Tuple[Tuple[str, ...], ...] = (
-    ("check", "for"),
-    ("checked", "for"),
-    ("checking", "for"),
-    ("checks", "for"),
-    ("test", "for"),
-    ("tests", "for"),
-    ("tested", "for"),
-    ("testing", "for"),
-    ("screen", "for"),
-    ("screened", "for"),
-    ("screening", "for"),
-    ("tested", "me", "for"),
-    ("tested", "him", "for"),
-    ("tested", "her", "for"),
-    ("checked", "me", "for"),
-    ("checked", "him", "for"),
-    ("checked", "her", "for"),
-)
+CHECK_CUES = _phrases(CUES, "check_cues")
 #: multi-word cues, as lower-case word tuples
-PRE_CUE_PHRASES: Tuple[Tuple[str, ...], ...] = (
-    ("free", "of"),
-    ("free", "from"),
-    ("absence", "of"),
-    ("negative", "for"),
-    ("ruled", "out"),
-    ("rule", "out"),
-) + CHECK_CUES
+PRE_CUE_PHRASES = _phrases(CUES, "pre_cue_phrases") + CHECK_CUES
 #: answers that negate what came just before ("numbness? no")
-POST_CUES = {"no", "none", "nope", "nah", "never", "negative", "n", "non", "nil", "zero", "free"}
-POST_PHRASES: Tuple[Tuple[str, ...], ...] = (
-    ("not", "really"),
-    ("not", "at", "all"),
-    ("no", "never"),
-    # a test result: "the blood test for gout came back negative"
-    ("came", "back", "negative"),
-    ("came", "back", "clear"),
-    ("came", "back", "normal"),
-    ("was", "negative"),
-    ("were", "negative"),
-    ("all", "negative"),
-    ("both", "negative"),
-    ("came", "back", "fine"),
-    ("were", "normal"),
-    ("was", "normal"),
-    ("all", "normal"),
-    ("is", "normal"),
-    ("'s", "normal"),
-    ("are", "normal"),  # "my temperature is normal"
-)
+POST_CUES = set(_words(CUES, "post_cues"))
+POST_PHRASES = _phrases(CUES, "post_phrases")
 
 #: after a cue, these words make it a pseudo-negation (the finding is not denied)
-PSEUDO_NEXT = {
-    "idea",
-    "sure",
-    "doubt",
-    "only",
-    "just",
-    "matter",
-    "certain",
-    "clue",
-    "know",
-    "knowing",
-    "knew",
-    "understand",
-    "tell",
-    "change",
-    "changed",
-    "changing",
-    "better",
-    "improve",
-    "improved",
-    "improving",
-    "improvement",
-    "worse",
-    "stop",
-    "stops",
-    "stopped",
-    "stopping",
-    "help",
-    "helps",
-    "helped",
-    "helping",
-    "heal",
-    "healed",
-    "healing",
-    "ease",
-    "eased",
-    "easing",
-    "settle",
-    "settled",
-    "settling",
-    "subside",
-    "subsided",
-    "shift",
-    "shifted",
-    "budge",
-    "wonder",
-    "remember",
-    "recall",
-    "mind",
-    "relief",
-    "able",
-}
+PSEUDO_NEXT = set(_words(CUES, "pseudo_next"))
 #: two-word pseudo-negations ("won't go away", "isn't going down")
-PSEUDO_NEXT_PHRASES: Tuple[Tuple[str, ...], ...] = (
-    ("go", "away"),
-    ("going", "away"),
-    ("gone", "away"),
-    ("went", "away"),
-    ("goes", "away"),
-    ("go", "down"),
-    ("going", "down"),
-    ("gone", "down"),
-    ("went", "down"),
-    ("clear", "up"),
-)
+PSEUDO_NEXT_PHRASES = _phrases(CUES, "pseudo_next_phrases")
 #: words skipped when looking for a pseudo-negation word right after a cue
-PSEUDO_SKIP = {
-    "really",
-    "quite",
-    "totally",
-    "entirely",
-    "too",
-    "so",
-    "even",
-    "very",
-    "that",
-    "been",
-    "being",
-    "seem",
-    "seems",
-    "to",
-    "much",
-    "any",
-    "a",
-    "the",
-}
+PSEUDO_SKIP = set(_words(CUES, "pseudo_skip"))
 
-STRONG_BOUNDARIES = {
-    ".",
-    "!",
-    "?",
-    ";",
-    ":",
-    "...",
-    "\u2026",
-    "but",
-    "however",
-    "although",
-    "though",
-    "except",
-    "whereas",
-    "apart",
-    "aside",
-    "otherwise",
-    "yet",
-    "just",
-    "only",
-}
+STRONG_BOUNDARIES = set(_words(CUES, "strong_boundaries"))
 #: combination parts must share a clause: sentence ends and contrast words only
-COMBINATION_BOUNDARIES = {
-    ".",
-    "!",
-    "?",
-    ";",
-    "...",
-    "\u2026",
-    "but",
-    "however",
-    "although",
-    "though",
-    "except",
-    "whereas",
-    "otherwise",
-}
-DASHES = {"-", "\u2013", "\u2014", "--"}
-SOFT_CONNECTORS = {",", "and", "so", "then", "plus", "&", "also"}
-CLAUSE_STARTERS = {
-    "i",
-    "i'm",
-    "im",
-    "i've",
-    "ive",
-    "i'd",
-    "my",
-    "me",
-    "it",
-    "its",
-    "it's",
-    "you",
-    "your",
-    "he",
-    "she",
-    "his",
-    "her",
-    "we",
-    "our",
-    "they",
-    "their",
-    "there",
-    "theres",
-    "there's",
-    "this",
-    "that",
-    "these",
-    "those",
-    "the",
-    "now",
-    "then",
-    "just",
-    "only",
-    "still",
-    "yes",
-    "yeah",
-    "yep",
-    "which",
-    "when",
-    "since",
-    "because",
-    "cos",
-    "as",
-    "recently",
-    "lately",
-    "today",
-    "yesterday",
-    "tonight",
-    "suddenly",
-    "sometimes",
-    "but",
-}
-LIST_WORDS = {",", "or", "nor", "and", "/", "&", "any", "of", "a", "an", "either", "no", "not", "even"}
-ANSWER_MARKS = {"?", ":", "=", "-", "\u2013", "\u2014", "--", "...", "\u2026"}
-ANSWER_FOLLOWERS = {
-    "i",
-    "i'm",
-    "im",
-    "my",
-    "it",
-    "its",
-    "it's",
-    "the",
-    "that",
-    "this",
-    "there",
-    "you",
-    "we",
-    "they",
-    "he",
-    "she",
-    "but",
-    "just",
-    "not",
-}
-RESOLVED = (
-    ("gone", "away"),
-    ("went", "away"),
-    ("gone", "down"),
-    ("went", "down"),
-    ("gone",),
-    ("disappeared",),
-    ("resolved",),
-    ("cleared", "up"),
-    ("cleared",),
-    ("settled", "down"),
-    ("subsided",),
-    ("stopped",),
-    ("vanished",),
-)
-RESOLVED_AUX = {
-    "has",
-    "have",
-    "had",
-    "'s",
-    "s",
-    "'ve",
-    "ve",
-    "is",
-    "are",
-    "was",
-    "were",
-    "all",
-    "completely",
-    "totally",
-    "mostly",
-    "now",
-    "since",
-    "pretty",
-    "much",
-    "just",
-    "finally",
-    "already",
-}
-RESOLVED_END = {"now", "completely", "totally", "since", "after", "when", "and", ",", "thankfully", "though", "again"}
-BACKWARD_FILLERS = {
-    "in",
-    "on",
-    "at",
-    "of",
-    "my",
-    "the",
-    "both",
-    "around",
-    "round",
-    "under",
-    "behind",
-    "near",
-    "your",
-    "her",
-    "his",
-    "left",
-    "right",
-    "whole",
-    "all",
-    "any",
-    "that",
-    "this",
-    "a",
-}
+COMBINATION_BOUNDARIES = set(_words(CUES, "combination_boundaries"))
+DASHES = set(_words(CUES, "dashes"))
+SOFT_CONNECTORS = set(_words(CUES, "soft_connectors"))
+CLAUSE_STARTERS = set(_words(CUES, "clause_starters"))
+LIST_WORDS = set(_words(CUES, "list_words"))
+ANSWER_MARKS = set(_words(CUES, "answer_marks"))
+ANSWER_FOLLOWERS = set(_words(CUES, "answer_followers"))
+RESOLVED = _phrases(CUES, "resolved")
+RESOLVED_AUX = set(_words(CUES, "resolved_aux"))
+RESOLVED_END = set(_words(CUES, "resolved_end"))
+BACKWARD_FILLERS = set(_words(CUES, "backward_fillers"))
 
 
 def _low(token) -> str:
@@ -755,250 +479,18 @@ OLD_MARKERS: Tuple[Tuple[str, ...], ...] = (
     )
 )
 #: "it is over" (not after a negation: "hasn't healed")
-RESOLVED_MARKERS: Tuple[Tuple[str, ...], ...] = (
-    ("fine", "ever", "since"),
-    ("fine", "since"),
-    ("fine", "now"),
-    ("fine", "again"),
-    ("fine", "after"),
-    ("been", "fine"),
-    ("all", "fine"),
-    ("all", "ok"),
-    ("all", "okay"),
-    ("all", "good"),
-    ("ok", "since"),
-    ("okay", "since"),
-    ("ok", "now"),
-    ("okay", "now"),
-    ("good", "now"),
-    ("all", "healed"),
-    ("fully", "healed"),
-    ("healed", "up"),
-    ("healed", "fine"),
-    ("healed",),
-    ("no", "problems", "since"),
-    ("no", "problem", "since"),
-    ("no", "trouble", "since"),
-    ("no", "issues", "since"),
-    ("nothing", "since"),
-    ("not", "since"),
-    ("never", "since"),
-    ("gone", "now"),
-    ("went", "away"),
-    ("gone", "away"),
-    ("cleared", "up"),
-    ("cleared", "with"),
-    ("fully", "recovered"),
-    ("recovered",),
-    ("got", "better"),
-    ("all", "better"),
-    ("back", "to", "normal"),
-    ("resolved",),
-    ("it", "passed"),
-    ("that", "passed"),
-    ("was", "treated"),
-    ("were", "treated"),
-    ("signed", "me", "off"),
-    ("grew", "back"),
-    ("stopped", "after"),
-    ("that", "stopped"),
-    ("it", "stopped"),
-    ("over", "now"),
-    # over within moments: "pins and needles when I sit cross-legged, goes after a minute"
-    ("after", "a", "minute"),
-    ("in", "a", "minute"),
-    ("within", "a", "minute"),
-    ("after", "a", "few", "minutes"),
-    ("within", "a", "few", "minutes"),
-    ("then", "fine"),
-    ("then", "it", "was", "fine"),
-    ("then", "it's", "fine"),
-    ("then", "went", "away"),
-    # "..., now it's fine": "now" here says it is over, not going on
-    ("now", "it", "'s", "fine"),
-    ("now", "its", "fine"),
-    ("now", "it", "is", "fine"),
-    ("now", "fine"),
-    ("now", "it", "'s", "ok"),
-    ("now", "it", "'s", "okay"),
-    ("now", "ok"),
-    ("now", "back", "to", "normal"),
-    ("'s", "fine", "now"),
-    ("is", "fine", "now"),
-    ("back", "to", "normal", "now"),
-    ("better", "now"),
-    ("much", "better", "now"),
-    ("all", "better", "now"),
-    ("healing", "well"),
-    ("healing", "nicely"),
-    ("healing", "fine"),
-    ("healing", "up", "nicely"),
-    ("scabbed", "over"),
-    ("sorted", "it"),
-    ("sorted", "it", "out"),
-    ("sorted", "out"),
-    ("cleared", "it"),
-    ("cured", "it"),
-    ("'s", "gone", "now"),
-    ("s", "gone", "now"),
-    ("has", "gone", "now"),
-    ("is", "gone", "now"),
-    ("'s", "all", "gone"),
-    ("has", "all", "gone"),
-    ("that's", "gone"),
-    ("it's", "gone"),
-    ("has", "gone"),
-    ("have", "gone"),
-    ("is", "gone"),
-    ("'s", "gone"),
-    ("s", "gone"),
-)
+RESOLVED_MARKERS = _phrases(CUES, "resolved_markers")
 #: single words of RESOLVED_MARKERS that only count at the end of a statement
 #: ("it has gone" yes, "it has gone numb" no)
-_RESOLVED_NEEDS_END = {
-    ("healed",),
-    ("recovered",),
-    ("resolved",),
-    ("it", "passed"),
-    ("that", "passed"),
-    ("it", "stopped"),
-    ("that", "stopped"),
-    # "that's gone" yes, "it's gone numb", "has gone black" no
-    ("that's", "gone"),
-    ("it's", "gone"),
-    ("has", "gone"),
-    ("have", "gone"),
-    ("is", "gone"),
-    ("'s", "gone"),
-    ("s", "gone"),
-}
+_RESOLVED_NEEDS_END = set(_phrases(CUES, "resolved_needs_end"))
 #: after a bare "gone" only these (or punctuation) end the statement: "it's gone, thankfully"
 #: but not "it's gone a weird colour", "has gone numb"
-_GONE_END_OK = {"now", "completely", "totally", "thankfully", "since", "and", "but", "though", "after", "altogether"}
-_END_OK = {
-    "now",
-    "completely",
-    "totally",
-    "since",
-    "after",
-    "when",
-    "once",
-    "and",
-    "but",
-    "though",
-    "thankfully",
-    "nicely",
-    "well",
-    "fine",
-    "within",
-    "in",
-    "by",
-    "with",
-    "last",
-    "a",
-    "years",
-    "months",
-    "weeks",
-    "ages",
-    "long",
-    "quickly",
-    "properly",
-    "fully",
-    "up",
-}
+_GONE_END_OK = set(_words(CUES, "gone_end_ok"))
+_END_OK = set(_words(CUES, "end_ok"))
 #: "it is going on": cancels the markers above in the same clause
-ONGOING_MARKERS: Tuple[Tuple[str, ...], ...] = (
-    ("still",),
-    ("again",),
-    ("now",),
-    ("came", "back"),
-    ("come", "back"),
-    ("coming", "back"),
-    ("comes", "back"),
-    ("today",),
-    ("tonight",),
-    ("currently",),
-    ("at", "the", "moment"),
-    ("these", "days"),
-    ("since", "then"),
-    ("ever", "since"),
-    ("anymore",),
-    ("any", "more"),
-    ("this", "morning"),
-    ("this", "week"),
-    ("right", "now"),
-)
+ONGOING_MARKERS = _phrases(CUES, "ongoing_markers")
 #: a question about signs in general or about prevention (red flags only)
-GENERAL_MARKERS: Tuple[Tuple[str, ...], ...] = (
-    ("how", "do", "i", "avoid"),
-    ("how", "can", "i", "avoid"),
-    ("how", "to", "avoid"),
-    ("to", "avoid"),
-    ("avoid", "getting"),
-    ("prevent",),
-    ("prevents",),
-    ("preventing",),
-    ("prevention",),
-    ("lower", "my", "risk"),
-    ("reduce", "my", "risk"),
-    ("reduce", "the", "risk"),
-    ("risk", "of"),
-    ("what", "are", "the", "signs"),
-    ("what", "are", "the", "symptoms"),
-    ("signs", "of"),
-    ("symptoms", "of"),
-    ("how", "do", "you", "know", "if"),
-    ("how", "can", "you", "tell"),
-    ("explain",),
-    ("difference", "between"),
-    ("some", "people"),
-    ("someone", "with"),
-    ("somebody", "with"),
-    ("anyone", "with"),
-    ("people", "with"),
-    ("people", "on"),
-    ("people", "who"),
-    ("if", "someone"),
-    ("what", "would", "happen"),
-    ("would", "that", "be"),
-    ("can", "massage", "cause"),
-    ("does", "massage", "cause"),
-    ("could", "massage", "cause"),
-    ("can", "a", "massage", "cause"),
-    ("can", "massaging", "cause"),
-    ("when", "should", "i", "worry"),
-    ("what", "if"),
-    ("in", "case"),
-    # "how do you tell a torn achilles from a tight one?", "what signs should I look out for"
-    ("how", "do", "you", "tell"),
-    ("how", "do", "i", "tell"),
-    ("how", "can", "i", "tell"),
-    ("how", "to", "tell"),
-    ("how", "would", "i", "know"),
-    ("how", "would", "you", "know"),
-    ("how", "do", "i", "know", "if"),
-    ("tell", "the", "difference"),
-    ("look", "out", "for"),
-    ("watch", "out", "for"),
-    ("what", "to", "look", "for"),
-    ("what", "signs"),
-    ("which", "signs"),
-    ("what", "symptoms"),
-    ("warning", "signs"),
-    ("reading", "up"),
-    ("read", "up", "on"),
-    ("read", "about"),
-    ("heard", "about"),
-    ("is", "it", "true"),
-    ("can", "you", "get"),
-    ("can", "people", "get"),
-    ("a", "friend", "had"),
-    ("my", "friend", "had"),
-    # recovery timelines: "how long after an achilles rupture can you massage?"
-    ("how", "long", "after"),
-    ("how", "soon", "after"),
-    ("how", "long", "before"),
-)
+GENERAL_MARKERS = _phrases(CUES, "general_markers")
 #: "in 2015": a year before this one
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-9][0-9])$")
 # a time marker's clause: the combination boundaries, and "yet"

@@ -981,3 +981,21 @@ def test_every_spacy_component_of_footnlp_has_its_entry_point():
             decorated[name] = f"footnlp.{path.stem}:{function}"
     assert set(decorated) == set(COMPONENTS)
     assert declared == decorated, "pyproject.toml's [project.entry-points.spacy_factories] differs (then: make install)"
+
+
+def test_the_negation_cues_are_data_checked_when_read(tmp_path):
+    import pytest
+
+    from footnlp import negation
+    from footnlp.lexicon_model import LexiconError
+
+    assert ("ruled", "out") in negation.PRE_CUE_PHRASES and "without" in negation.PRE_CUES
+    bad = tmp_path / "negation.yml"
+    bad.write_text("pre_cues: [no, '']\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"negation.yml: pre_cues: must be a list of words or phrases"):
+        negation._read_cues(bad)
+    bad.write_text("- just a list\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="must be a mapping"):
+        negation._read_cues(bad)
+    with pytest.raises(LexiconError, match="post_cues: missing"):
+        negation._words({"pre_cues": ["no"]}, "post_cues")
