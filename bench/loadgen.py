@@ -2,8 +2,9 @@
 
 Each simulated visitor runs one scripted conversation after another (a new
 sender id for each), sending the next message as soon as the previous reply
-arrives, until the measuring time is over. A turn counts as an error when the
-request fails, the status is not 200, the reply is empty, or the reply is the
+arrives (after a 429, once the Retry-After the server asks for has passed),
+until the measuring time is over. A turn counts as an error when the request
+fails, the status is not 200, the reply is empty, or the reply is the
 never-silent fallback (the action server did not answer).
 """
 
@@ -108,10 +109,11 @@ async def _visitor(
             if time.monotonic() >= deadline:
                 return
             started = time.perf_counter()
-            problem = ""
+            problem, retry_after = "", 0.0
             try:
                 async with session.post(url, json={"sender": sender, "message": text}) as response:
                     body = await response.json(content_type=None)
+                    retry_after = float(response.headers.get("Retry-After") or 0)
                     if response.status != 200:
                         problem = f"HTTP {response.status}"
                     elif not body:
@@ -121,6 +123,8 @@ async def _visitor(
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 problem = type(error).__name__
             turns.append(Turn(time.perf_counter() - started, not problem, problem))
+            if problem == "HTTP 429" and retry_after:  # as a client should: wait as long as the server asks
+                await asyncio.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
 
 
 def visitor_address(number: int) -> str:

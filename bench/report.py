@@ -43,7 +43,7 @@ def targets(figures: dict[str, Any]) -> list[tuple[str, str, str, Optional[bool]
     rows: list[tuple[str, str, str, Optional[bool]]] = []
     for setup in figures["setups"]:
         name = setup["setup"]
-        if setup.get("paired_turn_ms"):
+        if setup.get("parse_requests"):
             p95 = setup["paired_turn_ms"]["p95"]
             rows.append(
                 (

@@ -298,12 +298,13 @@ def measure_setup(
     ):
         rasa = running["rasa"]
         groups = {name: process.pid for name, process in running["processes"].items()}  # tree roots
-        print(
-            f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse", flush=True
-        )
         paired_others = OthersMeter(groups)
         paired_turn_ms, parse_ms = [], []
         if setup != "shipped":  # one visitor back to back would be over the shipped per-client limit
+            print(
+                f"  {setup}: {paired_conversations} conversations of one visitor, each turn with /model/parse",
+                flush=True,
+            )
             paired_turn_ms, parse_ms = asyncio.run(
                 loadgen.paired_latencies(rasa.url, TOKEN, paired_conversations + 1, label=f"{setup}-paired")
             )
