@@ -336,7 +336,9 @@ def question_of(replies) -> dict:
     return reply
 
 
-INJURY = "hi, i slipped on the stairs this morning and my foot is swollen and bruised, would a massage help?"
+# an injury with pain that does not settle whether the foot can bear weight: the detector is unsure,
+# so the assistant asks (a fall with a swollen, bruised foot now gets the same-day advice at once)
+INJURY = "hi, i fell off a ladder yesterday and my ankle hurts, can massage help?"
 
 
 def test_an_injury_story_gets_a_screening_question_and_yes_gives_the_levels_advice(stack):
