@@ -43,6 +43,7 @@ from channels.guard import never_silent
 from channels.inputs import (
     MAX_MESSAGE_CHARS,
     RateLimits,
+    SenderGate,
     ThrottledWarning,
     clean_text,
     client_address,
@@ -50,8 +51,8 @@ from channels.inputs import (
     limit_request_size,
     notice,
     sender_key,
-    shared_gate,
     small_metadata,
+    use_shared_gate,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,10 +114,12 @@ class RestInput(RasaRestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = never_silent(on_new_message)
         limits = RateLimits()
+        self.gate = SenderGate()  # the server's shared gate once it starts
         token = (os.environ.get("REST_TOKEN") or "").strip() or None
         refused = ThrottledWarning(logger, "Refused REST calls without a valid token or from another machine.")
         webhook = Blueprint("footcare_rest", __name__)
         limit_request_size(webhook)
+        use_shared_gate(webhook, self)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -150,7 +153,7 @@ class RestInput(RasaRestInput):
                 input_channel=self.name(),
                 metadata=small_metadata(body.get("metadata")),
             )
-            with shared_gate(request.app).admit(message.sender_id) as admitted:
+            with self.gate.admit(message.sender_id) as admitted:
                 if not admitted:
                     return response.json({"error": notice("busy")}, status=429, headers={"Retry-After": "1"})
                 await handle(message)

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+import yaml
 from rasa.shared.nlu.training_data.loading import load_data
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+
+from footnlp.intent_classifier import EncoderIntentClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -33,26 +35,38 @@ MARGINS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RIGHT_LESS_THAN = 0.5
 
 
-def features(train_texts, texts, train_vectors, vectors):
-    """footnlp.intent_classifier's three views, fitted on the training fold."""
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)
-    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)
+def classifier_config() -> dict:
+    """footnlp.intent_classifier's settings, as config.yml gives them."""
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    given = next(c for c in pipeline if c["name"].endswith(EncoderIntentClassifier.__name__))
+    return {**EncoderIntentClassifier.get_default_config(), **{k: v for k, v in given.items() if k != "name"}}
+
+
+def features(config: dict, train_texts, texts, train_vectors, vectors):
+    """footnlp.intent_classifier's three views (its own vectorizers), fitted on the training fold."""
+    chars = EncoderIntentClassifier._vectorizer("char_wb", config["char_ngrams"])
+    words = EncoderIntentClassifier._vectorizer("word", config["word_ngrams"])
     chars.fit(train_texts)
     words.fit(train_texts)
 
     def view(t, v):
-        return scipy.sparse.hstack([scipy.sparse.csr_matrix(v), chars.transform(t), words.transform(t) * 0.5]).tocsr()
+        blocks = [scipy.sparse.csr_matrix(v), chars.transform(t), words.transform(t) * config["word_weight"]]
+        return scipy.sparse.hstack(blocks).tocsr()
 
     return view(train_texts, train_vectors), view(texts, vectors)
 
 
 def out_of_fold(texts, labels, vectors, folds: int = 5, seed: int = 42) -> np.ndarray:
     """(n, 3): each message's best probability, its margin over the second best, and whether the best was right."""
+    config = classifier_config()
     labels = np.asarray(labels)
     out = np.zeros((len(texts), 3))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, labels):
-        X_train, X_test = features([texts[i] for i in train], [texts[i] for i in test], vectors[train], vectors[test])
-        model = LogisticRegression(C=64.0, max_iter=3000, class_weight="balanced").fit(X_train, labels[train])
+        X_train, X_test = features(
+            config, [texts[i] for i in train], [texts[i] for i in test], vectors[train], vectors[test]
+        )
+        model = LogisticRegression(C=config["C"], max_iter=config["max_iter"], class_weight="balanced")
+        model.fit(X_train, labels[train])
         probabilities = model.predict_proba(X_test)
         ranked = np.sort(probabilities, axis=1)
         out[test, 0] = ranked[:, -1]
