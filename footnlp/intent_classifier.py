@@ -23,6 +23,9 @@ effects?").  The same classifier reads the message's parts (footnlp.parts):
   becomes the intent (``footcare_greeting: true`` after a greeting);
 - ``footcare_suggestions``: the topic intents of the nearest known questions
   (training examples, by the encoder), for the "Did you mean" buttons.
+
+A long message that names nothing of the assistant's subject is ``out_of_scope``
+whatever the model says (footnlp.scope, content/scope.yml).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ from sklearn.linear_model import LogisticRegression
 
 from footnlp.encoder import load_encoder
 from footnlp.parts import asks, greeting_lead, split_parts
+from footnlp.rasa_component import footnlp_doc
+from footnlp.scope import load_scope
 from footnlp.sentence_featurizer import SentenceEncoderFeaturizer, message_embedding, piece_vectors
 from footnlp.spelling import common_words
 from footnlp.topics import GREETING_KEY, SUGGESTIONS_KEY, TOPICS_KEY, topic_intents
@@ -56,6 +61,7 @@ SMALL_TALK = ("greet", "thank", "affirm", "deny", "goodbye")
 GREETINGS = ("hi", "hello", "hey", "hiya", "good ", "greetings")
 #: intents that tell rather than ask; never one of several answers
 STATEMENTS = ("describe_symptoms", "inform_condition")
+OUT_OF_SCOPE = "out_of_scope"
 RANKING_LENGTH = 10
 _WORD = re.compile(r"[a-z]+")
 
@@ -114,6 +120,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
         self.chars = self._vectorizer("char_wb", self.config["char_ngrams"], state.get("chars"), state.get("chars_idf"))
         self.words = self._vectorizer("word", self.config["word_ngrams"], state.get("words"), state.get("words_idf"))
         self.topics = topic_intents()
+        self.scope = load_scope()
         self._vocabulary: Optional[set] = None
         self._weights: Optional[np.ndarray] = None
 
@@ -211,6 +218,8 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             vector = message_embedding(message)
             if not self.labels or vector is None or not message.get(TEXT):
                 continue
+            if self._off_topic(message):
+                continue
             X = self._features([message.get(TEXT)], vector[None, :])
             probabilities = self._probabilities(X)[0]
             order = np.argsort(-probabilities)[:RANKING_LENGTH]
@@ -226,6 +235,20 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             self._read_greeting(message)
             self._read_parts(message)
         return messages
+
+    def _off_topic(self, message: Message) -> bool:
+        """A long message about nothing the assistant covers is out of scope, whatever the model says."""
+        try:
+            doc = footnlp_doc(message)
+        except ValueError:  # no footnlp pipeline before this classifier: no rule
+            return False
+        if OUT_OF_SCOPE not in self.labels or not self.scope.off_topic(message.get(TEXT), doc):
+            return False
+        top = {INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top], add_to_output=True)
+        message.set(SUGGESTIONS_KEY, [], add_to_output=True)
+        return True
 
     def unfamiliar(self, text: str, vector: np.ndarray) -> bool:
         """Gibberish ("qwzx vbnm plok"): no word is English or known, or nothing known is near."""

@@ -73,6 +73,9 @@ class WarningSignClassifier(GraphComponent):
             "alarm_rate": 0.03,
             # ... or gets a screening question
             "ask_rate": 0.10,
+            # an emergency sign is asked about from the score at which this share of them would
+            # be (counted in ask_rate): when unsure, the safer level wins
+            "emergency_ask_rate": 0.03,
             # at most this share of the training warning-sign messages the lexicon catches is
             # asked about instead, because the classifier does not back the lexicon
             "gate_rate": 0.01,
@@ -103,6 +106,7 @@ class WarningSignClassifier(GraphComponent):
             alarm_rate=float(self.config["alarm_rate"]),
             ask_rate=float(self.config["ask_rate"]),
             gate_rate=float(self.config["gate_rate"]),
+            emergency_ask_rate=float(self.config["emergency_ask_rate"]),
         )
 
     @classmethod
@@ -146,21 +150,8 @@ class WarningSignClassifier(GraphComponent):
             if not text or not isinstance(findings, dict) or not self.model.trained:
                 continue
             quiet, cleared = silenced(footnlp_doc(message))
-            learned: Dict[str, float] = {}
-            suspected: Dict[str, float] = {}
-            gated: List[str] = []
-            if not cleared and not findings.get("cleared"):
-                texts = windows(text)
-                lexicon = list(findings.get("red_flags") or [])
-                found, band, gated = self.model.read(
-                    texts, piece_vectors(message, texts, self.encoder), lexicon, self.levels
-                )
-                learned = {sid: s for sid, s in found.items() if sid not in quiet}
-                skip = set(quiet) | set(learned) | set(lexicon)
-                suspected = {sid: s for sid, s in band.items() if sid not in skip}
-            message.set(
-                FINDINGS_KEY,
-                {**findings, "learned": learned, "suspected": suspected, "gated": gated},
-                add_to_output=True,
-            )
+            texts = windows(text)
+            scores = self.model.scores(texts, piece_vectors(message, texts, self.encoder))
+            added = self.model.additions(scores, findings, quiet, cleared, self.levels)
+            message.set(FINDINGS_KEY, {**findings, **added}, add_to_output=True)
         return messages

@@ -24,10 +24,15 @@ themselves):
 
 - ``alarm``: the lowest score at which at most ``alarm_rate`` of the training
   look-alikes raise a sign; at or above it the sign counts as found;
-- ``ask``: the lowest score at which at most ``ask_rate`` of the training
-  look-alikes get a question (with those the gate below sends to one); between
-  ``ask`` and ``alarm`` the sign is *suspected* and the assistant asks a
-  screening question (actions/safety/screening.py);
+- ``ask_emergency``: the lowest score at which at most ``emergency_ask_rate``
+  of the training look-alikes score an emergency sign (a blocked blood supply,
+  a clot in the lung, sepsis) that high.  When unsure, the safer level wins: an
+  emergency sign is asked about from this lower score on;
+- ``ask``: for the other signs, the lowest score at which at most ``ask_rate``
+  of the training look-alikes get a question (counting those asked about an
+  emergency sign, and those the gate below sends to one); between the sign's
+  question threshold and ``alarm`` the sign is *suspected* and the assistant
+  asks a screening question (actions/safety/screening.py);
 - ``gate``: a second opinion on the lexicon.  When the lexicon finds only
   signs below the emergency level and the classifier scores every sign below
   ``gate``, those signs are asked about instead of raised ("my foot went to
@@ -160,11 +165,13 @@ class WarningSignModel:
         alarm_rate: float = 0.03,
         ask_rate: float = 0.10,
         gate_rate: float = 0.01,
+        emergency_ask_rate: float = 0.03,
         word_weight: float = 0.6,
         char_weight: float = 0.6,
         state: Optional[dict] = None,
     ) -> None:
         self.C, self.alarm_rate, self.ask_rate, self.gate_rate = C, alarm_rate, ask_rate, gate_rate
+        self.emergency_ask_rate = emergency_ask_rate
         self.word_weight, self.char_weight = word_weight, char_weight
         state = state or {}
         self.ids: List[str] = list(state.get("ids", []))
@@ -172,6 +179,7 @@ class WarningSignModel:
         self.intercept = np.asarray(state.get("intercept", np.zeros(0)), dtype=np.float32)
         self.alarm = float(state.get("alarm", 1.0))
         self.ask = float(state.get("ask", 1.0))
+        self.ask_emergency = float(state.get("ask_emergency", self.ask))
         self.gate = float(state.get("gate", 0.0))
         self.words = self._vectorizer("word", (1, 2), state.get("words"), state.get("words_idf"))
         self.chars = self._vectorizer("char_wb", (3, 5), state.get("chars"), state.get("chars_idf"))
@@ -249,33 +257,58 @@ class WarningSignModel:
         """Train on all examples; choose the thresholds from out-of-fold scores first.  `embed`:
         texts -> unit vectors; `lexicon`: text -> the warning-sign ids the lexicon finds (for the
         gate; without it there is none).  Returns the cross-validated figures at the chosen thresholds."""
+        units, (oof_pos, neg_matrix) = self.cross_validate(positives, negatives, embed, ids)
+        figures = self.choose_thresholds(positives, negatives, oof_pos, neg_matrix, ids, lexicon, levels)
+        self._fit(*units, ids)
+        return figures
+
+    def cross_validate(self, positives, negatives, embed, ids):
+        """The training rows (texts, their vectors, labels) and each message's out-of-fold scores
+        (:meth:`out_of_fold`)."""
         texts, labels, group = self.units(positives, negatives)
         all_windows = sorted({w for text, _ in positives for w in windows(text)} | set(texts))
         index = {w: i for i, w in enumerate(all_windows)}
         vectors = embed(all_windows)
-        oof_pos, oof_neg = self.out_of_fold(positives, negatives, texts, labels, group, vectors, index, ids)
+        oof = self.out_of_fold(positives, negatives, texts, labels, group, vectors, index, ids)
+        return (texts, vectors[[index[t] for t in texts]], labels), oof
+
+    def choose_thresholds(self, positives, negatives, oof_pos, neg_matrix, ids, lexicon=None, levels=None):
+        """Set alarm, ask_emergency, gate and ask from the out-of-fold scores (see the module's
+        docstring); returns the cross-validated figures at these thresholds."""
+        levels = levels or {}
+        emergency = np.array([levels.get(i) == "emergency" for i in ids], dtype=bool)
+        oof_neg = neg_matrix.max(axis=1, initial=0.0)
+        neg_emergency = neg_matrix[:, emergency].max(axis=1, initial=0.0)
+        neg_other = neg_matrix[:, ~emergency].max(axis=1, initial=0.0)
         self.alarm = _threshold(oof_neg, self.alarm_rate)
+        self.ask_emergency = min(_threshold(neg_emergency, self.emergency_ask_rate), self.alarm)
         neg_lexicon = [lexicon(t) for t in negatives] if lexicon is not None else [[] for _ in negatives]
         pos_lexicon = [lexicon(t) for t, _ in positives] if lexicon is not None else [[] for _ in positives]
-        levels = levels or {}
         self.gate = self._choose_gate(pos_lexicon, oof_pos, levels) if lexicon is not None else 0.0
         gated = np.array([self.gated(found, float(s), levels) for found, s in zip(neg_lexicon, oof_neg)], dtype=bool)
         alarmed = np.array([bool(found) for found in neg_lexicon], dtype=bool) & ~gated | (oof_neg >= self.alarm)
-        self.ask = self._choose_ask(oof_neg, gated, alarmed)
-        self._fit(texts, vectors[[index[t] for t in texts]], labels, ids)
+        self.ask = self._choose_ask(neg_other, gated | (neg_emergency >= self.ask_emergency), alarmed)
+        self.ask_emergency = min(self.ask_emergency, self.ask)
         pos_max = np.array([s.max(initial=0.0) for s in oof_pos])
+        pos_asked = np.array([bool((s >= self._ask_thresholds(emergency)).any()) for s in oof_pos])
+        neg_asked = (neg_other >= self.ask) | (neg_emergency >= self.ask_emergency) | gated
         return {
             "alarm": self.alarm,
             "ask": self.ask,
+            "ask_emergency": self.ask_emergency,
             "gate": self.gate,
             "cv_classifier_caught": float(np.mean(pos_max >= self.alarm)) if len(pos_max) else 0.0,
-            "cv_classifier_caught_or_asked": float(np.mean(pos_max >= self.ask)) if len(pos_max) else 0.0,
+            "cv_classifier_caught_or_asked": float(np.mean(pos_asked)) if len(pos_asked) else 0.0,
             "cv_false_alarms": float(np.mean(alarmed)),
-            "cv_questions": float(np.mean(~alarmed & ((oof_neg >= self.ask) | gated))),
+            "cv_questions": float(np.mean(~alarmed & neg_asked)),
             "cv_lexicon_alarms_gated": float(gated.sum() / max(1, sum(bool(f) for f in neg_lexicon))),
             "positives": len(positives),
             "negatives": len(negatives),
         }
+
+    def _ask_thresholds(self, emergency: np.ndarray) -> np.ndarray:
+        """Each sign's question threshold: `ask_emergency` for the emergency signs, `ask` for the rest."""
+        return np.where(emergency, self.ask_emergency, self.ask)
 
     def gated(self, lexicon_ids: Sequence[str], top_score: float, levels: Mapping[str, str]) -> bool:
         """Whether the lexicon's signs are asked about instead of raised: none is an emergency and the
@@ -295,7 +328,7 @@ class WarningSignModel:
 
     def _choose_ask(self, oof_neg: np.ndarray, gated: np.ndarray, alarmed: np.ndarray) -> float:
         """The lowest question threshold at which at most `ask_rate` of the training look-alikes get a
-        question (those the gate already turns into one count too)."""
+        question (those already asked about, `gated`, count too)."""
         for candidate in sorted(set(np.round(oof_neg, 4)) | {self.alarm}):
             if candidate > self.alarm:
                 break
@@ -304,17 +337,16 @@ class WarningSignModel:
         return self.alarm
 
     def out_of_fold(self, positives, negatives, texts, labels, group, vectors, index, ids):
-        """Each training message's highest sign score from a model that did not see it."""
+        """Each training message's sign scores from a model that did not see it: a list of score
+        vectors for the positives, a (look-alikes x signs) matrix for the look-alikes."""
         rng = np.random.RandomState(SEED)
         fold_of = rng.randint(0, FOLDS, size=len(positives) + len(negatives))
         rows = np.array(group)
         pos_scores: List[np.ndarray] = [np.zeros(len(ids))] * len(positives)
-        neg_scores = np.zeros(len(negatives))
+        neg_scores = np.zeros((len(negatives), len(ids)))
         for fold in range(FOLDS):
             train = [i for i, g in enumerate(rows) if fold_of[g] != fold]
-            model = WarningSignModel(
-                self.C, self.alarm_rate, self.ask_rate, self.gate_rate, self.word_weight, self.char_weight
-            )
+            model = WarningSignModel(self.C, word_weight=self.word_weight, char_weight=self.char_weight)
             model._fit(
                 [texts[i] for i in train], vectors[[index[texts[i]] for i in train]], [labels[i] for i in train], ids
             )
@@ -325,7 +357,7 @@ class WarningSignModel:
             for m, text in enumerate(negatives):
                 if fold_of[len(positives) + m] == fold:
                     ws = windows(text)
-                    neg_scores[m] = model.scores(ws, vectors[[index[w] for w in ws]]).max(initial=0.0)
+                    neg_scores[m] = model.scores(ws, vectors[[index[w] for w in ws]])
         return pos_scores, neg_scores
 
     # -- inference ------------------------------------------------------------------
@@ -348,15 +380,46 @@ class WarningSignModel:
     ) -> Tuple[Dict[str, float], Dict[str, float], List[str]]:
         """({id: score} at or above the alarm threshold, {id: score} in the question band, and the
         lexicon's ids the gate turns into questions: with `lexicon` (the ids it found) and `levels`)."""
-        scores = self.scores(texts, vectors)
+        return self.decide(self.scores(texts, vectors), lexicon, levels)
+
+    def decide(
+        self, scores: np.ndarray, lexicon: Sequence[str] = (), levels: Optional[Mapping[str, str]] = None
+    ) -> Tuple[Dict[str, float], Dict[str, float], List[str]]:
+        """What :meth:`read` gives, from the signs' scores."""
+        levels = levels or {}
         gated = list(lexicon) if levels and self.gated(lexicon, float(scores.max(initial=0.0)), levels) else []
+        ask = self._ask_thresholds(np.array([levels.get(i) == "emergency" for i in self.ids], dtype=bool))
         found, suspected = {}, {}
-        for sid, score in zip(self.ids, scores):
+        for sid, score, threshold in zip(self.ids, scores, ask):
             if score >= self.alarm:
                 found[sid] = round(float(score), 3)
-            elif score >= self.ask:
+            elif score >= threshold:
                 suspected[sid] = round(float(score), 3)
         return found, suspected, gated
+
+    def additions(
+        self,
+        scores: np.ndarray,
+        findings: Mapping[str, object],
+        quiet: Iterable[str] = (),
+        cleared: bool = False,
+        levels: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, object]:
+        """What the detector adds to the lexicon's `findings` (footnlp.findings) from the signs' scores:
+        ``learned``, ``suspected`` and ``gated``.  Signs the lexicon saw negated, over or as a general
+        question (`quiet`) are left out, and so is everything when a doctor has checked it (`cleared`)."""
+        if cleared or findings.get("cleared"):
+            return {"learned": {}, "suspected": {}, "gated": []}
+        lexicon = list(findings.get("red_flags") or [])
+        found, band, gated = self.decide(scores, lexicon, levels)
+        quiet = set(quiet)
+        learned = {sid: score for sid, score in found.items() if sid not in quiet}
+        skip = quiet | set(learned) | set(lexicon)
+        return {
+            "learned": learned,
+            "suspected": {sid: score for sid, score in band.items() if sid not in skip},
+            "gated": gated,
+        }
 
     # -- storage --------------------------------------------------------------------
 
@@ -366,6 +429,7 @@ class WarningSignModel:
             "ids": self.ids,
             "alarm": self.alarm,
             "ask": self.ask,
+            "ask_emergency": self.ask_emergency,
             "gate": self.gate,
             "words": {str(k): int(v) for k, v in self.words.vocabulary_.items()},
             "chars": {str(k): int(v) for k, v in self.chars.vocabulary_.items()},

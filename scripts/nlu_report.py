@@ -24,6 +24,8 @@ SETS = {
     "holdout": ("tests/nlu_holdout.yml", "written by the project apart from the training data"),
 }
 BLIND = {"real_blind", "real_blind2"}
+#: a "long" message for the off-topic figure (content/scope.yml's min_words)
+LONG_WORDS = 20
 
 
 def score_sets(model: str) -> dict:
@@ -55,6 +57,13 @@ def accuracy(rows) -> float:
     return sum(g == p for g, p, *_ in rows) / len(rows)
 
 
+def out_of_scope_recall(rows, words: int = 0) -> float:
+    """The share of long off-topic messages (LONG_WORDS words or more) answered as out of scope."""
+    words = words or LONG_WORDS
+    long_off = [r for r in rows if r[0] == "out_of_scope" and len(r[2].split()) >= words]
+    return sum(p == "out_of_scope" for _, p, *_ in long_off) / len(long_off) if long_off else float("nan")
+
+
 def per_intent_rows(rows):
     from sklearn.metrics import precision_recall_fscore_support
 
@@ -83,6 +92,11 @@ def main() -> int:
             f"  Intent accuracy on {key}: {acc:.1%} of {len(rows)} messages"
             + (f" (required: {need:.0%})" if need else "")
         )
+        long_off = [r for r in rows if r[0] == "out_of_scope" and len(r[2].split()) >= LONG_WORDS]
+        if long_off:
+            print(
+                f"  Off-topic messages of {LONG_WORDS} words or more recognised: {out_of_scope_recall(rows):.1%} of {len(long_off)}"
+            )
         if key not in BLIND:
             for gold, pred, text in [r for r in rows if r[0] != r[1]][:25]:
                 print(f"    miss: {text[:70]!r}: {gold} -> {pred}")

@@ -141,11 +141,13 @@ def _pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:.1f}% ({a}/{b})" if b else "n/a"
 
 
-def print_report(results: Dict[str, list], misses: bool) -> None:
+def print_report(results: Dict[str, list], misses: bool, described: Optional[Dict[str, tuple]] = None) -> None:
+    """The figures per set; `described`: {set: (file, how it was written)}, by default SETS."""
     from actions.safety import LEVELS
 
+    described = described or SETS
     for name, rows in results.items():
-        print(f"\nWarning signs, {name} ({SETS[name][0]}: {SETS[name][1]})")
+        print(f"\nWarning signs, {name} ({described[name][0]}: {described[name][1]})")
         for detector in DETECTORS:
             f = figures(rows, detector)
             t = f["total"]

@@ -166,7 +166,7 @@ def test_the_model_learns_stories_and_keeps_the_look_alikes_quiet(trained):
     quiet = "my heel hurts for the first steps in the morning"
     found, suspected, _ = model.read([quiet], fake_embed([quiet]))
     assert not found
-    assert 0.0 < model.ask <= model.alarm < 1.0
+    assert 0.0 < model.ask_emergency <= model.ask <= model.alarm < 1.0
     assert figures["cv_false_alarms"] <= 0.05 + 1e-9 and figures["cv_questions"] <= 0.10 + 1e-9
 
 
@@ -198,7 +198,29 @@ def test_the_model_reads_the_same_after_saving_and_loading(trained, tmp_path):
     text = "since the long flight my calf is swollen and warm. what should i do?"
     vectors = fake_embed(ws.windows(text))
     assert np.allclose(model.scores(ws.windows(text), vectors), again.scores(ws.windows(text), vectors), atol=1e-5)
-    assert (again.alarm, again.ask, again.gate, again.ids) == (model.alarm, model.ask, model.gate, model.ids)
+    assert (again.alarm, again.ask, again.ask_emergency, again.gate, again.ids) == (
+        model.alarm,
+        model.ask,
+        model.ask_emergency,
+        model.gate,
+        model.ids,
+    )
+
+
+def test_an_emergency_sign_is_asked_about_from_a_lower_score(trained):
+    """When unsure, the safer level wins: the same score puts an emergency sign in the question band
+    and leaves a sign of a lower level out."""
+    import copy
+
+    model = copy.deepcopy(trained[0])
+    model.alarm, model.ask, model.ask_emergency = 0.95, 0.7, 0.4
+    text = "my foot went cold and my calf is warm"
+    windows, vectors = ws.windows(text), fake_embed(ws.windows(text))
+    model.scores = lambda texts, vectors: np.array(
+        [0.5 if sid in ("cold_pale_blue_foot", "calf_clot") else 0.0 for sid in model.ids]
+    )
+    _, suspected, _ = model.read(windows, vectors, (), LEVELS)
+    assert "cold_pale_blue_foot" in suspected and "calf_clot" not in suspected
 
 
 def test_the_training_files_decide_when_rasa_retrains(tmp_path):
