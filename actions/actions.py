@@ -99,7 +99,7 @@ class ActionAnswer(Action):
         topic = dialogue.topic_for_intent(intent, ctx)
         meant = dialogue.short_follow_up(ctx, topic)  # "how long does that last?" after the side effects
         topic = meant or topic
-        if topic == ctx.last_topic and (meant or asked_again(tracker)) and dialogue.has_details(topic):
+        if topic == ctx.last_topic and (meant or asked_again(tracker)) and dialogue.has_details(topic, ctx.condition):
             # the same topic asked again ("is it the same as a normal foot massage?" after what it
             # is): the short answer did not do, so the details, not the same text twice
             return send(dispatcher, dialogue.tell_more(ctx))

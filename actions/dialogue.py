@@ -35,6 +35,9 @@ BOOKING = "booking"
 MORE_PAYLOAD = "/ask_more"
 #: a message that asks several things gets at most this many answers; the others are offered as buttons
 MAX_ANSWERS = 2
+#: a reply longer than this (in words, the doctor line included) offers the next topic by its
+#: button only, not also in words: replies stay short enough to read on a phone
+REPLY_WORDS = 110
 
 
 @dataclass
@@ -164,13 +167,14 @@ def compose(
             parts.append(_fill(section.text, clinic_))
 
     offered = next_topics[0] if offer and next_topics and advice.offer else None
-    if offered:
-        parts.append(_fill(kb.messages["offer"], clinic_, topic=kb.topics[offered].title.lower()))
-    slots["offered_topic"] = offered
-
     health = bool(health or advice.health)
-    if health:
-        parts.append(advice.closing or kb.doctor_recommendation)
+    closing = [advice.closing or kb.doctor_recommendation] if health else []
+    if offered:
+        line = _fill(kb.messages["offer"], clinic_, topic=kb.topics[offered].title.lower())
+        if len(" ".join([*parts, line, *closing]).split()) <= REPLY_WORDS:
+            parts.append(line)
+    slots["offered_topic"] = offered
+    parts += closing
     buttons = _buttons(kb, next_topics or MENU) if show_buttons or health else []
     if more and not (withheld or advice.hold_back and withhold_on_red_flag):
         # after the next topics (the first is the one offered in words), before "Book / contact"
@@ -189,26 +193,26 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
         withhold_on_red_flag=topic.withhold_on_red_flag,
         extra_slots={"topic": topic_id},
         topic=topic_id,
-        more=bool(topic.details),
+        more=has_details(topic_id, ctx.condition),
     )
 
 
-def has_details(topic_id: str) -> bool:
-    """Whether a topic has details to send after its short answer."""
-    topic = knowledge().topics.get(topic_id)
-    return bool(topic and topic.details)
+def has_details(topic_id: str, condition: Optional[str] = None) -> bool:
+    """Whether a topic has more to send after its short answer (for this condition)."""
+    return topic_id in knowledge().topics and bool(knowledge().details(topic_id, condition))
 
 
 def tell_more(ctx: Context) -> Turn:
     """ "Tell me more": the details of the topic last answered."""
     kb = knowledge()
     topic = kb.topics.get(ctx.last_topic or "")
-    if not topic or not topic.details:
+    more = kb.details(topic.id, ctx.condition) if topic else ""
+    if not more:
         title = topic.title.lower() if topic else "that"
         return compose(ctx, _fill(kb.messages["no_more"], clinic(), topic=title), health=bool(topic), offer=False)
     return compose(
         ctx,
-        topic.details,
+        more,
         health=True,
         next_topics=topic.next,
         withhold_on_red_flag=topic.withhold_on_red_flag,
@@ -252,7 +256,7 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
         extra_slots={"topic": topics[-1]} if topics else None,
         topic=precaution_topic,
         offer=not later,
-        more=bool(last and last.details),
+        more=bool(last) and has_details(last.id, ctx.condition),
     )
 
 
@@ -284,7 +288,7 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
         next_topics=topic.next,
         extra_slots={"topic": topic.id},
         topic=topic.id,
-        more=bool(topic.details),
+        more=has_details(topic.id, ctx.condition),
     )
 
 
@@ -430,7 +434,7 @@ def after_screening(
             show_buttons=True,
             topic=new_topic,
             offer=True,
-            more=bool(topic.details),
+            more=has_details(new_topic, ctx.condition),
         )
     confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
     findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))

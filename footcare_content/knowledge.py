@@ -80,6 +80,9 @@ class Topic:
     #: with a known condition, its paragraph is the whole answer (the core is the general overview,
     #: e.g. the list of conditions, which only a question about them in general should get)
     condition_replaces_answer: bool = False
+    #: when a condition's paragraph replaced the core, "Tell me more" gives the core first (the core
+    #: is general advice the condition's paragraph leaves out, not a list only a general question needs)
+    answer_in_more: bool = False
     #: right after this topic, a short follow-up read as the key topic asks the value topic
     short_follow_ups: Mapping[str, str] = field(default_factory=dict)
 
@@ -104,9 +107,13 @@ class Knowledge:
             return specific
         return f"{specific}\n\n{topic.answer}" if specific else topic.answer
 
-    def details(self, topic_id: str) -> str:
-        """What "Tell me more" adds to the topic's answer ("" when there is nothing more)."""
-        return self.topics[topic_id].details
+    def details(self, topic_id: str, condition: Optional[str] = None) -> str:
+        """What "Tell me more" adds to the topic's answer for this condition ("" when nothing more):
+        the details, after the core when the condition's paragraph replaced it and `answer_in_more`."""
+        topic = self.topics[topic_id]
+        replaced = topic.condition_replaces_answer and (condition or "") in topic.by_condition
+        core = topic.answer if replaced and topic.answer_in_more else ""
+        return "\n\n".join(t for t in (core, topic.details) if t)
 
     def clinic_lines(self, clinic_: Clinic) -> dict[str, str]:
         """The sentence for each clinic detail: the clinic's value, or that it has not set one."""
@@ -161,6 +168,11 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
     replaces = raw.get("condition_replaces_answer", False)
     if not isinstance(replaces, bool):
         raise ContentError(path, f"{prefix}condition_replaces_answer", "must be true or false")
+    in_more = raw.get("answer_in_more", False)
+    if not isinstance(in_more, bool) or (in_more and not replaces):
+        raise ContentError(
+            path, f"{prefix}answer_in_more", "must be true or false, and true only with condition_replaces_answer"
+        )
     texts = {key: require_text(path, raw, key, prefix) for key in ("intent", "title", "answer")}
     details = raw.get("details") or ""
     if not isinstance(details, str):
@@ -186,6 +198,7 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         next=tuple(nxt),
         withhold_on_red_flag=withhold,
         condition_replaces_answer=replaces,
+        answer_in_more=in_more,
         short_follow_ups=dict(follow_ups),
     )
 

@@ -319,6 +319,26 @@ def test_a_reply_to_small_talk_has_no_doctor_line(make_tracker, dispatcher, acti
 # ------------------------------------------------------------- tell me more
 
 
+def test_a_condition_paragraph_that_replaces_the_answer_keeps_it_for_tell_me_more(make_tracker, dispatcher):
+    """With a condition named, the benefits answer is that condition's paragraph alone (a short
+    first reply); "Tell me more" then gives the general answer, then the details."""
+    topic = KB.topics["benefits"]
+    run(
+        actions.ActionAnswer(),
+        dispatcher,
+        make_tracker("does massage help heel spurs?", "ask_benefits", condition="heel_spur"),
+    )
+    first = last_text(dispatcher)
+    assert shown(topic.by_condition["heel_spur"]) in first and shown(topic.answer) not in first
+    run(
+        actions.ActionTellMore(),
+        dispatcher,
+        make_tracker("tell me more", "ask_more", topic="benefits", condition="heel_spur"),
+    )
+    more = last_text(dispatcher)
+    assert more.index(shown(topic.answer)) < more.index(shown(topic.details))
+
+
 def buttons(dispatcher) -> list[dict]:
     return dispatcher.messages[-1].get("buttons") or []
 
@@ -332,8 +352,10 @@ def test_tell_me_more_gives_the_details_of_the_last_topic(make_tracker, dispatch
         make_tracker("tell me more", "ask_more", topic=topic_id, condition="heel_spur"),
     )
     text = last_text(dispatcher)
-    assert text.startswith(shown(topic.details)) and text.endswith(DOCTOR)
-    assert shown(topic.answer) not in text
+    assert text.startswith(shown(KB.details(topic_id, "heel_spur"))) and text.endswith(DOCTOR)
+    assert shown(topic.details) in text
+    # the general answer comes again only where the condition's paragraph replaced it
+    assert (shown(topic.answer) in text) == topic.answer_in_more
     assert slots(events)["topic"] == topic_id
     assert slots(events)["offered_topic"] == topic.next[0]  # then the next topic is offered, as after an answer
     titles = [b["title"] for b in buttons(dispatcher)]

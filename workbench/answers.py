@@ -74,7 +74,7 @@ def variants() -> list[Variant]:
             specific = dialogue.shown(topic.by_condition[condition]) if condition in topic.by_condition else None
             more = (
                 dialogue.tell_more(dialogue.Context(condition=condition, last_topic=topic.id)).replies
-                if topic.details
+                if dialogue.has_details(topic.id, condition)
                 else []
             )
             result.append(Variant(topic.id, condition, label, turn.replies, specific, more))
