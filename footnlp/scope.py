@@ -28,6 +28,11 @@ SUBJECT_CATEGORIES = (*HEALTH_CATEGORIES, "tool")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+def words_of(text: str) -> list:
+    """The words of a message, lower case, as the rule counts them."""
+    return _WORD.findall(text.lower())
+
+
 @dataclass(frozen=True)
 class Scope:
     min_words: int
@@ -35,7 +40,7 @@ class Scope:
 
     def off_topic(self, text: str, doc: Doc) -> bool:
         """Whether a message is long and names nothing of the subject."""
-        words = _WORD.findall(text.lower())
+        words = words_of(text)
         if len(words) < self.min_words:
             return False
         if any(category_of(span) in SUBJECT_CATEGORIES for span in concept_spans(doc, include_negated=True)):

@@ -14,6 +14,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from footnlp.scope import load_scope, words_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: name: (file, how it was written)
@@ -24,8 +26,6 @@ SETS = {
     "holdout": ("tests/nlu_holdout.yml", "written by the project apart from the training data"),
 }
 BLIND = {"real_blind", "real_blind2"}
-#: a "long" message for the off-topic figure (content/scope.yml's min_words)
-LONG_WORDS = 20
 
 
 def score_sets(model: str) -> dict:
@@ -57,11 +57,9 @@ def accuracy(rows) -> float:
     return sum(g == p for g, p, *_ in rows) / len(rows)
 
 
-def out_of_scope_recall(rows, words: int = 0) -> float:
-    """The share of long off-topic messages (LONG_WORDS words or more) answered as out of scope."""
-    words = words or LONG_WORDS
-    long_off = [r for r in rows if r[0] == "out_of_scope" and len(r[2].split()) >= words]
-    return sum(p == "out_of_scope" for _, p, *_ in long_off) / len(long_off) if long_off else float("nan")
+def long_off_topic(rows, min_words: int):
+    """The off-topic messages of at least `min_words` words (content/scope.yml's line), with their predictions."""
+    return [r for r in rows if r[0] == "out_of_scope" and len(words_of(r[2])) >= min_words]
 
 
 def per_intent_rows(rows):
@@ -80,6 +78,7 @@ def main() -> int:
     args = parser.parse_args()
     minimum = {k: float(v) for k, v in (item.split("=", 1) for item in args.min)}
     scores = score_sets(args.model)
+    min_words = load_scope().min_words
     failed = []
     for key, rows in scores.items():
         print(f"\n{key} ({SETS[key][0]}, {SETS[key][1]})")
@@ -92,11 +91,10 @@ def main() -> int:
             f"  Intent accuracy on {key}: {acc:.1%} of {len(rows)} messages"
             + (f" (required: {need:.0%})" if need else "")
         )
-        long_off = [r for r in rows if r[0] == "out_of_scope" and len(r[2].split()) >= LONG_WORDS]
+        long_off = long_off_topic(rows, min_words)
         if long_off:
-            print(
-                f"  Off-topic messages of {LONG_WORDS} words or more recognised: {out_of_scope_recall(rows):.1%} of {len(long_off)}"
-            )
+            recognised = sum(p == "out_of_scope" for _, p, *_ in long_off) / len(long_off)
+            print(f"  Off-topic messages of {min_words} words or more recognised: {recognised:.1%} of {len(long_off)}")
         if key not in BLIND:
             for gold, pred, text in [r for r in rows if r[0] != r[1]][:25]:
                 print(f"    miss: {text[:70]!r}: {gold} -> {pred}")
