@@ -1,13 +1,14 @@
-"""Writes docs/evaluation.md: intent accuracy on every NLU test set, side by side for
-config.yml, Rasa's stock default pipeline and the pipeline before the sentence
-encoder; per-intent figures and a confusion matrix for the real questions; the
-fallback threshold sweep; and the red-flag detectors' figures.
+"""Updates docs/evaluation.md: intent accuracy on every NLU test set, side by side for
+config.yml and Rasa's stock default pipeline; per-intent figures and a confusion matrix
+for the real questions; the fallback threshold sweep; and the warning-sign triage.
 
 Every pipeline is trained with `rasa train nlu` on its training data, once per
 seed when it has a DIETClassifier (config.yml's classifier is deterministic:
-one run), and scored
-the way `rasa test nlu` scores (a FallbackClassifier prediction is undone, so
-the figure is the intent the classifier picked).
+one run), and scored the way `rasa test nlu` scores (a FallbackClassifier
+prediction is undone, so the figure is the intent the classifier picked).
+
+Only the sections this script writes are replaced; sections measured by other
+scripts (each names its script) stay where they are.
 
     python scripts/evaluate.py [--seeds 42 7 2026]
 """
@@ -42,6 +43,27 @@ from bench.run import commit  # noqa: E402  (HEAD, marked when the tree has chan
 
 def env() -> dict:
     return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def sections(doc: str) -> list:
+    """[(heading, text)] of a Markdown document, split at its "## " headings; the part before the first is ("", ...)."""
+    out, heading, lines = [], "", []
+    for line in doc.splitlines(keepends=True):
+        if line.startswith("## "):
+            out.append((heading, "".join(lines)))
+            heading, lines = line.strip(), []
+        lines.append(line)
+    out.append((heading, "".join(lines)))
+    return out
+
+
+def merge_sections(old: str, new: str) -> str:
+    """The old document with each section this run writes replaced in place; sections written by hand
+    (measured by other scripts, named in their text) are kept where they are, new ones go at the end."""
+    fresh = dict(sections(new))
+    kept = [(h, fresh.pop(h, text)) for h, text in sections(old)] if old else []
+    merged = kept + list(fresh.items())
+    return "".join(text if text.endswith("\n") else text + "\n" for _, text in merged)
 
 
 def seeded(config: Path) -> bool:
@@ -273,7 +295,9 @@ threshold is set where the best guess is right less than half the time):
 
 {safety}
 """
-    (DOCS / "evaluation.md").write_text(doc)
+    target = DOCS / "evaluation.md"
+    doc = merge_sections(target.read_text(encoding="utf-8") if target.exists() else "", doc)
+    target.write_text(doc, encoding="utf-8")
     print(doc)
     print("Wrote docs/evaluation.md and docs/confusion_real.png")
     return 0

@@ -1,0 +1,181 @@
+"""Measures levers for the intent classifier against the shipped one, on every NLU test set.
+
+Each row is the shipped classifier's logistic regression (C, class weights, character
+and word n-grams from EncoderIntentClassifier's defaults) over the whole message, with
+one change to its sentence vector:
+
+- ``shipped``: the frozen all-MiniLM-L6-v2 vector of the message;
+- ``question``: the vector of the message beside the vector of its asking parts
+  (footnlp.parts), so a long story's question weighs more;
+- ``fine-tuned``: the encoder fine-tuned on data/nlu (a classification head over the
+  mean-pooled vector, Adam, ``--epochs`` passes), then its vectors.
+
+The figures are for the classifier alone (no fallback, no reading of parts), so they
+compare levers, not the assistant; docs/evaluation.md records a run.  The fine-tuning
+takes about 4 minutes on two cores.
+
+    python scripts/classifier_levers.py [--epochs 2] [--lr 3e-5] [--no-tune]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from nlu_report import SETS  # noqa: E402
+from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from footnlp.encoder import DEFAULT_DIR, MAX_TOKENS  # noqa: E402
+from footnlp.intent_classifier import EncoderIntentClassifier  # noqa: E402
+from footnlp.parts import asks, split_parts  # noqa: E402
+
+SEED = 2026
+
+
+def examples(path: Path):
+    return [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
+
+
+def question_text(text: str) -> str:
+    parts = split_parts(text)
+    asking = [p for p in parts if asks(p)]
+    return " ".join(asking) if asking and len(parts) > 1 else text
+
+
+class Vectors:
+    """Mean-pooled, unit-length vectors from a (possibly fine-tuned) TFBertModel."""
+
+    def __init__(self, folder: Path):
+        import tensorflow as tf
+        from tokenizers import Tokenizer
+        from transformers import TFBertModel
+
+        tf.random.set_seed(SEED)
+        self.tf = tf
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.bert = TFBertModel.from_pretrained(str(folder))
+
+    def batch(self, texts, max_tokens):
+        self.tokenizer.enable_truncation(max_tokens)
+        encodings = self.tokenizer.encode_batch([t or "." for t in texts])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), np.int32)
+        mask = np.zeros_like(ids)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        return ids, mask
+
+    def pool(self, ids, mask, training=False):
+        tf = self.tf
+        hidden = self.bert(
+            input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids), training=training
+        ).last_hidden_state
+        weights = tf.cast(mask, hidden.dtype)[:, :, None]
+        pooled = tf.reduce_sum(hidden * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1e-9)
+        return tf.math.l2_normalize(pooled, axis=1)
+
+    def embed(self, texts):
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 384), np.float32)
+        for start in range(0, len(order), 64):
+            chunk = order[start : start + 64]
+            out[chunk] = self.pool(*self.batch([texts[i] for i in chunk], MAX_TOKENS)).numpy()
+        return out
+
+    def fine_tune(self, train, epochs: float, lr: float, batch_size: int = 32, max_tokens: int = 64) -> float:
+        tf = self.tf
+        labels = sorted({i for _, i in train})
+        index = {name: k for k, name in enumerate(labels)}
+        head = tf.keras.layers.Dense(len(labels))
+        optimizer = tf.keras.optimizers.Adam(lr)
+        spec = tf.TensorSpec([None, None], tf.int32)
+
+        @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
+        def step(ids, mask, y):
+            with tf.GradientTape() as tape:
+                logits = head(self.pool(ids, mask, True) * 20.0)
+                loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
+            variables = [v for v in self.bert.trainable_variables if "pooler" not in v.name] + head.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
+
+        rng = np.random.RandomState(SEED)
+        order = np.concatenate([rng.permutation(len(train)) for _ in range(int(np.ceil(epochs)))])
+        started = time.perf_counter()
+        for s in range(int(epochs * len(train) / batch_size)):
+            rows = order[s * batch_size : (s + 1) * batch_size]
+            ids, mask = self.batch([train[i][0] for i in rows], max_tokens)
+            step(ids, mask, np.array([index[train[i][1]] for i in rows], np.int32))
+        return time.perf_counter() - started
+
+
+def score(train, sets, vector_of) -> dict:
+    config = EncoderIntentClassifier.get_default_config()
+    shipped = EncoderIntentClassifier._vectorizer
+    chars = shipped("char_wb", config["char_ngrams"])
+    words = shipped("word", config["word_ngrams"])
+
+    def features(texts, fit=False):
+        if fit:
+            chars.fit(texts)
+            words.fit(texts)
+        blocks = [vector_of(texts), chars.transform(texts), words.transform(texts) * config["word_weight"]]
+        return scipy.sparse.hstack([scipy.sparse.csr_matrix(blocks[0]), *blocks[1:]]).tocsr()
+
+    model = LogisticRegression(C=64, max_iter=config["max_iter"], class_weight="balanced")
+    model.fit(features([t for t, _ in train], fit=True), [i for _, i in train])
+    return {
+        name: float(np.mean(model.predict(features([t for t, _ in rows])) == np.array([i for _, i in rows])))
+        for name, rows in sets.items()
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--no-tune", action="store_true", help="leave out the fine-tuned row")
+    args = parser.parse_args()
+
+    train = examples(ROOT / "data" / "nlu")
+    sets = {name: examples(ROOT / path) for name, (path, _) in SETS.items()}
+    encoder = Vectors(DEFAULT_DIR)
+    texts = sorted({t for t, _ in train} | {t for rows in sets.values() for t, _ in rows})
+    texts = sorted(set(texts) | {question_text(t) for t in texts})
+    frozen = dict(zip(texts, encoder.embed(texts)))
+
+    rows = {
+        "shipped": score(train, sets, lambda ts: np.stack([frozen[t] for t in ts])),
+        "question": score(
+            train, sets, lambda ts: np.hstack([np.stack([frozen[t] for t in ts]), np.stack([frozen[question_text(t)] for t in ts])])
+        ),
+    }
+    if not args.no_tune:
+        seconds = encoder.fine_tune(train, args.epochs, args.lr)
+        tuned = dict(zip(texts, encoder.embed(texts)))
+        rows[f"fine-tuned ({args.epochs:g} epochs, {seconds:.0f} s)"] = score(
+            train, sets, lambda ts: np.stack([tuned[t] for t in ts])
+        )
+    print("| lever | " + " | ".join(sets) + " |")
+    print("| --- |" + " --- |" * len(sets))
+    for name, figures in rows.items():
+        print(f"| {name} | " + " | ".join(f"{100 * figures[s]:.1f}%" for s in sets) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
