@@ -161,7 +161,9 @@ def main() -> int:
     rows = {
         "shipped": score(train, sets, lambda ts: np.stack([frozen[t] for t in ts])),
         "question": score(
-            train, sets, lambda ts: np.hstack([np.stack([frozen[t] for t in ts]), np.stack([frozen[question_text(t)] for t in ts])])
+            train,
+            sets,
+            lambda ts: np.hstack([np.stack([frozen[t] for t in ts]), np.stack([frozen[question_text(t)] for t in ts])]),
         ),
     }
     if not args.no_tune:
