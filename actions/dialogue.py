@@ -76,11 +76,19 @@ class Context:
     screened: Sequence[str] = ()
 
 
+#: replies that say the message was not understood: after advice on a warning sign the
+#: advice is the answer, so they are left out
+MINOR_MESSAGES = ("fallback",)
+
+
 class Section(NamedTuple):
-    """One part of a reply's body; `withhold`: held back while a warning sign says so."""
+    """One part of a reply's body; `withhold`: held back while a warning sign says so;
+    `minor`: a line that only matters when the message names no warning sign (a greeting,
+    "Did you mean"), left out when the reply opens with the advice on one."""
 
     text: str
     withhold: bool = False
+    minor: bool = False
 
 
 def _buttons(kb: Knowledge, topic_ids: Sequence[str], booking: bool = True) -> list[dict[str, str]]:
@@ -159,6 +167,8 @@ def compose(
     sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
     withheld = False
     for section in sections:
+        if section.minor and check.red_flags:
+            continue
         if advice.hold_back and section.withhold:
             if not withheld:
                 parts.append(_fill(kb.messages["withheld"], clinic_))
@@ -175,7 +185,8 @@ def compose(
             parts.append(line)
     slots["offered_topic"] = offered
     parts += closing
-    buttons = _buttons(kb, next_topics or MENU) if show_buttons or health else []
+    shown = [t for t in next_topics or MENU if not (advice.hold_back and kb.topics[t].withhold_on_red_flag)]
+    buttons = _buttons(kb, shown) if show_buttons or health else []
     if more and not (withheld or advice.hold_back and withhold_on_red_flag):
         # after the next topics (the first is the one offered in words), before "Book / contact"
         buttons.insert(max(len(buttons) - 1, 0), {"title": kb.messages["more_button"], "payload": MORE_PAYLOAD})
@@ -232,7 +243,7 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
     if not asked:
         return message(ctx, "fallback", buttons=True)
     topic_ids, later = asked[:MAX_ANSWERS], [t for t in asked[MAX_ANSWERS:] if t != BOOKING]
-    sections = [Section(_fill(kb.messages["hello_line"], clinic_))] if greeting else []
+    sections = [Section(_fill(kb.messages["hello_line"], clinic_), minor=True)] if greeting else []
     several = len(topic_ids) > 1
     for topic_id in topic_ids:
         if topic_id == BOOKING:
@@ -320,7 +331,8 @@ def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     topic_ids = [t.id for t in map(kb.topic_for_intent, suggestions) if t][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)
-    return compose(ctx, _fill(kb.messages["did_you_mean"], clinic()), health=False, next_topics=topic_ids, offer=False)
+    body = [Section(_fill(kb.messages["did_you_mean"], clinic()), minor=True)]
+    return compose(ctx, body, health=False, next_topics=topic_ids, offer=False)
 
 
 #: words by which a short question refers back to the answer before it ("how long does that last?")
@@ -355,7 +367,7 @@ def topic_for_intent(intent: Optional[str], ctx: Context) -> str:
 def message(ctx: Context, key: str, *, buttons: bool = False) -> Turn:
     """A non-health reply (greeting, thanks, contact...), still checked for warning signs."""
     body = _fill(knowledge().messages[key], clinic())
-    return compose(ctx, body, health=False, show_buttons=buttons)
+    return compose(ctx, [Section(body, minor=key in MINOR_MESSAGES)], health=False, show_buttons=buttons)
 
 
 def follow_up(ctx: Context, affirmed: bool) -> Turn:
@@ -439,7 +451,9 @@ def after_screening(
     confirmed = [] if answer == screening.NO or not questions else [questions[-1].sign]
     findings = safety.merge(pending.get("findings"), ctx.findings, *(safety.told(sign) for sign in confirmed))
     sections = [
-        Section(str(text), bool(withhold)) for text, withhold in (pending.get("body") or []) if isinstance(text, str)
+        Section(row[0], *map(bool, row[1:3]))
+        for row in pending.get("body") or []
+        if isinstance(row, (list, tuple)) and row and isinstance(row[0], str)
     ]
     if answer == screening.NO:
         sections.insert(0, Section(content.after_no))

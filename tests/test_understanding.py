@@ -234,3 +234,37 @@ def test_a_topic_asked_again_after_a_condition_gets_the_answer_for_that_conditio
     )
     text, _ = _answer(tracker)
     assert knowledge().topics["preparation"].by_condition["heel_spur"] in text
+
+
+def test_a_greeting_with_a_warning_sign_opens_with_the_advice_not_a_hello(make_tracker, dispatcher):
+    # "Hello! Here is what I can tell you." after "Call 999 now" reads as if the advice was small talk
+    _run(
+        actions.ActionAnswer(),
+        make_tracker,
+        dispatcher,
+        "hi, my toes went cold and blue this morning, can I massage them?",
+        "ask_self_massage",
+        footcare_greeting=True,
+    )
+    message = dispatcher.messages[-1]
+    assert message["text"].startswith(f"Call {dialogue.clinic().emergency_number} now.")
+    assert KB.messages["hello_line"] not in message["text"]
+    # while the warning holds, no button leads to an answer it holds back
+    held = {f"/{t.intent}" for t in KB.topics.values() if t.withhold_on_red_flag}
+    assert message["buttons"] and not held & {b["payload"] for b in message["buttons"]}
+
+
+def test_a_warning_sign_the_nlu_could_not_place_gets_the_advice_without_did_you_mean(make_tracker, dispatcher):
+    # a long story of a swollen calf after a flight: the advice answers it; "I'm not sure I understood" would not
+    _run(
+        actions.ActionFallback(),
+        make_tracker,
+        dispatcher,
+        "flew home from sydney on sunday. since then my right calf is swollen and sore, thought it was the bags",
+        "nlu_fallback",
+        footcare_suggestions=["describe_symptoms", "ask_procedure"],
+    )
+    message = dispatcher.messages[-1]
+    assert "today" in message["text"].split("\n\n")[0]
+    assert KB.messages["did_you_mean"] not in message["text"] and KB.messages["fallback"] not in message["text"]
+    assert message["buttons"]
