@@ -6,7 +6,7 @@
 content/lexicon.yml is validated first; a problem is printed as
 ``LexiconError: <file>: <key> ...`` and the exit code is 1.  (That
 content/safety.yml words every warning sign of the lexicon is checked by
-actions/safety.py, the home of safety: ``python -m actions.safety``.)
+the actions/safety package, the home of safety: ``python -m actions.safety``.)
 
 The saved directory loads with ``spacy.load(path)`` in any process that has
 imported ``footnlp`` (Rasa's SpacyNLP does, through footnlp.rasa_component).

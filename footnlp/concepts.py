@@ -25,6 +25,9 @@ from footnlp.spelling import SPELLING_CATEGORIES, Speller, common_words
 from footnlp.stemming import APOSTROPHES, token_stem
 
 SPAN_KEY = "footnlp"
+#: a term's "not" may be followed by one of these words in a message ("can't really walk on it")
+NEGATIONS = ("n't", "not", "cannot", "never")
+FILLERS = ("really", "even", "quite", "properly", "fully", "actually", "hardly", "barely")
 #: doc.user_data key of {red flag id: contraindication id} for mentions that are over
 HISTORY_KEY = "footnlp_history_of"
 #: doc.user_data key of {contraindication id: does a past mention still count}
@@ -99,6 +102,8 @@ class ConceptMatcher:
             if pattern and pattern[-1].get("OP") != "?":
                 pattern.append({"ORTH": {"IN": ["-", "\u2013", "/"]}, "OP": "?"})
             pattern.append({"NORM": token_stem(token)})
+            if text.lower() in NEGATIONS:  # "can't really push off", "cannot even stand on it"
+                pattern.append({"LOWER": {"IN": list(FILLERS)}, "OP": "?"})
             if token.is_alpha:
                 words.append(token.lower_)
         if not any("NORM" in p and p.get("OP") != "?" for p in pattern):

@@ -1,6 +1,6 @@
 """What the safety layer acts on, found in a processed doc (the ``footcare_safety`` parse data).
 
-This module only finds; what to say about a finding is decided in actions/safety.py.
+This module only finds; what to say about a finding is decided in the actions/safety package.
 """
 
 from __future__ import annotations

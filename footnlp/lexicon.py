@@ -3,7 +3,7 @@
 What a lexicon holds is in footnlp.lexicon_model, how the file is checked in
 footnlp.lexicon_schema; this module loads it and names the conditions.
 The texts of the warning signs and precautions (content/safety.yml) are read
-and checked by actions/safety.py, the one home of safety.
+and checked by the actions/safety package (actions/safety/content.py), the one home of safety.
 """
 
 from __future__ import annotations
