@@ -56,6 +56,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse
 import yaml
+from joblib import Parallel, delayed
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -236,13 +237,13 @@ class WarningSignModel:
         X = self.features(texts, vectors)
         coef = np.zeros((len(ids), X.shape[1]), dtype=np.float32)
         intercept = np.full(len(ids), -10.0, dtype=np.float32)
-        for k, sid in enumerate(ids):
-            y = np.array([sid in row for row in labels], dtype=int)
-            if y.sum() == 0 or y.sum() == len(y):
-                continue
-            model = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced", random_state=SEED)
-            model.fit(X, y)
-            coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
+        targets = {k: np.array([sid in row for row in labels], dtype=int) for k, sid in enumerate(ids)}
+        targets = {k: y for k, y in targets.items() if 0 < y.sum() < len(y)}
+        # one model per sign, independent of the others: fitted on all cores (the same fit as one by one,
+        # up to float rounding)
+        fitted = Parallel(n_jobs=-1)(delayed(_fit_sign)(X, y, self.C) for y in targets.values())
+        for k, (weights, bias) in zip(targets, fitted):
+            coef[k], intercept[k] = weights, bias
         self.ids, self.coef, self.intercept, self._weights = list(ids), coef, intercept, None
 
     def fit(
@@ -449,6 +450,12 @@ class WarningSignModel:
         meta = json.loads((folder / "warning_signs.json").read_text(encoding="utf-8"))
         arrays = np.load(folder / "warning_signs.npz")
         return cls(**config, state={**meta, **{k: arrays[k] for k in arrays.files}})
+
+
+def _fit_sign(X: scipy.sparse.csr_matrix, y: np.ndarray, C: float) -> Tuple[np.ndarray, float]:
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=SEED)
+    model.fit(X, y)
+    return model.coef_[0], float(model.intercept_[0])
 
 
 def _threshold(negative_scores: np.ndarray, rate: float) -> float:
