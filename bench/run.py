@@ -54,6 +54,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # --- processes: CPU time and peak memory from /proc ------------------------------------------
 
 
+#: as `make train` runs it (the Makefile's TRAIN_THREADS): the encoder may use every core while training
+TRAIN_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": str(os.cpu_count() or 1), "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+
+
 def process_tree(root: int) -> list[int]:
     """The live process `root` and all its descendants (Sanic workers, PostgreSQL backends)."""
     children: dict[int, list[int]] = {}
@@ -196,7 +200,7 @@ def time_training() -> dict[str, Any]:
             result = subprocess.run(
                 [RASA, "train", "--fixed-model-name", "bench", "--out", folder],
                 cwd=ROOT,
-                env=env,
+                env={**env, **TRAIN_THREADS},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -171,7 +171,9 @@ def one_thread_each() -> None:
     The Rasa server works on one message at a time with small matrices (one
     sentence through the encoder, a logistic regression): extra threads only
     spin while they wait.  On 2 cores they cost about 20 ms of CPU a turn and
-    no latency is gained (`make bench` reports CPU ms per turn).
+    no latency is gained (`make bench` reports CPU ms per turn).  When Rasa's own
+    TF_*_PARALLELISM_THREADS variables are set (`make train` sets them, so that
+    embedding the training messages uses every core), TensorFlow keeps those.
     """
     from threadpoolctl import threadpool_limits
 
