@@ -37,7 +37,7 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -189,6 +189,19 @@ def one_thread_each() -> None:
         pass
 
 
+def mean_pooled(model, ids, mask, training: bool = False):
+    """The unit-length mean of `model`'s token vectors over the real tokens (the pooling the model
+    was trained with); a TensorFlow tensor, differentiable."""
+    import tensorflow as tf
+
+    hidden = model(input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids), training=training)
+    weights = tf.cast(mask, hidden.last_hidden_state.dtype)[:, :, None]
+    pooled = tf.reduce_sum(hidden.last_hidden_state * weights, axis=1) / tf.maximum(
+        tf.reduce_sum(weights, axis=1), 1e-9
+    )
+    return tf.math.l2_normalize(pooled, axis=1)
+
+
 class Encoder:
     """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length)."""
 
@@ -208,23 +221,24 @@ class Encoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        self._model = TFBertModel.from_pretrained(str(folder))
+        self._max_tokens = MAX_TOKENS
+        #: the TFBertModel (its weights are what `embed` uses, also after they are changed in place)
+        self.model = TFBertModel.from_pretrained(str(folder))
         spec = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
 
         @tf.function(input_signature=[spec, spec])
         def forward(ids, mask):
-            hidden = self._model(
-                input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids)
-            ).last_hidden_state
-            weights = tf.cast(mask, hidden.dtype)[:, :, None]
-            pooled = tf.reduce_sum(hidden * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1e-9)
-            return tf.math.l2_normalize(pooled, axis=1)
+            return mean_pooled(self.model, ids, mask)
 
         # the one concrete function, called directly: no input matching on every call
         self._forward = forward.get_concrete_function()
         self._lock = threading.Lock()
 
-    def _batch(self, texts: Sequence[str]) -> np.ndarray:
+    def tokens(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> Tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask of `texts` (int32, padded to the longest, cut at `max_tokens`)."""
+        if max_tokens != self._max_tokens:
+            self._tokenizer.enable_truncation(max_tokens)
+            self._max_tokens = max_tokens
         encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int32)
@@ -232,7 +246,10 @@ class Encoder:
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
-        return self._forward(ids, mask).numpy()
+        return ids, mask
+
+    def _batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self._forward(*self.tokens(texts)).numpy()
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(len(texts), 384) float32; similar lengths are batched together."""

@@ -37,7 +37,7 @@ from nlu_report import SETS  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from footnlp.encoder import DEFAULT_DIR, MAX_TOKENS  # noqa: E402
+from footnlp.encoder import DEFAULT_DIR, Encoder, mean_pooled  # noqa: E402
 from footnlp.intent_classifier import EncoderIntentClassifier  # noqa: E402
 from footnlp.parts import asks, split_parts  # noqa: E402
 
@@ -54,73 +54,35 @@ def question_text(text: str) -> str:
     return " ".join(asking) if asking and len(parts) > 1 else text
 
 
-class Vectors:
-    """Mean-pooled, unit-length vectors from a (possibly fine-tuned) TFBertModel."""
+def fine_tune(encoder: Encoder, train, epochs: float, lr: float, batch_size: int = 32, max_tokens: int = 64) -> float:
+    """Trains `encoder.model` in place with a classification head over its pooled vector (so
+    `encoder.embed` gives the fine-tuned vectors after); returns the seconds it took."""
+    import tensorflow as tf
 
-    def __init__(self, folder: Path):
-        import tensorflow as tf
-        from tokenizers import Tokenizer
-        from transformers import TFBertModel
+    tf.random.set_seed(SEED)
+    labels = sorted({i for _, i in train})
+    index = {name: k for k, name in enumerate(labels)}
+    head = tf.keras.layers.Dense(len(labels))
+    optimizer = tf.keras.optimizers.Adam(lr)
+    spec = tf.TensorSpec([None, None], tf.int32)
 
-        tf.random.set_seed(SEED)
-        self.tf = tf
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.bert = TFBertModel.from_pretrained(str(folder))
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
+    def step(ids, mask, y):
+        with tf.GradientTape() as tape:
+            logits = head(mean_pooled(encoder.model, ids, mask, training=True) * 20.0)
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
+        variables = [v for v in encoder.model.trainable_variables if "pooler" not in v.name] + head.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
 
-    def batch(self, texts, max_tokens):
-        self.tokenizer.enable_truncation(max_tokens)
-        encodings = self.tokenizer.encode_batch([t or "." for t in texts])
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), np.int32)
-        mask = np.zeros_like(ids)
-        for row, enc in enumerate(encodings):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1
-        return ids, mask
-
-    def pool(self, ids, mask, training=False):
-        tf = self.tf
-        hidden = self.bert(
-            input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids), training=training
-        ).last_hidden_state
-        weights = tf.cast(mask, hidden.dtype)[:, :, None]
-        pooled = tf.reduce_sum(hidden * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1e-9)
-        return tf.math.l2_normalize(pooled, axis=1)
-
-    def embed(self, texts):
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 384), np.float32)
-        for start in range(0, len(order), 64):
-            chunk = order[start : start + 64]
-            out[chunk] = self.pool(*self.batch([texts[i] for i in chunk], MAX_TOKENS)).numpy()
-        return out
-
-    def fine_tune(self, train, epochs: float, lr: float, batch_size: int = 32, max_tokens: int = 64) -> float:
-        tf = self.tf
-        labels = sorted({i for _, i in train})
-        index = {name: k for k, name in enumerate(labels)}
-        head = tf.keras.layers.Dense(len(labels))
-        optimizer = tf.keras.optimizers.Adam(lr)
-        spec = tf.TensorSpec([None, None], tf.int32)
-
-        @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
-        def step(ids, mask, y):
-            with tf.GradientTape() as tape:
-                logits = head(self.pool(ids, mask, True) * 20.0)
-                loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
-            variables = [v for v in self.bert.trainable_variables if "pooler" not in v.name] + head.trainable_variables
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            return loss
-
-        rng = np.random.RandomState(SEED)
-        order = np.concatenate([rng.permutation(len(train)) for _ in range(int(np.ceil(epochs)))])
-        started = time.perf_counter()
-        for s in range(int(epochs * len(train) / batch_size)):
-            rows = order[s * batch_size : (s + 1) * batch_size]
-            ids, mask = self.batch([train[i][0] for i in rows], max_tokens)
-            step(ids, mask, np.array([index[train[i][1]] for i in rows], np.int32))
-        return time.perf_counter() - started
+    rng = np.random.RandomState(SEED)
+    order = np.concatenate([rng.permutation(len(train)) for _ in range(int(np.ceil(epochs)))])
+    started = time.perf_counter()
+    for s in range(int(epochs * len(train) / batch_size)):
+        rows = order[s * batch_size : (s + 1) * batch_size]
+        ids, mask = encoder.tokens([train[i][0] for i in rows], max_tokens)
+        step(ids, mask, np.array([index[train[i][1]] for i in rows], np.int32))
+    return time.perf_counter() - started
 
 
 def score(train, sets, vector_of) -> dict:
@@ -153,7 +115,7 @@ def main() -> int:
 
     train = examples(ROOT / "data" / "nlu")
     sets = {name: examples(ROOT / path) for name, (path, _) in SETS.items()}
-    encoder = Vectors(DEFAULT_DIR)
+    encoder = Encoder(DEFAULT_DIR)  # its own copy of the model: fine-tuning changes it in place
     texts = sorted({t for t, _ in train} | {t for rows in sets.values() for t, _ in rows})
     texts = sorted(set(texts) | {question_text(t) for t in texts})
     frozen = dict(zip(texts, encoder.embed(texts)))
@@ -167,7 +129,7 @@ def main() -> int:
         ),
     }
     if not args.no_tune:
-        seconds = encoder.fine_tune(train, args.epochs, args.lr)
+        seconds = fine_tune(encoder, train, args.epochs, args.lr)
         tuned = dict(zip(texts, encoder.embed(texts)))
         rows[f"fine-tuned ({args.epochs:g} epochs, {seconds:.0f} s)"] = score(
             train, sets, lambda ts: np.stack([tuned[t] for t in ts])
