@@ -54,11 +54,11 @@ $(SPACY)/meta.json: $(VENV)/.installed content/lexicon.yml $(wildcard footnlp/*.
 	@mkdir -p build
 	flock build/spacy.lock $(PY) -m footnlp.build --out $(SPACY)
 
-$(ENCODER)/tf_model.h5: $(VENV)/.installed footnlp/encoder.py
+$(ENCODER)/encoder.onnx: $(VENV)/.installed footnlp/encoder.py
 	@mkdir -p build
 	flock build/encoder.lock $(PY) -m footnlp.encoder --out $(ENCODER) $(if $(MINILM_DIR),--from $(MINILM_DIR))
 
-$(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(ENCODER)/tf_model.h5 $(TRAIN_INPUTS)
+$(MODEL): $(VENV)/.installed $(SPACY)/meta.json $(ENCODER)/encoder.onnx $(TRAIN_INPUTS)
 	@mkdir -p build
 	flock build/train.lock env $(TRAIN_THREADS) $(RASA) train --fixed-model-name footcare --out models
 	@touch $@

@@ -40,6 +40,35 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: word-count bands of the real-length measurement: (label, fewest words, most words)
+LENGTH_BANDS: tuple[tuple[str, int, int], ...] = (
+    ("up to 20 words", 0, 20),
+    ("21 to 60 words", 21, 60),
+    ("over 60 words", 61, 10**9),
+)
+#: the short turns around real questions in a real-length conversation
+OPENINGS = ("hello", "hi there", "good morning", "hey")
+FOLLOW_UPS = ("yes", "thanks", "ok, and how long until it helps?", "no thanks", "what about side effects?")
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def band(text: str) -> str:
+    return next(label for label, low, high in LENGTH_BANDS if low <= words(text) <= high)
+
+
+def real_length_conversations(questions: Sequence[str], conversations: int) -> list[tuple[str, ...]]:
+    """`conversations` scripts of a greeting, a real question, a short follow-up, another real question
+    and thanks: the questions (real messages quoted from public pages) in their order, round."""
+    out = []
+    for n in range(conversations):
+        first, second = questions[(2 * n) % len(questions)], questions[(2 * n + 1) % len(questions)]
+        out.append((OPENINGS[n % len(OPENINGS)], first, FOLLOW_UPS[n % len(FOLLOW_UPS)], second, "thank you"))
+    return out
+
+
 @dataclass
 class Turn:
     latency_s: float
@@ -181,6 +210,32 @@ async def run_level(
         for open_session in sessions:
             await open_session.close()
     return LevelResult(concurrency, elapsed, turns)
+
+
+async def alternating_latencies(
+    base_urls: dict[str, str], conversations: Sequence[tuple[str, ...]], label: str = "real"
+) -> dict[str, list[tuple[str, float]]]:
+    """One visitor walks `conversations` on every server of `base_urls` ({name: url}), sending each
+    message to one server after the other (which one goes first alternates), so that all are measured
+    under the same conditions.  Returns {name: [(message, turn ms)]}; the first conversation warms up."""
+    out: dict[str, list[tuple[str, float]]] = {name: [] for name in base_urls}
+    names = list(base_urls)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for number, script in enumerate(conversations):
+            for turn, text in enumerate(script):
+                order = names if (number + turn) % 2 == 0 else names[::-1]
+                for name in order:
+                    started = time.perf_counter()
+                    async with session.post(
+                        f"{base_urls[name]}/webhooks/rest/webhook",
+                        json={"sender": f"bench-{label}-{name}-{number}", "message": text},
+                    ) as response:
+                        await response.read()
+                        if response.status != 200:
+                            raise RuntimeError(f"{name}: the REST channel answered {response.status}")
+                    if number > 0:
+                        out[name].append((text, (time.perf_counter() - started) * 1000))
+    return out
 
 
 async def paired_latencies(

@@ -250,6 +250,105 @@ def time_encoder(messages: int = 300) -> dict[str, Any]:
     return {"messages": messages, "p50_ms": round(summary["p50"], 1), "p95_ms": round(summary["p95"], 1)}
 
 
+# --- messages of real length, next to Rasa's default pipeline ---------------------------------
+
+#: real questions quoted from public pages (training data: the test sets stay unread)
+REAL_QUESTIONS = ("data/nlu/real_voices.yml", "data/nlu/real_quoted_*.yml")
+#: DIET's epochs for the comparison model: a turn's latency does not depend on how long it was trained
+DEFAULT_PIPELINE_EPOCHS = 5
+
+
+def real_questions(seed: int = 2026) -> list[str]:
+    """The real questions of REAL_QUESTIONS, in a fixed shuffled order (so lengths are mixed)."""
+    import random
+
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = [
+        m.get("text")
+        for pattern in REAL_QUESTIONS
+        for path in sorted(ROOT.glob(pattern))
+        for m in load_data(str(path)).intent_examples
+    ]
+    random.Random(seed).shuffle(texts)
+    return texts
+
+
+def train_default_pipeline(folder: Path) -> tuple[Path, float]:
+    """The project's domain and data trained with Rasa's default NLU pipeline (tests/configs/rasa_default.yml,
+    DIET for DEFAULT_PIPELINE_EPOCHS epochs) and config.yml's policies: (model, seconds)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "tests" / "configs" / "rasa_default.yml").read_text())
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component["epochs"] = DEFAULT_PIPELINE_EPOCHS
+    config["policies"] = yaml.safe_load((ROOT / "config.yml").read_text())["policies"]
+    path = folder / "rasa-default.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    print(f"  training Rasa's default pipeline ({DEFAULT_PIPELINE_EPOCHS} epochs) for the comparison ...", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(
+        [RASA, "train", "--config", str(path), "--fixed-model-name", "rasa-default", "--out", str(folder)],
+        cwd=ROOT,
+        env={**base_env(RASA_CACHE_DIRECTORY=str(folder / "cache")), **TRAIN_THREADS},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"rasa train (default pipeline) failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return next(folder.glob("rasa-default*.tar.gz")), time.monotonic() - started
+
+
+def band_figures(samples: list[tuple[str, float]]) -> dict[str, Any]:
+    """p50 / p95 / max turn ms and count, for every length band and for all turns."""
+    out: dict[str, Any] = {}
+    for label, _, _ in loadgen.LENGTH_BANDS:
+        times = [ms for text, ms in samples if loadgen.band(text) == label]
+        out[label] = {**loadgen.summary(times), "max": max(times, default=float("nan")), "turns": len(times)}
+    times = [ms for _, ms in samples]
+    out["all"] = {**loadgen.summary(times), "max": max(times, default=float("nan")), "turns": len(times)}
+    return {key: {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()} for key, row in out.items()}
+
+
+def measure_real_lengths(conversations: int) -> dict[str, Any]:
+    """One visitor's conversations with real questions, on the assistant (as `make run` starts it, limits
+    lifted) and on the same project trained with Rasa's default pipeline, turn by turn side by side."""
+    with tempfile.TemporaryDirectory(prefix="footcare-bench-real-") as name:
+        folder = Path(name)
+        default_model, default_seconds = train_default_pipeline(folder)
+        scripts = loadgen.real_length_conversations(real_questions(), conversations + 1)
+        servers: list[Any] = []
+        try:
+            actions = ActionServer(folder)
+            servers.append(actions)
+            actions.start()
+            urls = {}
+            for label, model in (("assistant", MODEL), ("Rasa default pipeline", default_model)):
+                rasa = RasaServer(folder, actions.url, credentials=PROJECT_REST, api_token=TOKEN, model=model)
+                servers.append(rasa)
+                rasa.start()
+                urls[label] = rasa.url
+            print(f"  real-length messages: {conversations} conversations of one visitor on both", flush=True)
+            meter = OthersMeter({f"server {n}": server.process.pid for n, server in enumerate(servers)})
+            samples = asyncio.run(loadgen.alternating_latencies(urls, scripts))
+            other_cores = meter.cores()
+        finally:
+            for server in reversed(servers):
+                with contextlib.suppress(Exception):
+                    server.stop()
+    turns = [text for text, _ in samples["assistant"]]
+    return {
+        "conversations": conversations,
+        "default_pipeline_epochs": DEFAULT_PIPELINE_EPOCHS,
+        "default_pipeline_training_seconds": round(default_seconds, 1),
+        "turns_per_band": {label: sum(loadgen.band(t) == label for t in turns) for label, _, _ in loadgen.LENGTH_BANDS},
+        "other_processes_cores": round(other_cores, 2),
+        "pipelines": {name: band_figures(rows) for name, rows in samples.items()},
+        "samples": {name: [[loadgen.words(t), round(ms, 1)] for t, ms in rows] for name, rows in samples.items()},
+    }
+
+
 # --- stacks -------------------------------------------------------------------------------
 
 
@@ -407,6 +506,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument(
         "--paired", type=int, default=60, help="conversations (5 turns each) of the paired turn / parse measurement"
     )
+    parser.add_argument(
+        "--real",
+        type=int,
+        default=60,
+        help="conversations (5 turns, 2 real questions each) of the real-length run; 0 skips it",
+    )
     parser.add_argument("--sanic-workers", type=int, default=2, help="Rasa workers in the production setup")
     parser.add_argument("--skip-training", action="store_true", help="keep the training figures of the last run")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -450,6 +555,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         figures["training"] = time_training()
     print("  the sentence encoder on its own ...", flush=True)
     figures["encoder"] = time_encoder()
+    if args.real:
+        figures["real_lengths"] = measure_real_lengths(args.real)
     figures["setups"] = [
         measure_setup(setup, levels, args.seconds, args.warmup, args.paired, args.sanic_workers) for setup in setups
     ]

@@ -142,8 +142,9 @@ class RasaServer(_Server):
         env: Optional[dict[str, str]] = None,
         extra_args: tuple[str, ...] = (),
         api_token: Optional[str] = "test-token",
+        model: Path = MODEL,
     ) -> None:
-        self.workdir, self.port = workdir, port or free_port()
+        self.workdir, self.port, self.model = workdir, port or free_port(), model
         self.env, self.extra_args, self.api_token = env or {}, extra_args, api_token
         self.log = workdir / f"rasa-{self.port}.log"
         endpoints: dict[str, Any] = {}
@@ -166,7 +167,7 @@ class RasaServer(_Server):
             *RASA_COMMAND,
             "run",
             "--model",
-            str(MODEL),
+            str(self.model),
             "--endpoints",
             str(self.endpoints),
             "--credentials",

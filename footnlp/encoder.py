@@ -18,11 +18,19 @@ Use::
     enc = load_encoder("build/minilm")
     vectors = enc.embed(["my heel hurts", "what is fascia"])   # (2, 384), unit length
 
+The build then exports the model once to ONNX (``encoder.onnx``, with
+tf2onnx) and checks that both give the same vectors (every coordinate within
+``ONNX_TOLERANCE``).  The servers and training run that file with ONNX
+Runtime: about 7 ms less per call than TensorFlow, and the Rasa server no
+longer holds the TensorFlow copy of the weights.  ``Encoder(folder,
+runtime="tensorflow")`` runs the TensorFlow model instead (scripts that
+fine-tune it in place use it).
+
 Embeddings are the mean of the token vectors over the real tokens (the
 pooling the model was trained with), normalised to length 1, so a dot product
-is the cosine similarity.  One message runs through a ``tf.function`` with a
-fixed input signature (no retracing, about 7 ms on 2 cores instead of about
-44 ms eagerly).
+is the cosine similarity.  The texts of one call are run in batches of
+similar length (:func:`batches`): a batch pads its texts to its longest, so a
+long message and its short sentences go in different batches.
 """
 
 from __future__ import annotations
@@ -55,6 +63,21 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "build" / "minilm"
 #: tokens per message; longer messages are cut (the model was trained on 128)
 MAX_TOKENS = 128
 DIM = 384
+#: the model as served, exported from tf_model.h5 by the build
+ONNX_FILE = "encoder.onnx"
+RUNTIMES = ("onnx", "tensorflow")
+#: the largest difference in any coordinate of a vector the build accepts between the two runtimes
+ONNX_TOLERANCE = 1e-4
+#: what one call to the model costs besides its tokens, in tokens of work (on 2 cores: about 2.5 ms
+#: a call against 0.27 ms a token), for :func:`batches`
+CALL_COST_TOKENS = 10
+#: sentences the build compares the two runtimes on
+CHECK_TEXTS = (
+    "my heel hurts",
+    "what is fascia massage?",
+    "I fell down the stairs yesterday, my ankle is swollen and bruised and I can only hop. What should I do?",
+    "Is it OK to roll a frozen bottle under my foot for plantar fasciitis, or does that make it worse?",
+)
 
 
 class EncoderError(RuntimeError):
@@ -124,8 +147,36 @@ def _write_vocab(folder: Path) -> None:
     (folder / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in ordered), encoding="utf-8")
 
 
+def export_onnx(model, path: Path) -> None:
+    """Writes `model` (a TFBertModel) with its pooling to `path` as ONNX: inputs ``ids`` and ``mask``
+    (int32, batch x tokens), output the unit-length sentence vectors."""
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec([None, None], tf.int32, name="ids"), tf.TensorSpec([None, None], tf.int32, name="mask"))
+
+    @tf.function(input_signature=spec)
+    def forward(ids, mask):
+        return mean_pooled(model, ids, mask)
+
+    tf2onnx.convert.from_function(forward, input_signature=spec, opset=15, output_path=str(path))
+
+
+def check_runtimes(folder: Path) -> float:
+    """The largest difference between the TensorFlow and the ONNX vectors of CHECK_TEXTS; raises
+    EncoderError above ONNX_TOLERANCE."""
+    texts = list(CHECK_TEXTS)
+    difference = float(np.abs(Encoder(folder, "tensorflow").embed(texts) - Encoder(folder, "onnx").embed(texts)).max())
+    if difference > ONNX_TOLERANCE:
+        raise EncoderError(
+            f"{folder / ONNX_FILE} gives vectors up to {difference:.2g} away from the TensorFlow model's "
+            f"(at most {ONNX_TOLERANCE} allowed)"
+        )
+    return difference
+
+
 def build(out: Path, source: Optional[Path] = None) -> Path:
-    """Checks the upstream files and writes the TensorFlow model to `out`."""
+    """Checks the upstream files and writes the TensorFlow model and its ONNX export to `out`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".minilm-", dir=out.parent))
@@ -140,6 +191,8 @@ def build(out: Path, source: Optional[Path] = None) -> Path:
         model = TFBertModel.from_pretrained(str(work))
         model.save_pretrained(str(work))  # tf_model.h5 + config.json
         (work / "model.safetensors").unlink()
+        export_onnx(model, work / ONNX_FILE)
+        check_runtimes(work)
         (work / "SOURCE.json").write_text(
             json.dumps(
                 {
@@ -202,26 +255,71 @@ def mean_pooled(model, ids, mask, training: bool = False):
     return tf.math.l2_normalize(pooled, axis=1)
 
 
-class Encoder:
-    """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length)."""
+def threads() -> int:
+    """Threads for one call to the model: those Rasa's TF_INTRA_OP_PARALLELISM_THREADS names (`make
+    train` gives training every core), else one (see :func:`one_thread_each`)."""
+    try:
+        return max(1, int(os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS") or 1))
+    except ValueError:
+        return 1
 
-    def __init__(self, folder: Path):
+
+def batches(lengths: Sequence[int], batch_size: int = 64) -> List[List[int]]:
+    """The indices of texts with these token `lengths`, grouped into batches of at most `batch_size`
+    that cost the least work: each batch pads its texts to its longest, and each call costs
+    CALL_COST_TOKENS more (by length, then the cheapest cut into runs; dynamic programming)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    best = [0.0] + [float("inf")] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        width = lengths[order[end - 1]]
+        for start in range(max(0, end - batch_size), end):
+            cost = best[start] + CALL_COST_TOKENS + (end - start) * width
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    out, end = [], len(order)
+    while end:
+        out.append(order[cut[end] : end])
+        end = cut[end]
+    return out[::-1]
+
+
+class Encoder:
+    """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length), run by ONNX Runtime
+    (``runtime="onnx"``, what the assistant uses) or TensorFlow (``runtime="tensorflow"``)."""
+
+    def __init__(self, folder: Path, runtime: str = "onnx"):
         folder = Path(folder)
-        if not (folder / "tf_model.h5").is_file():
+        if runtime not in RUNTIMES:
+            raise EncoderError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+        needed = folder / (ONNX_FILE if runtime == "onnx" else "tf_model.h5")
+        if not needed.is_file():
             raise EncoderError(
-                f"{folder} holds no built encoder: run `make train` (python -m footnlp.encoder --out {folder})"
+                f"{folder} holds no built encoder ({needed.name}): run `make train` "
+                f"(python -m footnlp.encoder --out {folder})"
             )
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         one_thread_each()
-        import tensorflow as tf
         from tokenizers import Tokenizer
-        from transformers import TFBertModel
 
-        self.folder = folder
+        self.folder, self.runtime = folder, runtime
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         self._max_tokens = MAX_TOKENS
+        self._lock = threading.Lock()
+        if runtime == "onnx":
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads()
+            options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(str(needed), options, providers=["CPUExecutionProvider"])
+            self._run = lambda ids, mask: session.run(None, {"ids": ids, "mask": mask})[0]
+            return
+        import tensorflow as tf
+        from transformers import TFBertModel
+
         #: the TFBertModel (its weights are what `embed` uses, also after they are changed in place)
         self.model = TFBertModel.from_pretrained(str(folder))
         spec = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
@@ -231,37 +329,39 @@ class Encoder:
             return mean_pooled(self.model, ids, mask)
 
         # the one concrete function, called directly: no input matching on every call
-        self._forward = forward.get_concrete_function()
-        self._lock = threading.Lock()
+        concrete = forward.get_concrete_function()
+        self._run = lambda ids, mask: concrete(ids, mask).numpy()
 
-    def tokens(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> Tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask of `texts` (int32, padded to the longest, cut at `max_tokens`)."""
+    def _token_ids(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> List[List[int]]:
         if max_tokens != self._max_tokens:
             self._tokenizer.enable_truncation(max_tokens)
             self._max_tokens = max_tokens
-        encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int32)
-        mask = np.zeros((len(texts), width), dtype=np.int32)
-        for row, enc in enumerate(encodings):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1
+        return [e.ids for e in self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])]
+
+    @staticmethod
+    def _padded(rows: Sequence[Sequence[int]]) -> Tuple[np.ndarray, np.ndarray]:
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int32)
+        mask = np.zeros((len(rows), width), dtype=np.int32)
+        for n, row in enumerate(rows):
+            ids[n, : len(row)] = row
+            mask[n, : len(row)] = 1
         return ids, mask
 
-    def _batch(self, texts: Sequence[str]) -> np.ndarray:
-        return self._forward(*self.tokens(texts)).numpy()
+    def tokens(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> Tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask of `texts` (int32, padded to the longest, cut at `max_tokens`)."""
+        return self._padded(self._token_ids(texts, max_tokens))
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """(len(texts), 384) float32; similar lengths are batched together."""
+        """(len(texts), 384) float32, in batches of similar length (:func:`batches`)."""
         texts = [str(t) for t in texts]
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
         with self._lock:
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                out[chunk] = self._batch([texts[i] for i in chunk])
+            rows = self._token_ids(texts)
+            for batch in batches([len(r) for r in rows], batch_size):
+                out[batch] = self._run(*self._padded([rows[i] for i in batch]))
         return out
 
 
@@ -270,7 +370,7 @@ _cache_lock = threading.Lock()
 
 
 def load_encoder(folder: Path | str = DEFAULT_DIR) -> Encoder:
-    """The encoder saved in `folder`, loaded once per process."""
+    """The encoder saved in `folder` (ONNX Runtime), loaded once per process."""
     key = str(Path(folder).resolve())
     with _cache_lock:
         if key not in _cache:
@@ -280,7 +380,7 @@ def load_encoder(folder: Path | str = DEFAULT_DIR) -> Encoder:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m footnlp.encoder", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="where to write the TensorFlow model")
+    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="where to write the model (TensorFlow and ONNX)")
     parser.add_argument(
         "--from",
         dest="source",

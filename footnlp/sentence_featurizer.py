@@ -35,7 +35,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from footnlp.encoder import DEFAULT_DIR, DIM, load_encoder
+from footnlp.encoder import DEFAULT_DIR, DIM, ONNX_FILE, load_encoder
 from footnlp.parts import greeting_lead
 from footnlp.warning_signs import windows
 
@@ -86,7 +86,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         """The model folder must hold a built encoder (`make train` builds it)."""
         folder = Path(config.get("model") or DEFAULT_DIR)
-        if not (folder / "tf_model.h5").is_file():
+        if not (folder / ONNX_FILE).is_file():
             raise InvalidConfigException(
                 f"{cls.__name__}: {folder} holds no sentence encoder; "
                 f"build it with `make train` (python -m footnlp.encoder --out {folder})"

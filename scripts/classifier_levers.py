@@ -115,7 +115,7 @@ def main() -> int:
 
     train = examples(ROOT / "data" / "nlu")
     sets = {name: examples(ROOT / path) for name, (path, _) in SETS.items()}
-    encoder = Encoder(DEFAULT_DIR)  # its own copy of the model: fine-tuning changes it in place
+    encoder = Encoder(DEFAULT_DIR, "tensorflow")  # its own copy of the model: fine-tuning changes it in place
     texts = sorted({t for t, _ in train} | {t for rows in sets.values() for t, _ in rows})
     texts = sorted(set(texts) | {question_text(t) for t in texts})
     frozen = dict(zip(texts, encoder.embed(texts)))

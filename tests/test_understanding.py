@@ -190,6 +190,33 @@ def test_vocab_txt_is_the_tokenizer_vocabulary_in_id_order(tmp_path):
 def test_a_missing_model_folder_says_how_to_build_it(tmp_path):
     with pytest.raises(encoder.EncoderError, match="make train"):
         encoder.Encoder(tmp_path)
+    with pytest.raises(encoder.EncoderError, match="tf_model.h5"):
+        encoder.Encoder(tmp_path, "tensorflow")
+    with pytest.raises(encoder.EncoderError, match="runtime must be one of"):
+        encoder.Encoder(tmp_path, "torch")
+
+
+def _padded_work(lengths, groups):
+    return sum(encoder.CALL_COST_TOKENS + len(g) * max(lengths[i] for i in g) for g in groups)
+
+
+def test_a_long_message_and_its_short_sentences_are_encoded_in_different_batches():
+    # a long message (the whole, 128 tokens), its six sentences and five pairs of neighbouring sentences
+    lengths = [128, 14, 20, 18, 22, 16, 19, 33, 37, 39, 40, 34]
+    groups = encoder.batches(lengths)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert [0] in groups  # the whole message alone: padding the sentences to 128 tokens is the waste
+    assert _padded_work(lengths, groups) < _padded_work(lengths, [list(range(len(lengths)))]) / 2
+    # texts of about one length stay in one call; no batch is larger than asked
+    assert encoder.batches([7, 8, 8, 9]) == [[0, 1, 2, 3]]
+    assert all(len(g) <= 3 for g in encoder.batches([5] * 10, batch_size=3))
+    assert encoder.batches([]) == []
+
+
+@pytest.mark.model
+def test_the_served_encoder_gives_the_tensorflow_models_vectors():
+    # the ONNX export the servers run, against the TensorFlow model it was exported from
+    assert encoder.check_runtimes(encoder.DEFAULT_DIR) <= encoder.ONNX_TOLERANCE
 
 
 def _answer(tracker):
