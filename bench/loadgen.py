@@ -220,6 +220,7 @@ async def alternating_latencies(
     under the same conditions.  Returns {name: [(message, turn ms)]}; the first conversation warms up."""
     out: dict[str, list[tuple[str, float]]] = {name: [] for name in base_urls}
     names = list(base_urls)
+    senders = {name: "".join(c if c.isalnum() else "-" for c in name) for name in names}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         for number, script in enumerate(conversations):
             for turn, text in enumerate(script):
@@ -228,7 +229,7 @@ async def alternating_latencies(
                     started = time.perf_counter()
                     async with session.post(
                         f"{base_urls[name]}/webhooks/rest/webhook",
-                        json={"sender": f"bench-{label}-{name}-{number}", "message": text},
+                        json={"sender": f"bench-{label}-{senders[name]}-{number}", "message": text},
                     ) as response:
                         await response.read()
                         if response.status != 200:

@@ -255,7 +255,7 @@ def time_encoder(messages: int = 300) -> dict[str, Any]:
 #: real questions quoted from public pages (training data: the test sets stay unread)
 REAL_QUESTIONS = ("data/nlu/real_voices.yml", "data/nlu/real_quoted_*.yml")
 #: DIET's epochs for the comparison model: a turn's latency does not depend on how long it was trained
-DEFAULT_PIPELINE_EPOCHS = 5
+DEFAULT_PIPELINE_EPOCHS = 1
 
 
 def real_questions(seed: int = 2026) -> list[str]:
