@@ -125,7 +125,7 @@ test: system-packages lint validate test-unit train test-conversations test-nlu 
 evaluate: $(MODEL)  ## write docs/evaluation.md (cross-validation and hold-out)
 	$(PY) scripts/evaluate.py
 
-bench: $(MODEL)  ## latency, throughput, memory and training time (about 10 min): docs/benchmarks.md, docs/latency.png
+bench: $(MODEL)  ## latency (also on messages of real length, next to Rasa's default pipeline), throughput, memory and training time (about 20 min): docs/benchmarks.md, docs/latency.png
 	$(PY) -m bench.run
 
 clean:  ## remove trained models, build output and test results

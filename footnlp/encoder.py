@@ -256,24 +256,19 @@ def mean_pooled(model, ids, mask, training: bool = False):
 
 
 def threads() -> int:
-    """Threads for one call to the model.  In training, those Rasa's TF_INTRA_OP_PARALLELISM_THREADS
-    names (`make train` gives it every core); else ENCODER_THREADS if set; else the cores of the
-    machine shared among the Rasa server's worker processes (SANIC_WORKERS, default 1).
+    """Threads for one call to the model: those Rasa's TF_INTRA_OP_PARALLELISM_THREADS names (`make
+    train` gives training every core), else ENCODER_THREADS, else one.
 
-    A Rasa server handles one message at a time in one thread, so with one worker the other core
-    is idle while a message is encoded: two threads make a long message about 1.7 times faster
-    (`make bench`, messages of real length)."""
+    The servers keep one: a Rasa server encodes one message at a time, but the action server and
+    the next requests need the other core; with two threads a turn took more CPU and no less time
+    (`make bench`, see docs/performance.md)."""
     for name in ("TF_INTRA_OP_PARALLELISM_THREADS", "ENCODER_THREADS"):
         try:
             if os.environ.get(name):
                 return max(1, int(os.environ[name]))
         except ValueError:
             pass
-    try:
-        workers = max(1, int(os.environ.get("SANIC_WORKERS") or 1))
-    except ValueError:
-        workers = 1
-    return max(1, (os.cpu_count() or 1) // workers)
+    return 1
 
 
 def batches(lengths: Sequence[int], batch_size: int = 64) -> List[List[int]]:

@@ -1,4 +1,4 @@
-"""The topics, read from content/knowledge.yml (the one list of topics). Needs only yaml.
+"""The topics of content/knowledge.yml (the one list of topics), as footcare_content reads and checks it.
 
 The conditions are the ``condition`` concepts of content/lexicon.yml
 (:func:`footnlp.lexicon.condition_ids`); ``scripts/check_domain.py`` (run by
@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Tuple
 
-import yaml
+from footcare_content.knowledge import KNOWLEDGE_FILE, load_knowledge
 
-KNOWLEDGE_FILE = Path(__file__).resolve().parent.parent / "content" / "knowledge.yml"
 #: parse-data keys footnlp's Rasa components set and the actions read (kept here, in a module that
-#: needs only yaml, so that the action server loads no language model)
+#: loads no language model, so that the action server loads none)
 TOPICS_KEY = "footcare_topics"
 SUGGESTIONS_KEY = "footcare_suggestions"
 GREETING_KEY = "footcare_greeting"
@@ -26,10 +25,9 @@ EXTRA_TOPIC_INTENTS = ("ask_booking",)
 
 
 def read_topics(path: Path = KNOWLEDGE_FILE) -> Dict[str, str]:
-    """{topic id: intent} of every topic in content/knowledge.yml, in file order."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    topics = data.get("topics") or {}
-    return {tid: t["intent"] for tid, t in topics.items() if isinstance(t, dict) and t.get("intent")}
+    """{topic id: intent} of every topic in content/knowledge.yml, in file order (ContentError when the
+    file does not pass footcare_content's checks)."""
+    return {tid: topic.intent for tid, topic in load_knowledge(path).topics.items()}
 
 
 def topic_intents(path: Path = KNOWLEDGE_FILE, *, with_extra: bool = True) -> Tuple[str, ...]:

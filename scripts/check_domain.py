@@ -26,6 +26,7 @@ from typing import Any, Dict, List
 import yaml
 from check_nlu_overlap import load_examples  # scripts/check_nlu_overlap.py, next to this file
 
+from footcare_content.files import ContentError
 from footnlp.lexicon import LexiconError, condition_ids  # yaml only
 from footnlp.topics import EXTRA_TOPIC_INTENTS, read_topics
 
@@ -60,9 +61,9 @@ def problems(root: Path) -> List[str]:
     knowledge_file, lexicon_file = root / "content" / "knowledge.yml", root / "content" / "lexicon.yml"
     try:
         conditions = condition_ids(lexicon_file)
-    except LexiconError as exc:
+        topics = read_topics(knowledge_file)
+    except (LexiconError, ContentError) as exc:
         return [str(exc)]
-    topics = read_topics(knowledge_file)
     asked = {intent: f"topic {tid} in content/knowledge.yml" for tid, intent in topics.items()}
     asked.update({intent: "answered from content/clinic.yml" for intent in EXTRA_TOPIC_INTENTS})
     defined = {c: f"condition.{c} in content/lexicon.yml" for c in conditions}
