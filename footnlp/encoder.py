@@ -21,7 +21,7 @@ Use::
 The build then exports the model once to ONNX (``encoder.onnx``, with
 tf2onnx) and checks that both give the same vectors (every coordinate within
 ``ONNX_TOLERANCE``).  The servers and training run that file with ONNX
-Runtime: about 7 ms less per call than TensorFlow, and the Rasa server no
+Runtime: about 8 ms less for a short sentence than TensorFlow, and the Rasa server no
 longer holds the TensorFlow copy of the weights.  ``Encoder(folder,
 runtime="tensorflow")`` runs the TensorFlow model instead (scripts that
 fine-tune it in place use it).
