@@ -302,13 +302,15 @@ def train_default_pipeline(folder: Path) -> tuple[Path, float]:
 
 def band_figures(samples: list[tuple[str, float]]) -> dict[str, Any]:
     """p50 / p95 / max turn ms and count, for every length band and for all turns."""
-    out: dict[str, Any] = {}
-    for label, _, _ in loadgen.LENGTH_BANDS:
-        times = [ms for text, ms in samples if loadgen.band(text) == label]
-        out[label] = {**loadgen.summary(times), "max": max(times, default=float("nan")), "turns": len(times)}
-    times = [ms for _, ms in samples]
-    out["all"] = {**loadgen.summary(times), "max": max(times, default=float("nan")), "turns": len(times)}
-    return {key: {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()} for key, row in out.items()}
+
+    def row(times: list[float]) -> dict[str, Any]:
+        figures = {**loadgen.summary(times), "max": max(times, default=float("nan"))}
+        return {**{k: round(v, 1) for k, v in figures.items()}, "turns": len(times)}
+
+    out = {
+        label: row([ms for text, ms in samples if loadgen.band(text) == label]) for label, _, _ in loadgen.LENGTH_BANDS
+    }
+    return {**out, "all": row([ms for _, ms in samples])}
 
 
 def measure_real_lengths(conversations: int) -> dict[str, Any]:
@@ -324,7 +326,7 @@ def measure_real_lengths(conversations: int) -> dict[str, Any]:
             servers.append(actions)
             actions.start()
             urls = {}
-            for label, model in (("assistant", MODEL), ("Rasa default pipeline", default_model)):
+            for label, model in ((report.ASSISTANT, MODEL), (report.DEFAULT_PIPELINE, default_model)):
                 rasa = RasaServer(folder, actions.url, credentials=PROJECT_REST, api_token=TOKEN, model=model)
                 servers.append(rasa)
                 rasa.start()
@@ -337,12 +339,10 @@ def measure_real_lengths(conversations: int) -> dict[str, Any]:
             for server in reversed(servers):
                 with contextlib.suppress(Exception):
                     server.stop()
-    turns = [text for text, _ in samples["assistant"]]
     return {
         "conversations": conversations,
         "default_pipeline_epochs": DEFAULT_PIPELINE_EPOCHS,
         "default_pipeline_training_seconds": round(default_seconds, 1),
-        "turns_per_band": {label: sum(loadgen.band(t) == label for t in turns) for label, _, _ in loadgen.LENGTH_BANDS},
         "other_processes_cores": round(other_cores, 2),
         "pipelines": {name: band_figures(rows) for name, rows in samples.items()},
         "samples": {name: [[loadgen.words(t), round(ms, 1)] for t, ms in rows] for name, rows in samples.items()},

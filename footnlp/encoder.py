@@ -150,16 +150,10 @@ def _write_vocab(folder: Path) -> None:
 def export_onnx(model, path: Path) -> None:
     """Writes `model` (a TFBertModel) with its pooling to `path` as ONNX: inputs ``ids`` and ``mask``
     (int32, batch x tokens), output the unit-length sentence vectors."""
-    import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec([None, None], tf.int32, name="ids"), tf.TensorSpec([None, None], tf.int32, name="mask"))
-
-    @tf.function(input_signature=spec)
-    def forward(ids, mask):
-        return mean_pooled(model, ids, mask)
-
-    tf2onnx.convert.from_function(forward, input_signature=spec, opset=15, output_path=str(path))
+    forward = pooled_function(model)
+    tf2onnx.convert.from_function(forward, input_signature=forward.input_signature, opset=15, output_path=str(path))
 
 
 def check_runtimes(folder: Path) -> float:
@@ -291,6 +285,20 @@ def batches(lengths: Sequence[int], batch_size: int = 64) -> List[List[int]]:
     return out[::-1]
 
 
+def pooled_function(model):
+    """`model`'s :func:`mean_pooled` vectors as a ``tf.function`` with a fixed input signature (int32
+    ``ids`` and ``mask``, batch x tokens): no retracing, and the signature the ONNX export names."""
+    import tensorflow as tf
+
+    spec = (tf.TensorSpec([None, None], tf.int32, name="ids"), tf.TensorSpec([None, None], tf.int32, name="mask"))
+
+    @tf.function(input_signature=spec)
+    def forward(ids, mask):
+        return mean_pooled(model, ids, mask)
+
+    return forward
+
+
 class Encoder:
     """Sentence vectors from all-MiniLM-L6-v2 (mean pooled, unit length), run by ONNX Runtime
     (``runtime="onnx"``, what the assistant uses) or TensorFlow (``runtime="tensorflow"``)."""
@@ -324,19 +332,12 @@ class Encoder:
             session = onnxruntime.InferenceSession(str(needed), options, providers=["CPUExecutionProvider"])
             self._run = lambda ids, mask: session.run(None, {"ids": ids, "mask": mask})[0]
             return
-        import tensorflow as tf
         from transformers import TFBertModel
 
         #: the TFBertModel (its weights are what `embed` uses, also after they are changed in place)
         self.model = TFBertModel.from_pretrained(str(folder))
-        spec = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
-
-        @tf.function(input_signature=[spec, spec])
-        def forward(ids, mask):
-            return mean_pooled(self.model, ids, mask)
-
         # the one concrete function, called directly: no input matching on every call
-        concrete = forward.get_concrete_function()
+        concrete = pooled_function(self.model).get_concrete_function()
         self._run = lambda ids, mask: concrete(ids, mask).numpy()
 
     def _token_ids(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> List[List[int]]:
