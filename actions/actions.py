@@ -168,6 +168,12 @@ class ActionOutOfScope(MessageAction):
     key, buttons = "out_of_scope", True
 
 
+class ActionNotSure(MessageAction):
+    """ "Not sure" when no screening question is open: no topic to guess, and the safer choice named."""
+
+    key, buttons = "not_sure", True
+
+
 class ActionBooking(MessageAction):
     key = "booking"
 

@@ -198,7 +198,7 @@ def answer_topic(ctx: Context, topic_id: str) -> Turn:
     topic = kb.topics[topic_id]
     return compose(
         ctx,
-        kb.answer(topic_id, ctx.condition),
+        kb.answer(topic_id, ctx.condition, ctx.text),
         health=True,
         next_topics=topic.next,
         withhold_on_red_flag=topic.withhold_on_red_flag,
@@ -250,7 +250,7 @@ def answer_topics(ctx: Context, topic_ids: Sequence[str], *, greeting: bool = Fa
             sections.append(Section(_fill(kb.messages["booking"], clinic_)))
             continue
         topic = kb.topics[topic_id]
-        text = kb.answer(topic_id, ctx.condition)
+        text = kb.answer(topic_id, ctx.condition, ctx.text)
         sections.append(Section(f"{topic.title}:\n{text}" if several else text, topic.withhold_on_red_flag))
     if later:
         titles = [kb.topics[t].title.lower() for t in later]
@@ -291,7 +291,7 @@ def statement(ctx: Context, condition_named: bool) -> Turn:
         body = [line, *([Section(extra, topic.withhold_on_red_flag)] if extra else [])]
     else:
         topic = kb.topics["condition_info"]
-        body = [line, Section(kb.answer(topic.id, ctx.condition), topic.withhold_on_red_flag)]
+        body = [line, Section(kb.answer(topic.id, ctx.condition, ctx.text), topic.withhold_on_red_flag)]
     return compose(
         ctx,
         body,
@@ -337,6 +337,8 @@ def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
 
 #: words by which a short question refers back to the answer before it ("how long does that last?")
 REFERS_BACK = {"it", "that", "this", "those", "them", "they", "there"}
+#: the most words such a question has ("and how often should I do it?")
+REFERS_BACK_WORDS = 8
 STARTS_FROM_BEFORE = {"and", "so", "but", "for", "then", "also"}
 
 
@@ -346,7 +348,7 @@ def short_follow_up(ctx: Context, topic_id: str) -> Optional[str]:
     after the side effects asks how long they last, not how long a session takes)."""
     last = knowledge().topics.get(ctx.last_topic or "")
     words = re.findall(r"[a-z']+", ctx.text.lower())
-    if not last or not words or not is_short(ctx):
+    if not last or not words or len(words) > REFERS_BACK_WORDS:
         return None
     if len(words) > 3 and not (REFERS_BACK & set(words) or words[0] in STARTS_FROM_BEFORE):
         return None
@@ -438,7 +440,7 @@ def after_screening(
         topic = knowledge().topics[new_topic]
         pending = _held(
             pending.get("findings"),
-            knowledge().answer(new_topic, ctx.condition),
+            knowledge().answer(new_topic, ctx.condition, ctx.text),
             health=True,
             next_topics=topic.next,
             withhold_on_red_flag=topic.withhold_on_red_flag,

@@ -8,6 +8,7 @@ domain.yml, data/rules.yml and the NLU data agree with both.
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,6 +41,7 @@ MESSAGES = (
     "offer",
     "declined_offer",
     "nothing_offered",
+    "not_sure",
     "withheld",
     "unavailable",
     "restarted",
@@ -65,6 +67,27 @@ TOPIC_PLACEHOLDERS = (
 )
 
 
+#: an age as people write it: "my 9 year old", "a 75-year-old", "aged 12"
+_AGE = re.compile(r"\b(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged?\s+(\d{1,3})\b")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a question may be about ("my son", "my 80 year old mum"): its words, or an age in its
+    range, name it; then `answer` is the topic's answer."""
+
+    words: tuple[str, ...]
+    ages: tuple[int, int]
+    answer: str
+
+    def named_in(self, text: str) -> bool:
+        low = text.lower()
+        if any(re.search(rf"\b{re.escape(w)}s?\b", low) for w in self.words):
+            return True
+        ages = [int(a or b) for a, b in _AGE.findall(low)]
+        return any(self.ages[0] <= age <= self.ages[1] for age in ages)
+
+
 @dataclass(frozen=True)
 class Topic:
     id: str
@@ -85,6 +108,8 @@ class Topic:
     answer_in_more: bool = False
     #: right after this topic, a short follow-up read as the key topic asks the value topic
     short_follow_ups: Mapping[str, str] = field(default_factory=dict)
+    #: whom a question may be about: when the message names just one of them, that one's answer
+    by_person: Mapping[str, Person] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,9 +124,13 @@ class Knowledge:
     def topic_for_intent(self, intent: Optional[str]) -> Optional[Topic]:
         return next((t for t in self.topics.values() if t.intent == intent), None)
 
-    def answer(self, topic_id: str, condition: Optional[str] = None) -> str:
-        """The topic's core answer, after the condition's paragraph if there is one."""
+    def answer(self, topic_id: str, condition: Optional[str] = None, text: str = "") -> str:
+        """The topic's core answer, after the condition's paragraph if there is one; for a message
+        (`text`) about one of the topic's `by_person`, that person's answer."""
         topic = self.topics[topic_id]
+        named = [p for p in topic.by_person.values() if p.named_in(text)]
+        if len(named) == 1:
+            return named[0].answer
         specific = topic.by_condition.get(condition or "")
         if specific and topic.condition_replaces_answer:
             return specific
@@ -173,13 +202,19 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         raise ContentError(
             path, f"{prefix}answer_in_more", "must be true or false, and true only with condition_replaces_answer"
         )
+    by_person = _load_people(path, prefix, raw.get("by_person") or {})
     texts = {key: require_text(path, raw, key, prefix) for key in ("intent", "title", "answer")}
     details = raw.get("details") or ""
     if not isinstance(details, str):
         raise ContentError(path, f"{prefix}details", "must be a text (or left out)")
     texts["details"] = details.strip()
     _check_placeholders(path, f"{prefix}details", texts["details"], TOPIC_PLACEHOLDERS)
-    for key, text in [("answer", texts["answer"]), *((f"by_condition.{c}", t) for c, t in by_condition.items())]:
+    answers = [
+        ("answer", texts["answer"]),
+        *((f"by_condition.{c}", t) for c, t in by_condition.items()),
+        *((f"by_person.{k}.answer", p.answer) for k, p in by_person.items()),
+    ]
+    for key, text in answers:
         _check_placeholders(path, prefix + key, text, TOPIC_PLACEHOLDERS)
         words = len(text.split())
         if words > CORE_WORDS:
@@ -200,7 +235,31 @@ def _load_topic(path, topic_id: str, raw, topic_ids: Sequence[str], conditions: 
         condition_replaces_answer=replaces,
         answer_in_more=in_more,
         short_follow_ups=dict(follow_ups),
+        by_person=by_person,
     )
+
+
+def _load_people(path, prefix: str, raw) -> dict[str, Person]:
+    """A topic's `by_person`: {key: {words: [...], ages: [youngest, oldest], answer: text}}."""
+    if not isinstance(raw, Mapping):
+        raise ContentError(path, f"{prefix}by_person", "must be a mapping of whom to words, ages and answer")
+    people = {}
+    for key, person in raw.items():
+        where = f"{prefix}by_person.{key}"
+        if not isinstance(person, Mapping) or set(person) - {"words", "ages", "answer"}:
+            raise ContentError(path, where, "must have only words, ages and answer")
+        words = person.get("words")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise ContentError(path, f"{where}.words", "must be a non-empty list of words")
+        ages = person.get("ages")
+        if (
+            not (isinstance(ages, list) and len(ages) == 2 and all(isinstance(a, int) for a in ages))
+            or ages[0] > ages[1]
+        ):
+            raise ContentError(path, f"{where}.ages", "must be [youngest, oldest], two whole numbers")
+        answer = require_text(path, person, "answer", f"{where}.")
+        people[str(key)] = Person(tuple(w.strip().lower() for w in words), (ages[0], ages[1]), answer)
+    return people
 
 
 def load_knowledge(path: Path | str = KNOWLEDGE_FILE) -> Knowledge:

@@ -14,7 +14,8 @@ MAX_PARTS = 12
 _SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+|(?<=[.?!])(?=[A-Za-z])")
 _QUESTION_WORDS = (
     r"how|what|whats|what's|will|would|is|are|can|could|do|does|did|should|when|why|where|which|who|any|"
-    r"whats|wat|hows|is it|do i|can i"
+    # and as typed in a hurry: "wat is fasha masage and dose it hurt"
+    r"whats|wat|wot|hows|hw|dose|shud|cud|wud|is it|do i|can i"
 )
 _JOINS = re.compile(
     rf"(?:,?\s+(?:and|also|plus|oh and|and also|but)\s+|,\s*)(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE

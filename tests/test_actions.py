@@ -122,6 +122,15 @@ def test_yes_with_nothing_offered(make_tracker, dispatcher):
     assert KB.messages["nothing_offered"].split("{")[0][:30] in last_text(dispatcher)
 
 
+def test_not_sure_with_no_question_open_names_the_safer_choice(make_tracker, dispatcher):
+    # typed after the advice: no topic is guessed, and the reminder of the advice comes first
+    tracker = make_tracker("not sure", "not_sure", topic="safety", red_flags=["calf_clot"], urgency="same_day")
+    events = run(actions.ActionNotSure(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert text.startswith("Reminder:") and KB.messages["not_sure"].split(".")[0] in text
+    assert "topic" not in slots(events) and dispatcher.messages[-1]["buttons"]
+
+
 @pytest.mark.parametrize(
     "action, key",
     [
@@ -390,6 +399,15 @@ def test_tell_me_more_holds_back_massage_steps_while_a_warning_sign_says_so(make
     assert shown(KB.topics["self_massage"].details) not in text
 
 
+def test_is_it_safe_while_a_warning_sign_holds_gets_no_reassurance(make_tracker, dispatcher):
+    # "usually low risk" next to "do not massage it until a doctor has seen it" would contradict the advice
+    tracker = make_tracker("can I massage it?", "ask_safety", red_flags=["sudden_injury"], urgency="same_day")
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert KB.messages["withheld"] in text
+    assert shown(KB.topics["safety"].answer).split("\n")[0] not in text
+
+
 def test_an_answer_held_back_offers_no_details(make_tracker, dispatcher):
     tracker = make_tracker("how do i massage it", "ask_self_massage", red_flags=["calf_clot"], urgency="same_day")
     run(actions.ActionAnswer(), dispatcher, tracker)
@@ -510,6 +528,8 @@ def test_telegram_shows_a_list_line_by_line_and_the_tell_me_more_button(make_tra
         # refers back to the side effects: their details say how long soreness lasts
         ("side_effects", "how long does that last?", "ask_session_length", "side_effects_details"),
         ("side_effects", "and if it doesn't go away?", "ask_long_term_results", "side_effects_details"),
+        # after the self-massage steps, "how often" asks how often to do them, not how often to come
+        ("self_massage", "and how often should I do it", "ask_session_length", "self_massage_details"),
         # refers back to how a session goes: how long one takes
         ("procedure", "how long for?", "ask_long_term_results", "session_length"),
         # names what it asks: taken as asked
@@ -542,6 +562,37 @@ def test_short_follow_ups_name_known_topics(tmp_path):
     broken = tmp_path / "knowledge.yml"
     broken.write_text(text, encoding="utf-8")
     with pytest.raises(ContentError, match="short_follow_ups"):
+        load_knowledge(broken)
+
+
+@pytest.mark.parametrize(
+    "text, person",
+    [
+        ("my 11 year old son has heel pain after football, is massage ok for him?", "child"),
+        ("Is fascia massage safe for a 9-year-old?", "child"),
+        ("my grandmother is 85 and has sore feet, can she have it?", "older_adult"),
+        ("I'm 72, is this ok at my age?", "older_adult"),
+        # both, or neither named: the answer for both
+        ("is it ok for kids and for the elderly?", None),
+        ("is there an age limit?", None),
+    ],
+)
+def test_a_question_about_one_person_gets_that_persons_answer(make_tracker, dispatcher, text, person):
+    run(actions.ActionAnswer(), dispatcher, make_tracker(text, "ask_children_older_adults"))
+    said, topic = last_text(dispatcher), KB.topics["children_older_adults"]
+    for key, other in topic.by_person.items():
+        assert (shown(other.answer) in said) == (key == person)
+    assert (shown(topic.answer) in said) == (person is None)
+
+
+def test_by_person_is_checked_on_load(tmp_path):
+    from footcare_content.files import ContentError
+    from footcare_content.knowledge import KNOWLEDGE_FILE, load_knowledge
+
+    text = KNOWLEDGE_FILE.read_text(encoding="utf-8").replace("        ages: [0, 17]", "        ages: [17, 0]")
+    broken = tmp_path / "knowledge.yml"
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError, match=r"by_person\.child\.ages"):
         load_knowledge(broken)
 
 

@@ -31,6 +31,8 @@ KB = knowledge()
             ["I have had heel pain for 2 years.", "I tried insoles.", "What should I do?"],
         ),
         ("I have PF and a heel spur", ["I have PF and a heel spur"]),
+        # typed in a hurry: still two questions
+        ("wat is fasha masage and dose it hurt", ["wat is fasha masage", "dose it hurt"]),
         ("", []),
     ],
 )
