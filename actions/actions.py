@@ -167,6 +167,12 @@ class ActionBotChallenge(MessageAction):
 class ActionOutOfScope(MessageAction):
     key, buttons = "out_of_scope", True
 
+    async def run(self, dispatcher, tracker, domain):
+        ctx = context(tracker)
+        if dialogue.bare_follow_up(ctx):  # "what should we do?" after an answer goes on with it
+            return send(dispatcher, dialogue.tell_more(ctx))
+        return await super().run(dispatcher, tracker, domain)
+
 
 class ActionNotSure(MessageAction):
     """ "Not sure" when no screening question is open: no topic to guess, and the safer choice named."""
@@ -195,6 +201,8 @@ class ActionFallback(MessageAction):
         topic = dialogue.follow_up_topic(ctx, tracker.latest_message.get("intent_ranking") or [])
         if topic:
             return send(dispatcher, dialogue.answer_topic(ctx, topic))
+        if dialogue.bare_follow_up(ctx):
+            return send(dispatcher, dialogue.tell_more(ctx))
         suggestions = tracker.latest_message.get(SUGGESTIONS_KEY)
         return send(dispatcher, dialogue.unsure(ctx, suggestions if isinstance(suggestions, list) else []))
 

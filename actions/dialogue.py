@@ -313,6 +313,20 @@ def is_short(ctx: Context) -> bool:
     return len(ctx.text.split()) <= FOLLOW_UP_WORDS
 
 
+#: the words of a follow-up that names nothing ("what should we do?", "and what else?")
+BARE_FOLLOW_UP = set(
+    "what how why should could would can do does did we i you it that this those else then next now so and but "
+    "more other anything something there is are to the a about try me us our her his him them ok okay".split()
+)
+
+
+def bare_follow_up(ctx: Context) -> bool:
+    """Whether the message only asks to go on ("what should we do?") right after a topic's answer:
+    read as that topic's details, not as a question about nothing the assistant covers."""
+    words = re.findall(r"[a-z]+", ctx.text.lower())
+    return bool(ctx.last_topic) and 0 < len(words) <= FOLLOW_UP_WORDS and set(words) <= BARE_FOLLOW_UP
+
+
 def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
     """The topic a short, unclear follow-up most likely asks, when a topic was just answered."""
     kb = knowledge()

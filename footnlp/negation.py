@@ -605,8 +605,9 @@ def token_status(doc, spans: Sequence = ()) -> List[str]:
         elif (old[c] or resolved[c]) and not ongoing[c]:
             status[c] = HISTORY
     for c in range(count):
-        # "the swelling went away but came back today": it is going on after all
-        if ongoing[c] and not findings[c] and c > 0:
+        # "the swelling went away but came back today": it is going on after all (a clause that names
+        # something of its own, "can I have fascia massage now?", is about that, not the one before)
+        if ongoing[c] and not mentions[c] and c > 0:
             prev = c - 1
             while prev > 0 and not mentions[prev]:
                 prev -= 1

@@ -408,6 +408,36 @@ def test_is_it_safe_while_a_warning_sign_holds_gets_no_reassurance(make_tracker,
     assert shown(KB.topics["safety"].answer).split("\n")[0] not in text
 
 
+def test_after_a_session_is_held_back_while_a_warning_sign_holds(make_tracker, dispatcher):
+    # "walking is fine" and "mild soreness is normal" would contradict "get the hot toe checked today"
+    tracker = make_tracker("what about ice?", "ask_aftercare", red_flags=["hot_red_swollen_foot"], urgency="same_day")
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert KB.messages["withheld"] in text and shown(KB.topics["aftercare"].answer) not in text
+
+
+@pytest.mark.parametrize(
+    "text, action, last, goes_on",
+    [
+        ("what should we do", actions.ActionOutOfScope(), "children_older_adults", True),
+        ("and what else?", actions.ActionFallback(), "self_massage", True),
+        # nothing answered before, or a question about something else: out of scope as before
+        ("what should we do", actions.ActionOutOfScope(), None, False),
+        ("what should we do about the neighbours", actions.ActionOutOfScope(), "self_massage", False),
+    ],
+)
+def test_a_follow_up_that_names_nothing_goes_on_with_the_last_topic(
+    make_tracker, dispatcher, text, action, last, goes_on
+):
+    intent = "out_of_scope" if isinstance(action, actions.ActionOutOfScope) else "nlu_fallback"
+    run(action, dispatcher, make_tracker(text, intent, topic=last))
+    said = last_text(dispatcher)
+    if goes_on:
+        assert shown(KB.details(last)).split("\n\n")[0] in said
+    else:
+        assert KB.messages["out_of_scope"][:30] in said
+
+
 def test_an_answer_held_back_offers_no_details(make_tracker, dispatcher):
     tracker = make_tracker("how do i massage it", "ask_self_massage", red_flags=["calf_clot"], urgency="same_day")
     run(actions.ActionAnswer(), dispatcher, tracker)

@@ -351,6 +351,8 @@ def test_used_to_is_not_a_negation(nlp):
         ("sprained my ankle last year, all fine since", []),
         ("used to get pins and needles when I was pregnant but that stopped", []),
         ("calf cramp woke me up once last week, it passed in a minute", []),
+        # "now" in the question that follows is about the massage, not the operation
+        ("I had an operation on my foot a year ago. Can I have fascia massage now?", []),
     ],
 )
 def test_a_sign_that_is_over_is_history_not_a_warning(nlp, text, contraindications):
