@@ -64,11 +64,13 @@ def asked_topics(tracker: Tracker) -> List[Text]:
 
 
 def asked_again(tracker: Tracker) -> bool:
-    """Whether the user's message before this one had the same intent (the same question again)."""
+    """Whether the user's message before this one asked a question (in any words: "can massage get
+    rid of it?", then "how long till I see results?"), not told a condition ("I have heel spurs",
+    after which the same topic is asked for that condition)."""
     said = [e for e in tracker.events if e.get("event") == "user"]
     if len(said) < 2:
         return False
-    return (said[-2].get("parse_data") or {}).get("intent", {}).get("name") == intent_of(tracker)
+    return (said[-2].get("parse_data") or {}).get("intent", {}).get("name") != "inform_condition"
 
 
 def names_condition(tracker: Tracker) -> bool:

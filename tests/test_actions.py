@@ -408,6 +408,21 @@ def test_is_it_safe_while_a_warning_sign_holds_gets_no_reassurance(make_tracker,
     assert shown(KB.topics["safety"].answer).split("\n")[0] not in text
 
 
+def test_a_conditions_paragraph_is_held_back_while_a_warning_sign_holds(make_tracker, dispatcher):
+    # "massage of the sole and calf may help" next to "get the calf checked today, do not massage it"
+    tracker = make_tracker(
+        "my calf has ached since a long car journey, is that normal with plantar fasciitis?",
+        "ask_condition_info",
+        condition="plantar_fasciitis",
+        red_flags=["calf_clot"],
+        urgency="same_day",
+    )
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert KB.messages["withheld"] in text
+    assert KB.topics["condition_info"].by_condition["plantar_fasciitis"][:40] not in text
+
+
 def test_after_a_session_is_held_back_while_a_warning_sign_holds(make_tracker, dispatcher):
     # "walking is fine" and "mild soreness is normal" would contradict "get the hot toe checked today"
     tracker = make_tracker("what about ice?", "ask_aftercare", red_flags=["hot_red_swollen_foot"], urgency="same_day")

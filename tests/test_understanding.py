@@ -254,6 +254,21 @@ def test_the_same_topic_asked_again_gets_its_details_not_the_same_text(make_trac
     assert slots["topic"] == "what_is_fascia_massage"
 
 
+def test_the_same_topic_asked_again_in_other_words_gets_its_details(make_tracker):
+    # "can massage get rid of it?" (read from its context) -> "how long till I see results?"
+    kb = knowledge()
+    tracker = _asked_twice(
+        make_tracker,
+        "can massage get rid of it",
+        "how long till i see results",
+        "ask_long_term_results",
+        topic="long_term_results",
+    )
+    tracker.events[-2]["parse_data"]["intent"]["name"] = "nlu_fallback"
+    text, _ = _answer(tracker)
+    assert dialogue._fill(kb.topics["long_term_results"].details, dialogue.clinic()).split("\n")[0] in text
+
+
 def test_a_topic_asked_again_after_a_condition_gets_the_answer_for_that_condition(make_tracker):
     # "how do I prepare" -> "I have heel spurs" -> "how do I prepare then": the answer, not the details
     tracker = make_tracker("how should i prepare then", "ask_preparation", topic="preparation", condition="heel_spur")
