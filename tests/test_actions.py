@@ -13,6 +13,7 @@ from footcare_content.clinic import CLINIC_DETAILS, clinic
 from footcare_content.knowledge import knowledge
 
 KB = knowledge()
+SAFETY = safety.texts()
 CONDITIONS = tuple(KB.condition_names)
 TOPICS = tuple(KB.topics)
 DOCTOR = KB.doctor_recommendation
@@ -540,15 +541,23 @@ def test_children_and_older_adults_are_answered_apart(make_tracker):
     assert "Children and teenagers:" in text and "Older adults:" in text and "see a doctor first" in text
 
 
-def test_pregnancy_has_its_own_answer_and_its_precaution(make_tracker):
+def test_pregnancy_has_its_own_answer_and_is_remembered(make_tracker):
     dispatcher = actions.CollectingDispatcher()
     events = run(
         actions.ActionAnswer(), dispatcher, make_tracker("i'm pregnant, can i have a foot massage?", "ask_pregnancy")
     )
     text = last_text(dispatcher)
     assert shown(KB.topics["pregnancy"].answer) in text and "midwife" in text
+    # the pregnancy answer says what its precaution says: once is enough
+    assert SAFETY.contraindications["pregnancy"].text not in text
     assert "pregnancy" in slots(events)["contraindications"]
     assert text.endswith(DOCTOR)
+
+
+def test_a_precaution_told_with_another_question_is_still_said(make_tracker):
+    dispatcher = actions.CollectingDispatcher()
+    run(actions.ActionAnswer(), dispatcher, make_tracker("i'm pregnant, what should I wear?", "ask_preparation"))
+    assert SAFETY.contraindications["pregnancy"].text in last_text(dispatcher)
 
 
 def test_finding_a_therapist_gives_the_clinics_contact(make_tracker):

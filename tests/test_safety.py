@@ -498,6 +498,11 @@ def test_shipped_content_loads():
             "web addresses",
         ),
         (lambda d: d.update(precaution_topics=["massage"]), "precaution_topics", "'massage' is not a topic"),
+        (
+            lambda d: d["contraindications"]["pregnancy"].update(answered_by="pregnant"),
+            "contraindications.pregnancy.answered_by",
+            "must be a topic id",
+        ),
         (lambda d: d.update(extra="x"), "extra", "not a known key"),
     ],
 )

@@ -64,6 +64,8 @@ class Precaution(Entry):
     """A contraindication's precaution text."""
 
     text: str
+    #: a topic whose answer says the same (pregnancy): a reply answering it leaves the precaution out
+    answered_by: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ _TOP_KEYS = {
 }
 _LEVEL_KEYS = {"action", "when", "care", "reminder", "closing", "holds_back", "sources"}
 _SIGN_KEYS = {"level", "name", "reason", "sources"}
-_PRECAUTION_KEYS = {"precaution", "sources"}
+_PRECAUTION_KEYS = {"precaution", "sources", "answered_by"}
 
 
 def checked_text(
@@ -215,6 +217,7 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
             id=cid,
             text=checked_text(path, body, "precaution", f"{where}.precaution", ()),
             sources=checked_sources(path, body, where),
+            answered_by=body.get("answered_by"),
         )
 
     topics = data.get("precaution_topics")
@@ -226,6 +229,11 @@ def parse_content(data: Any, path: Any = "<memory>", lexicon: Optional[Lexicon] 
     unknown = [t for t in topics if t not in known]
     if unknown:
         raise ContentError(path, "precaution_topics", f"{unknown[0]!r} is not a topic; use ids from {', '.join(known)}")
+    for cid, precaution in precautions.items():
+        if precaution.answered_by is not None and precaution.answered_by not in known:
+            raise ContentError(
+                path, f"contraindications.{cid}.answered_by", f"must be a topic id from {', '.join(known)}"
+            )
 
     content = SafetyContent(
         levels=levels,

@@ -112,10 +112,11 @@ def advise(result: SafetyCheck, before: Memory, places: Mapping[str, str], topic
     if memory.holds_back and (not warning or LEVELS.index(memory.urgency) < LEVELS.index(result.urgency)):
         opening.append(reminder(memory, places))  # remembered, or more urgent than what is new
     new = [c for c in result.contraindications if c not in before.contraindications]
+    said = {c for c, p in content.contraindications.items() if topic is not None and p.answered_by == topic}
     if topic in content.precaution_topics and memory.contraindications:
-        text = precautions(memory.contraindications, new=bool(new))
+        text = precautions([c for c in memory.contraindications if c not in said], new=bool(new))
     else:
-        text = precautions(result.contraindications, new=True)
+        text = precautions([c for c in result.contraindications if c not in said], new=True)
     if text:
         opening.append(text)
     emergency = content.levels["emergency"]
