@@ -9,7 +9,7 @@ modules, in any process, whether or not it has imported ``footnlp``.
 Main entry points::
 
     from footnlp import load_pipeline, build_pipeline   # spaCy Language
-    from footnlp import load_lexicon, LexiconError
+    from footnlp import load_lexicon                    # errors: footcare_content.files.ContentError
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from footnlp.lexicon import (  # noqa: F401  (cheap: yaml only)
     CATEGORIES,
     Lexicon,
-    LexiconError,
     load_lexicon,
 )
 
@@ -43,7 +42,6 @@ def load_pipeline(*args: Any, **kwargs: Any):
 __all__ = [
     "CATEGORIES",
     "Lexicon",
-    "LexiconError",
     "build_pipeline",
     "load_lexicon",
     "load_pipeline",

@@ -4,7 +4,7 @@
     python -m footnlp.build --check          # only validate the lexicon
 
 content/lexicon.yml is validated first; a problem is printed as
-``LexiconError: <file>: <key> ...`` and the exit code is 1.  (That
+``ContentError: <file>: <key>: ...`` and the exit code is 1.  (That
 content/safety.yml words every warning sign of the lexicon is checked by
 the actions/safety package, the home of safety: ``python -m actions.safety``.)
 
@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from footnlp.lexicon import DEFAULT_LEXICON_PATH, LexiconError, load_lexicon
+from footcare_content.files import ContentError
+from footnlp.lexicon import DEFAULT_LEXICON_PATH, load_lexicon
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -38,8 +39,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = time.perf_counter()
     try:
         lexicon = load_lexicon(args.lexicon)
-    except LexiconError as exc:
-        print(f"LexiconError: {exc}", file=sys.stderr)
+    except ContentError as exc:
+        print(f"ContentError: {exc}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{len(lexicon.ids(cat))} {cat}" for cat in ("condition", "red_flag", "contraindication"))
     print(f"{lexicon.source} is valid ({counts}).")
@@ -60,8 +61,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
             return 1
         out = save_pipeline(nlp, args.out)
-    except LexiconError as exc:
-        print(f"LexiconError: {exc}", file=sys.stderr)
+    except ContentError as exc:
+        print(f"ContentError: {exc}", file=sys.stderr)
         return 1
     info = nlp.meta["footnlp"]
     print(

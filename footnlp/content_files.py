@@ -8,7 +8,7 @@ from typing import Any, Tuple, Union
 
 import yaml
 
-from footnlp.lexicon_model import LexiconError
+from footcare_content.files import ContentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +36,12 @@ def read_yaml(path: Union[str, Path]) -> Tuple[Any, str, str]:
     shown = display_path(path)
     p = Path(path)
     if not p.is_file():
-        raise LexiconError(f"{shown}: file not found")
+        raise ContentError(shown, "", "file not found")
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LexiconError(f"{shown}: file is not valid UTF-8 ({exc})") from None
+        raise ContentError(shown, "", f"file is not valid UTF-8 ({exc})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -50,5 +50,5 @@ def read_yaml(path: Union[str, Path]) -> Tuple[Any, str, str]:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LexiconError(f"{shown}: invalid YAML{where}: {problem}") from None
+        raise ContentError(shown, "", f"invalid YAML{where}: {problem}") from None
     return data, shown, hashlib.sha256(raw).hexdigest()

@@ -20,7 +20,6 @@ from footnlp.lexicon_model import (  # noqa: F401  (the public names of the lexi
     Combination,
     Concept,
     Lexicon,
-    LexiconError,
 )
 from footnlp.lexicon_schema import parse_lexicon
 

@@ -41,10 +41,6 @@ SCOPES = ("sentence", "message")
 SETTINGS_DEFAULTS = {"combination_window": 10, "spelling_correction": True, "spelling_min_length": 5}
 
 
-class LexiconError(ValueError):
-    """A content file is missing, malformed or inconsistent."""
-
-
 @dataclass(frozen=True)
 class Combination:
     """All parts (concept ids or category names) must be mentioned, not negated,

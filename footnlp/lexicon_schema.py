@@ -1,8 +1,8 @@
 """The checks of content/lexicon.yml: parsed YAML in, a :class:`Lexicon` out. Plain Python.
 
-Any problem raises :class:`LexiconError` whose message names the file and the key, e.g.::
+Any problem raises :class:`footcare_content.files.ContentError` whose message names the file and the key, e.g.::
 
-    LexiconError: content/lexicon.yml: red_flag.calf_clot.terms must be a non-empty list of strings
+    ContentError: content/lexicon.yml: red_flag.calf_clot.terms: must be a non-empty list of strings
 
 Concepts are read first, category by category; what refers to other concepts
 (combinations, ``overridden_by``, ``unless``, ``history``) is checked once
@@ -15,6 +15,7 @@ import re
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Set, Tuple
 
+from footcare_content.files import ContentError
 from footnlp.lexicon_model import (
     CATEGORIES,
     REQUIRED_CATEGORIES,
@@ -23,7 +24,6 @@ from footnlp.lexicon_model import (
     Combination,
     Concept,
     Lexicon,
-    LexiconError,
 )
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -47,7 +47,7 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
         if members is None:
             continue
         if not isinstance(members, dict):
-            raise LexiconError(f"{shown}: {category} must be a mapping of concept ids")
+            raise ContentError(shown, category, "must be a mapping of concept ids")
         seen_terms: Dict[str, str] = {}
         for cid, body in members.items():
             key = f"{category}.{cid}"
@@ -65,33 +65,35 @@ def parse_lexicon(data: Any, source: str = "<memory>", sha256: str = "") -> Lexi
 
 def _check_top_level(data: Any, shown: str) -> None:
     if not isinstance(data, dict):
-        raise LexiconError(f"{shown}: the file must be a mapping of categories to concepts")
+        raise ContentError(shown, "", "the file must be a mapping of categories to concepts")
     allowed_top = set(CATEGORIES) | {"settings", "version"}
     for key in data:
         if key not in allowed_top:
-            raise LexiconError(
-                f"{shown}: {key} is not a known category; expected one of: {', '.join(list(CATEGORIES) + ['settings'])}"
+            raise ContentError(
+                shown,
+                str(key),
+                f"is not a known category; expected one of: {', '.join(list(CATEGORIES) + ['settings'])}",
             )
     for category in REQUIRED_CATEGORIES:
         if not data.get(category):
-            raise LexiconError(f"{shown}: {category} must be a non-empty mapping of concept ids")
+            raise ContentError(shown, category, "must be a non-empty mapping of concept ids")
 
 
 def _parse_settings(raw: Any, shown: str) -> Dict[str, Any]:
     settings = dict(SETTINGS_DEFAULTS)
     if not isinstance(raw, dict):
-        raise LexiconError(f"{shown}: settings must be a mapping")
+        raise ContentError(shown, "settings", "must be a mapping")
     for key, value in raw.items():
         if key not in SETTINGS_DEFAULTS:
-            raise LexiconError(
-                f"{shown}: settings.{key} is not a known setting; expected one of: {', '.join(SETTINGS_DEFAULTS)}"
+            raise ContentError(
+                shown, f"settings.{key}", f"is not a known setting; expected one of: {', '.join(SETTINGS_DEFAULTS)}"
             )
         default = SETTINGS_DEFAULTS[key]
         if isinstance(default, bool):
             if not isinstance(value, bool):
-                raise LexiconError(f"{shown}: settings.{key} must be true or false")
+                raise ContentError(shown, f"settings.{key}", "must be true or false")
         elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise LexiconError(f"{shown}: settings.{key} must be a positive whole number")
+            raise ContentError(shown, f"settings.{key}", "must be a positive whole number")
         settings[key] = value
     return settings
 
@@ -102,23 +104,23 @@ def _parse_concept(
     """One concept without its references to other concepts, and its body as a mapping."""
     key = f"{category}.{cid}"
     if not isinstance(cid, str) or not ID_RE.match(cid):
-        raise LexiconError(f"{shown}: {key} is not a valid id (use lower-case letters, digits and _)")
+        raise ContentError(shown, key, "is not a valid id (use lower-case letters, digits and _)")
     if cid in concepts:
-        raise LexiconError(
-            f"{shown}: {key} duplicates the id already used in {concepts[cid].category}.{cid}; ids must be unique"
+        raise ContentError(
+            shown, key, f"duplicates the id already used in {concepts[cid].category}.{cid}; ids must be unique"
         )
     if body is None:
         body = {}
     if isinstance(body, list):
         body = {"terms": body}  # shorthand: a bare list of terms
     if not isinstance(body, dict):
-        raise LexiconError(f"{shown}: {key} must be a mapping with a terms list")
+        raise ContentError(shown, key, "must be a mapping with a terms list")
     _check_keys(shown, key, body, _CONCEPT_KEYS)
     description = body.get("description", "")
     if description is None:
         description = ""
     if not isinstance(description, str):
-        raise LexiconError(f"{shown}: {key}.description must be a string")
+        raise ContentError(shown, f"{key}.description", "must be a string")
 
     terms_raw = body.get("terms")
     if terms_raw is None and body.get("combinations") is not None:
@@ -127,13 +129,13 @@ def _parse_concept(
         terms = _parse_terms(shown, category, cid, terms_raw, seen_terms)
 
     if body.get("history") is not None and category != "red_flag":
-        raise LexiconError(f"{shown}: {key}.history is only for red flags")
+        raise ContentError(shown, f"{key}.history", "is only for red flags")
     lasting = True
     if "lasting" in body:
         if category != "contraindication":
-            raise LexiconError(f"{shown}: {key}.lasting is only for contraindications")
+            raise ContentError(shown, f"{key}.lasting", "is only for contraindications")
         if not isinstance(body["lasting"], bool):
-            raise LexiconError(f"{shown}: {key}.lasting must be true or false")
+            raise ContentError(shown, f"{key}.lasting", "must be true or false")
         lasting = body["lasting"]
     return Concept(cid, category, terms, (), description.strip(), lasting=lasting), body
 
@@ -142,21 +144,22 @@ def _parse_terms(shown: str, category: str, cid: str, terms_raw: Any, seen_terms
     """The terms of one concept; ``seen_terms`` (term key -> concept id) holds those of its category so far."""
     key = f"{category}.{cid}"
     if not _is_str_list(terms_raw):
-        raise LexiconError(f"{shown}: {key}.terms must be a non-empty list of strings")
+        raise ContentError(shown, f"{key}.terms", "must be a non-empty list of strings")
     cleaned: List[str] = []
     local: Dict[str, int] = {}
     for i, term in enumerate(terms_raw):
         tkey = _term_key(term)
         if not any(ch.isalnum() for ch in tkey):
-            raise LexiconError(f"{shown}: {key}.terms[{i}] ({term!r}) must contain a letter or digit")
+            raise ContentError(shown, f"{key}.terms[{i}]", f"({term!r}) must contain a letter or digit")
         if tkey in local:
-            raise LexiconError(f"{shown}: {key}.terms[{i}] ({term!r}) is listed twice in this concept")
+            raise ContentError(shown, f"{key}.terms[{i}]", f"({term!r}) is listed twice in this concept")
         local[tkey] = i
         if tkey in seen_terms:
-            raise LexiconError(
-                f"{shown}: {key}.terms[{i}] ({term!r}) is also a term of "
-                f"{category}.{seen_terms[tkey]}; a term can belong to only one "
-                f"concept per category"
+            raise ContentError(
+                shown,
+                f"{key}.terms[{i}]",
+                f"({term!r}) is also a term of {category}.{seen_terms[tkey]}; "
+                "a term can belong to only one concept per category",
             )
         seen_terms[tkey] = cid
         cleaned.append(" ".join(term.split()))
@@ -179,7 +182,7 @@ def _resolve(shown: str, key: str, concept: Concept, refs: Dict[str, Any], conce
             or concepts.get(target) is None
             or concepts[target].category != "contraindication"
         ):
-            raise LexiconError(f"{shown}: {key}.history must be the id of a contraindication (got {target!r})")
+            raise ContentError(shown, f"{key}.history", f"must be the id of a contraindication (got {target!r})")
         changes["history"] = target
     return replace(concept, **changes)
 
@@ -188,29 +191,29 @@ def _parse_combinations(
     shown: str, key: str, cid: str, combos: Any, concepts: Mapping[str, Concept]
 ) -> Tuple[Combination, ...]:
     if not isinstance(combos, list) or not combos:
-        raise LexiconError(f"{shown}: {key}.combinations must be a non-empty list")
+        raise ContentError(shown, f"{key}.combinations", "must be a non-empty list")
     parsed: List[Combination] = []
     for i, combo in enumerate(combos):
         ckey = f"{key}.combinations[{i}]"
         if isinstance(combo, list):
             combo = {"all_of": combo}
         if not isinstance(combo, dict):
-            raise LexiconError(f"{shown}: {ckey} must be a mapping with all_of")
+            raise ContentError(shown, ckey, "must be a mapping with all_of")
         _check_keys(shown, ckey, combo, _COMBINATION_KEYS)
         parts = combo.get("all_of")
         if not _is_str_list(parts) or len(parts) < 2:
-            raise LexiconError(f"{shown}: {ckey}.all_of must be a list of at least two concept ids")
+            raise ContentError(shown, f"{ckey}.all_of", "must be a list of at least two concept ids")
         for part in parts:
             if part == cid:
-                raise LexiconError(f"{shown}: {ckey}.all_of cannot contain {cid} itself")
+                raise ContentError(shown, f"{ckey}.all_of", f"cannot contain {cid} itself")
             if part not in concepts and part not in CATEGORIES:
-                raise LexiconError(f"{shown}: {ckey}.all_of refers to unknown concept {part!r}")
+                raise ContentError(shown, f"{ckey}.all_of", f"refers to unknown concept {part!r}")
         scope = combo.get("scope", "sentence")
         if scope not in SCOPES:
-            raise LexiconError(f"{shown}: {ckey}.scope must be one of: {', '.join(SCOPES)}")
+            raise ContentError(shown, f"{ckey}.scope", f"must be one of: {', '.join(SCOPES)}")
         window = combo.get("window")
         if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 0):
-            raise LexiconError(f"{shown}: {ckey}.window must be a whole number >= 0")
+            raise ContentError(shown, f"{ckey}.window", "must be a whole number >= 0")
         unless = _concept_ids(shown, f"{ckey}.unless", combo.get("unless"), concepts, cid)
         parsed.append(Combination(tuple(parts), scope, window, unless))
     return tuple(parsed)
@@ -219,8 +222,8 @@ def _parse_combinations(
 def _check_keys(shown: str, key: str, body: Mapping[str, Any], allowed: Set[str]) -> None:
     for sub in body:
         if sub not in allowed:
-            raise LexiconError(
-                f"{shown}: {key}.{sub} is not a known key; expected one of: {', '.join(sorted(allowed))}"
+            raise ContentError(
+                shown, f"{key}.{sub}", f"is not a known key; expected one of: {', '.join(sorted(allowed))}"
             )
 
 
@@ -229,10 +232,10 @@ def _concept_ids(shown: str, key: str, ids: Any, concepts: Mapping[str, Concept]
     if ids is None:
         return ()
     if not _is_str_list(ids):
-        raise LexiconError(f"{shown}: {key} must be a non-empty list of concept ids")
+        raise ContentError(shown, key, "must be a non-empty list of concept ids")
     for other in ids:
         if other not in concepts or other == own:
-            raise LexiconError(f"{shown}: {key} refers to unknown concept {other!r}")
+            raise ContentError(shown, key, f"refers to unknown concept {other!r}")
     return tuple(ids)
 
 
@@ -244,7 +247,8 @@ def _check_combination_cycles(concepts: Mapping[str, Concept], shown: str) -> No
             return
         if state.get(cid) == 1:
             cycle = " -> ".join(trail + [cid])
-            raise LexiconError(f"{shown}: combinations form a cycle: {cycle}")
+            closing = concepts[trail[-1]]  # its combinations lead back to cid
+            raise ContentError(shown, f"{closing.category}.{closing.id}.combinations", f"form a cycle: {cycle}")
         state[cid] = 1
         for combo in concepts[cid].combinations:
             for part in combo.all_of:

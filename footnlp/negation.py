@@ -64,7 +64,7 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 import yaml
 
-from footnlp.lexicon_model import LexiconError
+from footcare_content.files import ContentError
 
 #: the cue words and phrases, as data (content/negation.yml)
 CUES_FILE = Path(__file__).resolve().parent.parent / "content" / "negation.yml"
@@ -75,18 +75,18 @@ def _read_cues(path: Path = CUES_FILE) -> Dict[str, List[str]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"{path}: cannot be read ({exc})") from None
+        raise ContentError(path, "", f"cannot be read ({exc})") from None
     if not isinstance(data, dict):
-        raise LexiconError(f"{path}: must be a mapping of list names to lists of words or phrases")
+        raise ContentError(path, "", "must be a mapping of list names to lists of words or phrases")
     for key, items in data.items():
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-            raise LexiconError(f"{path}: {key}: must be a list of words or phrases (non-empty texts)")
+            raise ContentError(path, str(key), "must be a list of words or phrases (non-empty texts)")
     return data
 
 
 def _words(cues: Dict[str, List[str]], key: str) -> List[str]:
     if key not in cues:
-        raise LexiconError(f"{CUES_FILE}: {key}: missing")
+        raise ContentError(CUES_FILE, key, "missing")
     return [item.strip() for item in cues[key]]
 
 

@@ -18,9 +18,10 @@ from typing import Any, Tuple, Union
 
 from spacy.tokens import Doc
 
+from footcare_content.files import ContentError
 from footnlp.concepts import category_of, concept_spans
 from footnlp.content_files import read_yaml
-from footnlp.lexicon_model import HEALTH_CATEGORIES, LexiconError
+from footnlp.lexicon_model import HEALTH_CATEGORIES
 
 SCOPE_FILE = Path(__file__).resolve().parent.parent / "content" / "scope.yml"
 #: lexicon categories that name the assistant's subject
@@ -51,20 +52,20 @@ class Scope:
 def parse_scope(data: Any, shown: str = "content/scope.yml") -> Scope:
     """Check the parsed YAML of scope.yml; a mistake names the file and key."""
     if not isinstance(data, dict) or set(data) != {"version", "min_words", "words"}:
-        raise LexiconError(f"{shown}: needs exactly the keys version, min_words and words")
+        raise ContentError(shown, "", "needs exactly the keys version, min_words and words")
     if data["version"] != 1:
-        raise LexiconError(f"{shown}: version must be 1, got {data['version']!r}")
+        raise ContentError(shown, "version", f"must be 1, got {data['version']!r}")
     most = data["min_words"]
     if not isinstance(most, int) or isinstance(most, bool) or most < 5:
-        raise LexiconError(f"{shown}: min_words must be a whole number of at least 5, got {most!r}")
+        raise ContentError(shown, "min_words", f"must be a whole number of at least 5, got {most!r}")
     words = data["words"]
     if not isinstance(words, list) or not words:
-        raise LexiconError(f"{shown}: words must be a non-empty list")
+        raise ContentError(shown, "words", "must be a non-empty list")
     for n, word in enumerate(words):
         if not isinstance(word, str) or not re.fullmatch(r"[a-z0-9]+", word):
-            raise LexiconError(f"{shown}: words[{n}] must be one lower-case word beginning, got {word!r}")
+            raise ContentError(shown, f"words[{n}]", f"must be one lower-case word beginning, got {word!r}")
     if len(set(words)) != len(words):
-        raise LexiconError(f"{shown}: words lists a beginning twice")
+        raise ContentError(shown, "words", "lists a beginning twice")
     return Scope(min_words=most, words=tuple(words))
 
 

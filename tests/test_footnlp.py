@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from footnlp.lexicon import LexiconError, load_lexicon
+from footcare_content.files import ContentError
+from footnlp.lexicon import load_lexicon
 
 ROOT = Path(__file__).resolve().parent.parent
 LEXICON = ROOT / "content" / "lexicon.yml"
@@ -632,64 +633,64 @@ def test_a_minimal_lexicon_is_valid(tmp_path):
     [
         (
             {"red_flag__calf_clot__terms": []},
-            "lexicon.yml: red_flag.calf_clot.terms must be a non-empty list of strings",
+            "lexicon.yml: red_flag.calf_clot.terms: must be a non-empty list of strings",
         ),
         (
             {"red_flag__calf_clot__terms": ["dvt", 3]},
-            "lexicon.yml: red_flag.calf_clot.terms must be a non-empty list of strings",
+            "lexicon.yml: red_flag.calf_clot.terms: must be a non-empty list of strings",
         ),
         ({"red_flag__calf_clot__terms": ["dvt", "DVT"]}, "red_flag.calf_clot.terms[1]"),
-        ({"red_flags": {}}, "lexicon.yml: red_flags is not a known category"),
-        ({"condition": {}}, "lexicon.yml: condition must be a non-empty mapping"),
-        ({"symptom__calf": {"terms": ["calf muscle"]}}, "lexicon.yml: symptom.calf duplicates the id"),
-        ({"symptom__Swelling2": {"terms": ["puffy"]}}, "lexicon.yml: symptom.Swelling2 is not a valid id"),
+        ({"red_flags": {}}, "lexicon.yml: red_flags: is not a known category"),
+        ({"condition": {}}, "lexicon.yml: condition: must be a non-empty mapping"),
+        ({"symptom__calf": {"terms": ["calf muscle"]}}, "lexicon.yml: symptom.calf: duplicates the id"),
+        ({"symptom__Swelling2": {"terms": ["puffy"]}}, "lexicon.yml: symptom.Swelling2: is not a valid id"),
         (
             {"symptom__puffy": {"terms": ["swollen"]}},
-            "lexicon.yml: symptom.puffy.terms[0] ('swollen') is also a term of symptom.swelling",
+            "lexicon.yml: symptom.puffy.terms[0]: ('swollen') is also a term of symptom.swelling",
         ),
-        ({"symptom__swelling__synonyms": ["puffy"]}, "lexicon.yml: symptom.swelling.synonyms is not a known key"),
+        ({"symptom__swelling__synonyms": ["puffy"]}, "lexicon.yml: symptom.swelling.synonyms: is not a known key"),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swollen_thing"]}]},
-            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of refers to unknown concept 'swollen_thing'",
+            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of: refers to unknown concept 'swollen_thing'",
         ),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf"]}]},
-            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of must be a list of at least two",
+            "lexicon.yml: red_flag.calf_clot.combinations[0].all_of: must be a list of at least two",
         ),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "scope": "page"}]},
-            "lexicon.yml: red_flag.calf_clot.combinations[0].scope must be one of",
+            "lexicon.yml: red_flag.calf_clot.combinations[0].scope: must be one of",
         ),
         (
             {"settings": {"combination_window": "ten"}},
-            "lexicon.yml: settings.combination_window must be a positive whole number",
+            "lexicon.yml: settings.combination_window: must be a positive whole number",
         ),
         (
             {"red_flag__calf_clot__unless": ["no_such_thing"]},
-            "lexicon.yml: red_flag.calf_clot.unless refers to unknown concept 'no_such_thing'",
+            "lexicon.yml: red_flag.calf_clot.unless: refers to unknown concept 'no_such_thing'",
         ),
         (
             {"red_flag__calf_clot__combinations": [{"all_of": ["calf", "swelling"], "unless": ["nope"]}]},
-            "lexicon.yml: red_flag.calf_clot.combinations[0].unless refers to unknown concept 'nope'",
+            "lexicon.yml: red_flag.calf_clot.combinations[0].unless: refers to unknown concept 'nope'",
         ),
         (
             {"red_flag__calf_clot__history": "calf"},
-            "lexicon.yml: red_flag.calf_clot.history must be the id of a contraindication",
+            "lexicon.yml: red_flag.calf_clot.history: must be the id of a contraindication",
         ),
-        ({"symptom__swelling__history": "pregnancy"}, "lexicon.yml: symptom.swelling.history is only for red flags"),
+        ({"symptom__swelling__history": "pregnancy"}, "lexicon.yml: symptom.swelling.history: is only for red flags"),
         (
             {"contraindication__pregnancy__lasting": "no"},
-            "lexicon.yml: contraindication.pregnancy.lasting must be true or false",
+            "lexicon.yml: contraindication.pregnancy.lasting: must be true or false",
         ),
         (
             {"red_flag__calf_clot__lasting": False},
-            "lexicon.yml: red_flag.calf_clot.lasting is only for contraindications",
+            "lexicon.yml: red_flag.calf_clot.lasting: is only for contraindications",
         ),
     ],
 )
 def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
     path = write(tmp_path, "lexicon.yml", lexicon_with(**changes))
-    with pytest.raises(LexiconError) as err:
+    with pytest.raises(ContentError) as err:
         load_lexicon(path)
     assert expected in str(err.value)
     assert str(err.value).startswith(str(path)) or "lexicon.yml:" in str(err.value)
@@ -697,12 +698,12 @@ def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
 
 def test_lexicon_yaml_syntax_error_names_file_and_line(tmp_path):
     path = write(tmp_path, "lexicon.yml", "condition:\n  plantar_fasciitis: [oops\n")
-    with pytest.raises(LexiconError, match=r"lexicon\.yml: invalid YAML at line \d+"):
+    with pytest.raises(ContentError, match=r"lexicon\.yml: invalid YAML at line \d+"):
         load_lexicon(path)
 
 
 def test_missing_file_is_named(tmp_path):
-    with pytest.raises(LexiconError, match=r"nope\.yml: file not found"):
+    with pytest.raises(ContentError, match=r"nope\.yml: file not found"):
         load_lexicon(tmp_path / "nope.yml")
 
 
@@ -713,7 +714,7 @@ def test_build_cli_reports_errors(tmp_path, capsys):
     code = main(["--check", "--lexicon", str(bad)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("LexiconError: ") and "red_flag.calf_clot.terms" in err
+    assert err.startswith("ContentError: ") and "red_flag.calf_clot.terms" in err
 
 
 def test_build_cli_check_passes_on_the_content_files(capsys):
@@ -989,15 +990,14 @@ def test_the_negation_cues_are_data_checked_when_read(tmp_path):
     import pytest
 
     from footnlp import negation
-    from footnlp.lexicon_model import LexiconError
 
     assert ("ruled", "out") in negation.PRE_CUE_PHRASES and "without" in negation.PRE_CUES
     bad = tmp_path / "negation.yml"
     bad.write_text("pre_cues: [no, '']\n", encoding="utf-8")
-    with pytest.raises(LexiconError, match=r"negation.yml: pre_cues: must be a list of words or phrases"):
+    with pytest.raises(ContentError, match=r"negation.yml: pre_cues: must be a list of words or phrases"):
         negation._read_cues(bad)
     bad.write_text("- just a list\n", encoding="utf-8")
-    with pytest.raises(LexiconError, match="must be a mapping"):
+    with pytest.raises(ContentError, match="must be a mapping"):
         negation._read_cues(bad)
-    with pytest.raises(LexiconError, match="post_cues: missing"):
+    with pytest.raises(ContentError, match="post_cues: missing"):
         negation._words({"pre_cues": ["no"]}, "post_cues")

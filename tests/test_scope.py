@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from footnlp.lexicon_model import LexiconError
+from footcare_content.files import ContentError
 from footnlp.pipeline import load_pipeline
 from footnlp.scope import load_scope, parse_scope
 
@@ -49,9 +49,9 @@ def test_a_word_of_the_subject_or_a_short_message_is_not(nlp, scope, text):
     "data, error",
     [
         ({"version": 1, "min_words": 20}, "needs exactly the keys"),
-        ({"version": 2, "min_words": 20, "words": ["foot"]}, "version must be 1"),
-        ({"version": 1, "min_words": 2, "words": ["foot"]}, "min_words must be"),
-        ({"version": 1, "min_words": True, "words": ["foot"]}, "min_words must be"),
+        ({"version": 2, "min_words": 20, "words": ["foot"]}, "version: must be 1"),
+        ({"version": 1, "min_words": 2, "words": ["foot"]}, "min_words: must be"),
+        ({"version": 1, "min_words": True, "words": ["foot"]}, "min_words: must be"),
         ({"version": 1, "min_words": 20, "words": []}, "non-empty list"),
         ({"version": 1, "min_words": 20, "words": ["Foot"]}, r"words\[0\]"),
         ({"version": 1, "min_words": 20, "words": ["two words"]}, r"words\[0\]"),
@@ -59,6 +59,6 @@ def test_a_word_of_the_subject_or_a_short_message_is_not(nlp, scope, text):
     ],
 )
 def test_a_mistake_in_scope_yml_names_the_file_and_key(data, error):
-    with pytest.raises(LexiconError, match=error) as caught:
+    with pytest.raises(ContentError, match=error) as caught:
         parse_scope(data, "content/scope.yml")
     assert str(caught.value).startswith("content/scope.yml:")

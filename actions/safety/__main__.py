@@ -5,14 +5,14 @@ import sys
 from actions.safety.content import SAFETY_FILE, load_content
 from actions.safety.screening import questions
 from footcare_content.files import ContentError
-from footnlp.lexicon import LexiconError, load_lexicon
+from footnlp.lexicon import load_lexicon
 
 
 def main() -> int:
     try:
         content = load_content(SAFETY_FILE, load_lexicon())
         screening = questions()
-    except (ContentError, LexiconError) as exc:
+    except ContentError as exc:
         print(exc, file=sys.stderr)
         return 1
     print(
