@@ -342,7 +342,10 @@ def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
 def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     """The NLU is unsure: "Did you mean" with the nearest known topics, else the menu."""
     kb = knowledge()
-    topic_ids = [t.id for t in map(kb.topic_for_intent, suggestions) if t][:3]
+    holds = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened).holds_back
+    # while a warning sign holds, the topics held back are no suggestion ("Did you mean" with none)
+    topics = [t for t in map(kb.topic_for_intent, suggestions) if t and not (holds and t.withhold_on_red_flag)]
+    topic_ids = [t.id for t in topics][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)
     body = [Section(_fill(kb.messages["did_you_mean"], clinic()), minor=True)]

@@ -424,6 +424,17 @@ def test_a_conditions_paragraph_is_held_back_while_a_warning_sign_holds(make_tra
     assert KB.topics["condition_info"].by_condition["plantar_fasciitis"][:40] not in text
 
 
+def test_did_you_mean_suggests_no_topic_held_back(make_tracker, dispatcher):
+    # "can I still run the race?" after a snap in the heel: no "Did you mean" without a choice
+    tracker = make_tracker(
+        "can I still run the race", "nlu_fallback", red_flags=["sudden_injury"], urgency="same_day", topic=None
+    )
+    tracker.latest_message["footcare_suggestions"] = ["ask_long_term_results", "ask_benefits"]
+    run(actions.ActionFallback(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert KB.messages["did_you_mean"] not in text and KB.messages["fallback"] in text
+
+
 def test_after_a_session_is_held_back_while_a_warning_sign_holds(make_tracker, dispatcher):
     # "walking is fine" and "mild soreness is normal" would contradict "get the hot toe checked today"
     tracker = make_tracker("what about ice?", "ask_aftercare", red_flags=["hot_red_swollen_foot"], urgency="same_day")
