@@ -17,8 +17,9 @@ a warning-sign message it counts
 For a look-alike: false alarms (any warning sign found) and questions asked.
 A screening question is answered as the writer would: Yes when the question's
 sign is one of the message's expected signs (then its level counts), otherwise
-No.  Detectors compared: the lexicon alone, the learned classifier alone, both,
-and both with the screening question (what the assistant does).
+No (then the second question, if any, is answered the same way).  Detectors
+compared: the lexicon alone, the learned classifier alone, both, and both with
+the screening question (what the assistant does).
 
 Exits 1 when the *right level or more cautious* figure (assistant as shipped) of
 a set named in --min is below its floor.
@@ -83,6 +84,11 @@ def triage(findings: dict, expect: Sequence[str]) -> Dict[str, dict]:
         out[name] = {"ids": list(ids), "asked": None, "level": safety.level_of(ids)}
     question = screening.first_question(result, safety.Memory())
     level = safety.level_of(result.red_flags)
+    if question and question.sign not in expect:  # No: the next question, if any
+        screened = safety.Memory(screened=(question.id,))
+        following = screening.next_question([question.id], screened, result)
+        if following and following.sign in expect:
+            level = safety.highest(level, safety.level_of([following.sign]))
     if question and question.sign in expect:
         level = safety.highest(level, safety.level_of([question.sign]))
     out[SHIPPED] = {"ids": result.red_flags, "asked": question.id if question else None, "level": level}
@@ -179,7 +185,8 @@ SECTION = (
 Each message goes through the trained model as a first message. *Caught*: a warning sign found or
 a screening question asked; *right level or more cautious*: the advice given (after the question,
 if one was asked) is at least as urgent as the set's level; *under-triaged*: the rest. A question
-is answered Yes when its sign is one of the message's own (then its level counts), otherwise No.
+is answered Yes when its sign is one of the message's own (then its level counts), otherwise No
+(and then the second question, if the assistant asks one, the same way).
 On look-alikes: an alarm is any warning sign raised; *asked*: a screening question. Detectors: the
 lexicon alone, the learned classifier alone, both, and both with the screening question (what the
 assistant does). The classifier's thresholds come from cross-validation on its training data only

@@ -126,6 +126,29 @@ def test_a_no_leads_to_the_next_question_for_the_sign_at_most_twice():
     assert screening.next_question(["hot_joint"], Memory()) is None  # one question for that sign
 
 
+def test_after_a_no_the_next_question_may_be_about_another_sign_the_message_hints_at():
+    # a swollen toe after a kick, hot and red too: No to the one question about a hot joint, then the
+    # injury's question (at most two in all)
+    both = safety.check(findings(suspected={"hot_red_swollen_foot": 0.8, "sudden_injury": 0.7}))
+    first = screening.first_question(both, Memory())
+    following = screening.next_question([first.id], Memory(screened=(first.id,)), both)
+    assert following is not None and following.sign != first.sign
+    assert screening.next_question([first.id, following.id], Memory(), both) is None
+    # only one sign hinted at: nothing more after its one question
+    one = safety.check(findings(suspected={"hot_red_swollen_foot": 0.8}))
+    assert screening.next_question(["hot_joint"], Memory(screened=("hot_joint",)), one) is None
+
+
+def test_validation_asks_about_another_hinted_sign_after_a_no(make_tracker, dispatcher):
+    pending = {"findings": findings(suspected={"hot_red_swollen_foot": 0.8, "sudden_injury": 0.7})}
+    first = screening.first_question(safety.check(pending["findings"]), Memory()).id
+    tracker = make_tracker(
+        "no", "deny", screening_question=first, screening_asked=[first], screened=[first], screening_pending=pending
+    )
+    slots = actions.ValidateScreeningForm().validate_screening_answer("no", dispatcher, tracker, {})
+    assert slots["screening_question"] not in (None, first) and len(slots["screening_asked"]) == 2
+
+
 # ------------------------------------------------------------------ the dialogue
 
 

@@ -127,29 +127,35 @@ def questions() -> Screening:
 # ------------------------------------------------------------------ asking
 
 
-def first_question(result: SafetyCheck, memory: Memory) -> Optional[Question]:
-    """The question to ask about this message, or None.
+def eligible(result: SafetyCheck, memory: Memory) -> list[Question]:
+    """The questions a message may get, in the order to ask them.
 
-    Asked when the message hints at a sign (``suspected``) that is more urgent
-    than anything the message tells for sure and than the level the
-    conversation already holds (a sign already advised on needs no question),
-    and that has a question not asked before in this conversation.
+    For each sign the message hints at (``suspected``, most urgent first) that is
+    more urgent than anything it tells for sure and than the level the
+    conversation already holds (a sign already advised on needs no question):
+    that sign's questions not asked before in this conversation.
     """
     told = level_of(result.red_flags)
     held = memory.urgency if memory.holds_back else None
+    found: list[Question] = []
     for sign in sorted(result.suspected, key=lambda s: LEVELS.index(texts().red_flags[s].level)):
         level = texts().red_flags[sign].level
         if not (more_urgent(level, told) and more_urgent(level, held)) or sign in memory.red_flags:
             continue
-        for question in questions().for_sign(sign):
-            if question.id not in memory.screened:
-                return question
-    return None
+        found += [q for q in questions().for_sign(sign) if q.id not in memory.screened and q not in found]
+    return found
 
 
-def next_question(asked: Sequence[str], memory: Memory) -> Optional[Question]:
-    """After a No to the questions `asked` (this screening, in order): the next one for the
-    same sign, if the screening may ask one more."""
+def first_question(result: SafetyCheck, memory: Memory) -> Optional[Question]:
+    """The question to ask about this message, or None (see :func:`eligible`)."""
+    found = eligible(result, memory)
+    return found[0] if found else None
+
+
+def next_question(asked: Sequence[str], memory: Memory, result: Optional[SafetyCheck] = None) -> Optional[Question]:
+    """After a No to the questions `asked` (this screening, in order), if the screening may ask one
+    more: the next one for the same sign; else the first for another sign the message (`result`)
+    hints at (No to a sprain's question, then one about the hot, swollen joint it also hints at)."""
     content = questions()
     if not asked or len(asked) >= content.max_questions or asked[0] not in content.questions:
         return None
@@ -157,7 +163,9 @@ def next_question(asked: Sequence[str], memory: Memory) -> Optional[Question]:
     for question in content.for_sign(first.signs[0]):
         if question.id not in asked and question.id not in memory.screened:
             return question
-    return None
+    ruled_out = {content.questions[q].sign for q in asked if q in content.questions}
+    others = eligible(result, memory) if result is not None else []
+    return next((q for q in others if q.id not in asked and q.sign not in ruled_out), None)
 
 
 def buttons() -> list:
