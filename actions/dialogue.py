@@ -320,6 +320,11 @@ BARE_FOLLOW_UP = set(
 )
 
 
+def holds_back(ctx: Context) -> bool:
+    """Whether the conversation holds a warning sign that holds massage advice back (emergency, same day)."""
+    return safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened).holds_back
+
+
 def bare_follow_up(ctx: Context) -> bool:
     """Whether the message only asks to go on ("what should we do?") right after a topic's answer:
     read as that topic's details, not as a question about nothing the assistant covers."""
@@ -342,9 +347,10 @@ def follow_up_topic(ctx: Context, ranking: Sequence[dict]) -> Optional[str]:
 def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     """The NLU is unsure: "Did you mean" with the nearest known topics, else the menu."""
     kb = knowledge()
-    holds = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened).holds_back
     # while a warning sign holds, the topics held back are no suggestion ("Did you mean" with none)
-    topics = [t for t in map(kb.topic_for_intent, suggestions) if t and not (holds and t.withhold_on_red_flag)]
+    topics = [
+        t for t in map(kb.topic_for_intent, suggestions) if t and not (holds_back(ctx) and t.withhold_on_red_flag)
+    ]
     topic_ids = [t.id for t in topics][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)

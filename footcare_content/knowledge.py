@@ -32,6 +32,7 @@ MESSAGES = (
     "thank",
     "bot_challenge",
     "out_of_scope",
+    "out_of_scope_while_warning",
     "fallback",
     "booking",
     "hello_line",

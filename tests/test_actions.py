@@ -424,6 +424,14 @@ def test_a_conditions_paragraph_is_held_back_while_a_warning_sign_holds(make_tra
     assert KB.topics["condition_info"].by_condition["plantar_fasciitis"][:40] not in text
 
 
+def test_a_question_outside_the_topics_while_a_warning_holds_points_back_to_the_advice(make_tracker, dispatcher):
+    tracker = make_tracker("can I still run the race?", "out_of_scope", red_flags=["sudden_injury"], urgency="same_day")
+    run(actions.ActionOutOfScope(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert text.startswith("Reminder:") and KB.messages["out_of_scope_while_warning"] in text
+    assert KB.messages["out_of_scope"][:30] not in text
+
+
 def test_did_you_mean_suggests_no_topic_held_back(make_tracker, dispatcher):
     # "can I still run the race?" after a snap in the heel: no "Did you mean" without a choice
     tracker = make_tracker(
