@@ -68,8 +68,11 @@ TOPIC_PLACEHOLDERS = (
 )
 
 
-#: an age as people write it: "my 9 year old", "a 75-year-old", "aged 12"
-_AGE = re.compile(r"\b(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged?\s+(\d{1,3})\b")
+#: an age as people write it: "my 9 year old", "a 75-year-old", "aged 12", "my father is 79, ..."
+_AGE = re.compile(
+    r"\b(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b|\baged?\s+(\d{1,3})\b"
+    r"|\b(?:is|am|i'm|im|he's|she's|hes|shes)\s+(\d{1,3})(?=\s*(?:[,.!?;]|$|and\b|years?\b|yrs?\b))"
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Person:
         low = text.lower()
         if any(re.search(rf"\b{re.escape(w)}s?\b", low) for w in self.words):
             return True
-        ages = [int(a or b) for a, b in _AGE.findall(low)]
+        ages = [int(next(g for g in groups if g)) for groups in _AGE.findall(low)]
         return any(self.ages[0] <= age <= self.ages[1] for age in ages)
 
 

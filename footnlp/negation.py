@@ -517,7 +517,9 @@ def _status_clauses(doc) -> List[int]:
                 k += 1
             if k < len(doc) and (
                 lows[k] in CLAUSE_STARTERS
-                or lows[k] in ("had", "been", "gone", "all", "fully", "healed", "cleared", "nothing", "no")
+                # "..., and had surgery", and in the present: "a stroke 2 years ago and is on blood thinners"
+                or lows[k]
+                in ("had", "been", "gone", "all", "fully", "healed", "cleared", "nothing", "no", "is", "am", "are")
             ):
                 clause += 1
         out.append(clause)

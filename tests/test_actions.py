@@ -645,6 +645,8 @@ def test_short_follow_ups_name_known_topics(tmp_path):
         ("Is fascia massage safe for a 9-year-old?", "child"),
         ("my grandmother is 85 and has sore feet, can she have it?", "older_adult"),
         ("I'm 72, is this ok at my age?", "older_adult"),
+        ("My dad is 79 and has heel pain, would massage suit him?", "older_adult"),
+        ("the pain is 7 out of 10, is there an age limit?", None),
         # both, or neither named: the answer for both
         ("is it ok for kids and for the elderly?", None),
         ("is there an age limit?", None),

@@ -393,6 +393,11 @@ def test_a_question_in_general_is_not_a_warning(nlp, text):
     assert findings(nlp, text)["red_flags"] == []
 
 
+def test_a_medicine_taken_now_counts_after_an_old_event_in_the_same_sentence(nlp):
+    text = "My father is 79, he had a stroke 2 years ago and is on blood thinners."
+    assert findings(nlp, text)["contraindications"] == ["anticoagulants"]
+
+
 def test_status_of_each_mention(nlp):
     doc = nlp("had a fever years ago. Now my toes tingle")
     status = {s.id_: s._.status for s in doc.spans["footnlp"] if s.label_ == "RED_FLAG"}
