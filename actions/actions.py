@@ -207,6 +207,8 @@ class ActionFallback(MessageAction):
             return send(dispatcher, dialogue.answer_topic(ctx, topic))
         if dialogue.bare_follow_up(ctx):
             return send(dispatcher, dialogue.tell_more(ctx))
+        if ctx.red_flags and dialogue.is_short(ctx):  # "is that serious?" after a warning sign's advice
+            return send(dispatcher, dialogue.message(ctx, "out_of_scope_while_warning", buttons=True))
         suggestions = tracker.latest_message.get(SUGGESTIONS_KEY)
         return send(dispatcher, dialogue.unsure(ctx, suggestions if isinstance(suggestions, list) else []))
 

@@ -162,11 +162,12 @@ def compose(
     slots: dict[str, Any] = dict(extra_slots or {})
     if advice.memory != before:
         slots.update(advice.memory.slots())
-    parts: list[str] = list(advice.opening)
-
     sections = [Section(body, withhold_on_red_flag)] if isinstance(body, str) else list(body or ())
+    # a warning sign's advice comes first, with no greeting line; a precaution after the greeting
+    lead = sections[:1] if sections and sections[0].minor and not check.red_flags else []
+    parts: list[str] = [_fill(s.text, clinic_) for s in lead if s.text] + list(advice.opening)
     withheld = False
-    for section in sections:
+    for section in sections[len(lead) :]:
         if section.minor and check.red_flags:
             continue
         if advice.hold_back and section.withhold:

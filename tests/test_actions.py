@@ -432,10 +432,31 @@ def test_a_question_outside_the_topics_while_a_warning_holds_points_back_to_the_
     assert KB.messages["out_of_scope"][:30] not in text
 
 
+def test_an_unclear_short_question_after_a_warning_signs_advice_points_back_to_it(make_tracker, dispatcher):
+    tracker = make_tracker("is that serious?", "nlu_fallback", red_flags=["numbness"], urgency="soon", topic="benefits")
+    tracker.latest_message["footcare_suggestions"] = ["ask_condition_info", "ask_safety"]
+    run(actions.ActionFallback(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    assert KB.messages["out_of_scope_while_warning"] in text and KB.messages["did_you_mean"] not in text
+
+
+def test_a_greeting_line_comes_before_a_precaution(make_tracker, dispatcher):
+    tracker = make_tracker("hello, I'm on blood thinners. Is massage safe?", "ask_safety")
+    tracker.latest_message["footcare_greeting"] = True
+    run(actions.ActionAnswer(), dispatcher, tracker)
+    text = last_text(dispatcher)
+    hello = shown(KB.messages["hello_line"])
+    assert text.startswith(hello) and SAFETY.contraindications["anticoagulants"].text in text
+
+
 def test_did_you_mean_suggests_no_topic_held_back(make_tracker, dispatcher):
     # "can I still run the race?" after a snap in the heel: no "Did you mean" without a choice
     tracker = make_tracker(
-        "can I still run the race", "nlu_fallback", red_flags=["sudden_injury"], urgency="same_day", topic=None
+        "do you think I could still run the race next month",
+        "nlu_fallback",
+        red_flags=["sudden_injury"],
+        urgency="same_day",
+        topic=None,
     )
     tracker.latest_message["footcare_suggestions"] = ["ask_long_term_results", "ask_benefits"]
     run(actions.ActionFallback(), dispatcher, tracker)
