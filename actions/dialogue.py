@@ -390,10 +390,16 @@ def topic_for_intent(intent: Optional[str], ctx: Context) -> str:
     return "condition_info"
 
 
+#: messages that answer a question about the user's health: they end with the doctor line too
+HEALTH_MESSAGES = ("out_of_scope_while_warning",)
+
+
 def message(ctx: Context, key: str, *, buttons: bool = False) -> Turn:
-    """A non-health reply (greeting, thanks, contact...), still checked for warning signs."""
+    """One of knowledge.yml's messages (greeting, thanks, contact...), still checked for warning signs."""
     body = _fill(knowledge().messages[key], clinic())
-    return compose(ctx, [Section(body, minor=key in MINOR_MESSAGES)], health=False, show_buttons=buttons)
+    return compose(
+        ctx, [Section(body, minor=key in MINOR_MESSAGES)], health=key in HEALTH_MESSAGES, show_buttons=buttons
+    )
 
 
 def follow_up(ctx: Context, affirmed: bool) -> Turn:

@@ -438,6 +438,7 @@ def test_an_unclear_short_question_after_a_warning_signs_advice_points_back_to_i
     run(actions.ActionFallback(), dispatcher, tracker)
     text = last_text(dispatcher)
     assert KB.messages["out_of_scope_while_warning"] in text and KB.messages["did_you_mean"] not in text
+    assert text.endswith(DOCTOR)
 
 
 def test_a_greeting_line_comes_before_a_precaution(make_tracker, dispatcher):
