@@ -173,7 +173,7 @@ class ActionOutOfScope(MessageAction):
         ctx = context(tracker)
         if dialogue.bare_follow_up(ctx):  # "what should we do?" after an answer goes on with it
             return send(dispatcher, dialogue.tell_more(ctx))
-        if dialogue.holds_back(ctx):  # "is it broken?" after the advice is about the problem
+        if dialogue.holds_back(ctx):  # "can I still run the race?" after the advice is about the problem
             return send(dispatcher, dialogue.message(ctx, "out_of_scope_while_warning"))
         return await super().run(dispatcher, tracker, domain)
 
