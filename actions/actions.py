@@ -238,12 +238,7 @@ class ValidateScreeningForm(FormValidationAction):
         answer = screening.read_answer(value, question, intent_of(tracker))
         asked = list(tracker.get_slot("screening_asked") or [])
         if answer == screening.NO:
-            memory = safety.Memory.from_slots(
-                tracker.get_slot("red_flags"),
-                tracker.get_slot("urgency"),
-                tracker.get_slot("contraindications"),
-                tracker.get_slot("screened"),
-            )
+            memory = context(tracker).memory
             pending = tracker.get_slot("screening_pending")
             findings = pending.get("findings") if isinstance(pending, dict) else None
             following = screening.next_question(asked, memory, safety.check(findings) if findings else None)

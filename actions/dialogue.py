@@ -75,6 +75,11 @@ class Context:
     #: the screening questions asked so far in the conversation (slot `screened`)
     screened: Sequence[str] = ()
 
+    @property
+    def memory(self) -> safety.Memory:
+        """What the conversation has told the safety layer so far (from the slots above)."""
+        return safety.Memory.from_slots(self.red_flags, self.urgency, self.contraindications, self.screened)
+
 
 #: replies that say the message was not understood: after advice on a warning sign the
 #: advice is the answer, so they are left out
@@ -133,7 +138,7 @@ def compose(
     kb, clinic_ = knowledge(), clinic()
     places = clinic_.placeholders()
     check = safety.check(ctx.findings)
-    before = safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened)
+    before = ctx.memory
     question = screening.first_question(check, before)
     if question:
         pending = _held(
@@ -323,7 +328,7 @@ BARE_FOLLOW_UP = set(
 
 def holds_back(ctx: Context) -> bool:
     """Whether the conversation holds a warning sign that holds massage advice back (emergency, same day)."""
-    return safety.Memory.from_slots(ctx.red_flags, ctx.urgency, ctx.contraindications, ctx.screened).holds_back
+    return ctx.memory.holds_back
 
 
 def bare_follow_up(ctx: Context) -> bool:
@@ -349,9 +354,8 @@ def unsure(ctx: Context, suggestions: Sequence[str]) -> Turn:
     """The NLU is unsure: "Did you mean" with the nearest known topics, else the menu."""
     kb = knowledge()
     # while a warning sign holds, the topics held back are no suggestion ("Did you mean" with none)
-    topics = [
-        t for t in map(kb.topic_for_intent, suggestions) if t and not (holds_back(ctx) and t.withhold_on_red_flag)
-    ]
+    holding = holds_back(ctx)
+    topics = [t for t in map(kb.topic_for_intent, suggestions) if t and not (holding and t.withhold_on_red_flag)]
     topic_ids = [t.id for t in topics][:3]
     if not topic_ids:
         return message(ctx, "fallback", buttons=True)

@@ -62,9 +62,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Sequence, Set, Tuple
 
-import yaml
-
-from footcare_content.files import ContentError
+from footcare_content.files import ContentError, load_yaml
 
 #: the cue words and phrases, as data (content/negation.yml)
 CUES_FILE = Path(__file__).resolve().parent.parent / "content" / "negation.yml"
@@ -72,12 +70,7 @@ CUES_FILE = Path(__file__).resolve().parent.parent / "content" / "negation.yml"
 
 def _read_cues(path: Path = CUES_FILE) -> Dict[str, List[str]]:
     """content/negation.yml: a mapping of list names to lists of non-empty texts (checked here)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(path, "", f"cannot be read ({exc})") from None
-    if not isinstance(data, dict):
-        raise ContentError(path, "", "must be a mapping of list names to lists of words or phrases")
+    data = load_yaml(path)  # a mapping, or ContentError
     for key, items in data.items():
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
             raise ContentError(path, str(key), "must be a list of words or phrases (non-empty texts)")
