@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,18 +22,40 @@ class ContentError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+def display_path(path: Path | str) -> str:
+    """A short path for messages: relative to the working directory or the project when possible."""
+    resolved = Path(path).resolve()
+    for base in (Path.cwd(), PROJECT_ROOT):
+        try:
+            return str(resolved.relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def file_sha256(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def load_yaml(path: Path | str) -> Mapping[str, Any]:
-    """Reads a YAML mapping, turning every failure into a ContentError."""
-    path = Path(path)
+    """Reads a YAML mapping, turning every failure into a ContentError that names the file (and
+    the line of a YAML error)."""
+    shown = display_path(path)
     try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise ContentError(path, "", "file not found") from None
+        text = Path(path).read_bytes().decode("utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        raise ContentError(shown, "", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ContentError(shown, "", f"file is not valid UTF-8 ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ContentError(path, "", f"not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ContentError(shown, "", f"not valid YAML{where}: {problem}") from None
     if not isinstance(data, Mapping):
-        raise ContentError(path, "", "the top level must be a mapping of keys")
+        raise ContentError(shown, "", "the top level must be a mapping of keys")
     return data
 
 

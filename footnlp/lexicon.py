@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Tuple, Union
 
-from footnlp.content_files import PROJECT_ROOT, read_yaml
+from footcare_content.files import PROJECT_ROOT, display_path, file_sha256, load_yaml
 from footnlp.lexicon_model import (  # noqa: F401  (the public names of the lexicon)
     CATEGORIES,
     HEALTH_CATEGORIES,
@@ -29,8 +29,8 @@ DEFAULT_LEXICON_PATH = PROJECT_ROOT / "content" / "lexicon.yml"
 def load_lexicon(path: Union[str, Path, None] = None) -> Lexicon:
     """Read and validate ``lexicon.yml`` (default: the project's content/lexicon.yml)."""
     path = Path(path) if path is not None else DEFAULT_LEXICON_PATH
-    data, shown, digest = read_yaml(path)
-    return parse_lexicon(data, shown, digest)
+    data = load_yaml(path)
+    return parse_lexicon(data, display_path(path), file_sha256(path))
 
 
 def condition_ids(path: Union[str, Path, None] = None) -> Tuple[str, ...]:

@@ -29,9 +29,10 @@ from typing import Union
 import spacy
 from spacy.language import Language
 
+from footcare_content.files import file_sha256
+
 # the components register themselves (their factory names are what saved pipelines name)
 from footnlp import combinations, concepts, negation_tagger, normalizer  # noqa: F401
-from footnlp.content_files import file_sha256
 from footnlp.lexicon import DEFAULT_LEXICON_PATH, load_lexicon
 from footnlp.lexicon_model import CATEGORIES, Lexicon
 

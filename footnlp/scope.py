@@ -18,9 +18,8 @@ from typing import Any, Tuple, Union
 
 from spacy.tokens import Doc
 
-from footcare_content.files import ContentError
+from footcare_content.files import ContentError, display_path, load_yaml
 from footnlp.concepts import category_of, concept_spans
-from footnlp.content_files import read_yaml
 from footnlp.lexicon_model import HEALTH_CATEGORIES
 
 SCOPE_FILE = Path(__file__).resolve().parent.parent / "content" / "scope.yml"
@@ -70,5 +69,4 @@ def parse_scope(data: Any, shown: str = "content/scope.yml") -> Scope:
 
 
 def load_scope(path: Union[str, Path] = SCOPE_FILE) -> Scope:
-    data, shown, _ = read_yaml(path)
-    return parse_scope(data, shown)
+    return parse_scope(load_yaml(path), display_path(path))

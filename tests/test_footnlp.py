@@ -703,7 +703,7 @@ def test_lexicon_errors_name_file_and_key(tmp_path, changes, expected):
 
 def test_lexicon_yaml_syntax_error_names_file_and_line(tmp_path):
     path = write(tmp_path, "lexicon.yml", "condition:\n  plantar_fasciitis: [oops\n")
-    with pytest.raises(ContentError, match=r"lexicon\.yml: invalid YAML at line \d+"):
+    with pytest.raises(ContentError, match=r"lexicon\.yml: not valid YAML at line \d+"):
         load_lexicon(path)
 
 
