@@ -60,6 +60,7 @@ from joblib import Parallel, delayed
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from footcare_content.files import ContentError, load_yaml, require_mapping
 from footnlp.parts import split_parts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +79,16 @@ class ExamplesError(ValueError):
 
 
 def sign_levels(path: Path = SAFETY_FILE) -> Dict[str, str]:
-    """{warning-sign id: level} from content/safety.yml."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return {sid: body["level"] for sid, body in (data.get("red_flags") or {}).items()}
+    """{warning-sign id: level} from content/safety.yml, read by the content files' one reader
+    (actions.safety.content checks the rest of the file for the action server)."""
+    signs = require_mapping(path, load_yaml(path), "red_flags")
+    levels = {}
+    for sid, body in signs.items():
+        level = body.get("level") if isinstance(body, Mapping) else None
+        if level not in LEVELS:
+            raise ContentError(path, f"red_flags.{sid}.level", f"must be one of {', '.join(LEVELS)}")
+        levels[sid] = level
+    return levels
 
 
 def level_of(ids: Iterable[str], levels: Mapping[str, str]) -> Optional[str]:

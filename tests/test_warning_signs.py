@@ -228,3 +228,17 @@ def test_the_training_files_decide_when_rasa_retrains(tmp_path):
     before = ws.files_digest([first])
     first.write_text("positives: []\nnegatives:\n  - my heel hurts\n", encoding="utf-8")
     assert ws.files_digest([first]) != before
+
+
+def test_the_signs_levels_are_read_through_the_checked_content_reader(tmp_path):
+    from footcare_content.files import ContentError
+    from footnlp.warning_signs import sign_levels
+
+    assert set(sign_levels().values()) <= {"emergency", "same_day", "soon"}
+    bad = tmp_path / "safety.yml"
+    bad.write_text("red_flags:\n  calf_clot: {level: whenever}\n", encoding="utf-8")
+    with pytest.raises(ContentError, match=r"red_flags\.calf_clot\.level"):
+        sign_levels(bad)
+    bad.write_text("red_flags: [\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="not valid YAML at line"):
+        sign_levels(bad)
