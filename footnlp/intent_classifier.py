@@ -87,7 +87,7 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
             "max_iter": 3000,
             "char_ngrams": [2, 4],
             "word_ngrams": [1, 2],
-            "word_weight": 0.5,
+            "word_weight": 1.0,  # words and word pairs weigh as much as the character n-grams (docs/evaluation.md)
             # a part counts as asking a topic at this probability or more
             "part_threshold": 0.5,
             # with a single question part whose topic differs from the whole message's, that part

@@ -8,13 +8,21 @@ one change to its sentence vector:
 - ``question``: the vector of the message beside the vector of its asking parts
   (footnlp.parts), so a long story's question weighs more;
 - ``fine-tuned``: the encoder fine-tuned on data/nlu (a classification head over the
-  mean-pooled vector, Adam, ``--epochs`` passes), then its vectors.
+  mean-pooled vector, Adam, ``--epochs`` passes), then its vectors;
+- ``words at W``: the shipped vector, with the words and word pairs weighed W against
+  the character n-grams (``--word-weights``; the shipped weight is the component's default).
+
+Beside the test sets, each row has a figure from the training data alone: every
+collection of quoted real messages (``data/nlu/real_quoted_*.yml``) left out in turn
+and scored by a classifier trained on the rest (``--collections``; about a minute a
+collection and a row).
 
 The figures are for the classifier alone (no fallback, no reading of parts), so they
 compare levers, not the assistant; docs/evaluation.md records a run.  The fine-tuning
 takes about 4 minutes on two cores.
 
-    python scripts/classifier_levers.py [--epochs 2] [--lr 3e-5] [--no-tune]
+    python scripts/classifier_levers.py [--epochs 2] [--lr 3e-5] [--no-tune] [--collections]
+                                        [--word-weights 0.5 1.0]
 """
 
 from __future__ import annotations
@@ -46,6 +54,16 @@ SEED = 2026
 
 def examples(path: Path):
     return [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
+
+
+def left_out(files, vector_of, word_weight=None) -> float:
+    """Accuracy on the quoted real collections, each scored by a classifier trained without it."""
+    right = total = 0
+    for held in (name for name in files if name.startswith("real_quoted")):
+        train = [row for name, rows in files.items() if name != held for row in rows]
+        figure = score(train, {"held": files[held]}, vector_of, word_weight)["held"]
+        right, total = right + figure * len(files[held]), total + len(files[held])
+    return right / total
 
 
 def question_text(text: str) -> str:
@@ -85,8 +103,9 @@ def fine_tune(encoder: Encoder, train, epochs: float, lr: float, batch_size: int
     return time.perf_counter() - started
 
 
-def score(train, sets, vector_of) -> dict:
+def score(train, sets, vector_of, word_weight=None) -> dict:
     config = EncoderIntentClassifier.get_default_config()
+    word_weight = config["word_weight"] if word_weight is None else word_weight
     shipped = EncoderIntentClassifier._vectorizer
     chars = shipped("char_wb", config["char_ngrams"])
     words = shipped("word", config["word_ngrams"])
@@ -95,7 +114,7 @@ def score(train, sets, vector_of) -> dict:
         if fit:
             chars.fit(texts)
             words.fit(texts)
-        blocks = [vector_of(texts), chars.transform(texts), words.transform(texts) * config["word_weight"]]
+        blocks = [vector_of(texts), chars.transform(texts), words.transform(texts) * word_weight]
         return scipy.sparse.hstack([scipy.sparse.csr_matrix(blocks[0]), *blocks[1:]]).tocsr()
 
     model = LogisticRegression(C=64, max_iter=config["max_iter"], class_weight="balanced")
@@ -111,33 +130,44 @@ def main() -> int:
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--no-tune", action="store_true", help="leave out the fine-tuned row")
+    parser.add_argument("--word-weights", type=float, nargs="*", default=[], help="rows for these word weights")
+    parser.add_argument("--collections", action="store_true", help="add the left-out collections' figure")
     args = parser.parse_args()
 
-    train = examples(ROOT / "data" / "nlu")
+    files = {path.name: examples(path) for path in sorted((ROOT / "data" / "nlu").glob("*.yml"))}
+    train = [row for rows in files.values() for row in rows]
     sets = {name: examples(ROOT / path) for name, (path, _) in SETS.items()}
     encoder = Encoder(DEFAULT_DIR, "tensorflow")  # its own copy of the model: fine-tuning changes it in place
     texts = sorted({t for t, _ in train} | {t for rows in sets.values() for t, _ in rows})
     texts = sorted(set(texts) | {question_text(t) for t in texts})
     frozen = dict(zip(texts, encoder.embed(texts)))
 
+    shipped = lambda ts: np.stack([frozen[t] for t in ts])  # noqa: E731
     rows = {
-        "shipped": score(train, sets, lambda ts: np.stack([frozen[t] for t in ts])),
+        "shipped": score(train, sets, shipped),
         "question": score(
             train,
             sets,
             lambda ts: np.hstack([np.stack([frozen[t] for t in ts]), np.stack([frozen[question_text(t)] for t in ts])]),
         ),
     }
+    for weight in args.word_weights:
+        rows[f"words at {weight:g}"] = score(train, sets, shipped, weight)
+    if args.collections:
+        rows["shipped"]["left-out collections"] = left_out(files, shipped)
+        for weight in args.word_weights:
+            rows[f"words at {weight:g}"]["left-out collections"] = left_out(files, shipped, weight)
     if not args.no_tune:
         seconds = fine_tune(encoder, train, args.epochs, args.lr)
         tuned = dict(zip(texts, encoder.embed(texts)))
         rows[f"fine-tuned ({args.epochs:g} epochs, {seconds:.0f} s)"] = score(
             train, sets, lambda ts: np.stack([tuned[t] for t in ts])
         )
-    print("| lever | " + " | ".join(sets) + " |")
-    print("| --- |" + " --- |" * len(sets))
+    columns = list(dict.fromkeys(c for figures in rows.values() for c in figures))
+    print("| lever | " + " | ".join(columns) + " |")
+    print("| --- |" + " --- |" * len(columns))
     for name, figures in rows.items():
-        print(f"| {name} | " + " | ".join(f"{100 * figures[s]:.1f}%" for s in sets) + " |")
+        print(f"| {name} | " + " | ".join(f"{100 * figures[c]:.1f}%" if c in figures else "" for c in columns) + " |")
     return 0
 
 
